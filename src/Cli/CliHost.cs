@@ -1,0 +1,93 @@
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RoleGen.Core.Storage;
+using RoleGen.Infrastructure.Composition;
+using RoleGen.Infrastructure.Durable;
+using RoleGen.Infrastructure.Storage;
+using RoleGen.Orchestrations;
+
+namespace RoleGen.Cli;
+
+/// <summary>Settings shared by every command (flags, else environment, else defaults for Azurite).</summary>
+public sealed record CliSettings(string StorageConnectionString, string Container, string TaskHub, bool InMemory, bool Verbose)
+{
+    public const string DefaultConnectionString = "UseDevelopmentStorage=true";
+}
+
+/// <summary>The local host: the same orchestrations and activities as the Functions app, on the embedded durable
+/// backend (Azure Storage on Azurite; in-memory for quick checks), with the Azure Blob adapter.</summary>
+public sealed class CliHost : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private CliHost(IHost host) => _host = host;
+
+    public IServiceProvider Services => _host.Services;
+
+    public IBlobStore Store => _host.Services.GetRequiredService<IBlobStore>();
+
+    public DurableTaskClient Client => _host.Services.GetRequiredService<DurableTaskClient>();
+
+    /// <summary>Checks that storage answers (clear error otherwise), then starts the host (blob only, or blob + durable).</summary>
+    public static async Task<CliHost> StartAsync(CliSettings settings, bool durable, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        try
+        {
+            await LocalDurableHost.EnsureStorageReachableAsync(settings.StorageConnectionString, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new CliException(ExitCodes.StorageUnreachable, ex.Message);
+        }
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        // The console belongs to the progress line; logs are for warnings unless --verbose.
+        builder.Logging.SetMinimumLevel(settings.Verbose ? LogLevel.Information : LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft", settings.Verbose ? LogLevel.Information : LogLevel.Error);
+        builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc", LogLevel.Error);
+        builder.Services.AddRoleGenCore();
+        builder.Services.AddRoleGenBlobStorage(o =>
+        {
+            o.ConnectionString = settings.StorageConnectionString;
+            o.Container = settings.Container;
+        });
+        if (durable)
+        {
+            builder.Services.AddLocalDurableHost(new LocalDurableHostOptions
+            {
+                Backend = settings.InMemory ? DurableBackend.InMemory : DurableBackend.AzureStorage,
+                StorageConnectionString = settings.StorageConnectionString,
+                TaskHubName = settings.TaskHub,
+                MaxConcurrentActivities = Math.Max(2, Environment.ProcessorCount),
+                MaxConcurrentOrchestrations = 32,
+            }, registry => registry.AddRoleGenTasks());
+        }
+        var host = builder.Build();
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        await host.Services.GetRequiredService<AzureBlobStore>().EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+        return new CliHost(host);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        try
+        {
+            await _host.StopAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        _host.Dispose();
+    }
+}

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using RoleGen.Core.Ingest;
+
+namespace RoleGen.Cli;
+
+/// <summary>The command tree of <c>rolegen</c>. Each command's handler lives in <see cref="Handlers"/>.</summary>
+public static class Commands
+{
+    public static readonly Option<string> Storage = new("--storage")
+    {
+        Description = "Azure Storage connection string (default: $ROLEGEN_STORAGE, else Azurite 'UseDevelopmentStorage=true').",
+        Recursive = true,
+    };
+
+    public static readonly Option<string> Container = new("--container")
+    {
+        Description = "Blob container (default: rolegen).",
+        Recursive = true,
+        DefaultValueFactory = _ => "rolegen",
+    };
+
+    public static readonly Option<string> TaskHub = new("--task-hub")
+    {
+        Description = "Durable task hub name (default: rolegen).",
+        Recursive = true,
+        DefaultValueFactory = _ => "rolegen",
+    };
+
+    public static readonly Option<bool> InMemory = new("--in-memory-durable")
+    {
+        Description = "Keep orchestration state in memory instead of Azure Storage (faster; a killed run cannot resume).",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log activity details.", Recursive = true };
+
+    // run / ingest
+    public static readonly Option<FileInfo> Events = new("--events") { Description = "Behaviour log file to ingest." };
+    public static readonly Option<string> Format = new("--format")
+    {
+        Description = $"Format of --events: {EventFormats.Names}.",
+    };
+    public static readonly Option<string> Dataset = new("--dataset") { Description = "Dataset name (blob prefix events/{dataset}/). Default: from the file name." };
+    public static readonly Option<int> ShardSize = new("--shard-size") { Description = "Target users per shard.", DefaultValueFactory = _ => 5000 };
+    public static readonly Option<int> ShardCount = new("--shard-count") { Description = "Pin the number of shards (0 = derive from --shard-size)." };
+    public static readonly Option<int> TopK = new("--top-k") { Description = "Recommendations per user.", DefaultValueFactory = _ => 20 };
+    public static readonly Option<string> RunId = new("--run-id") { Description = "Run id (default: {dataset}-{UTC time}). Re-using the id of an unfinished run resumes it." };
+    public static readonly Option<int> Parallel = new("--max-parallel-shards") { Description = "Shard sub-orchestrations in flight.", DefaultValueFactory = _ => 8 };
+    public static readonly Option<int> Lookback = new("--lookback-days") { Description = "Dormancy look-back window in days.", DefaultValueFactory = _ => 30 };
+    public static readonly Option<int> MinViews = new("--min-views") { Description = "Dormancy: minimum views in the window.", DefaultValueFactory = _ => 10 };
+    public static readonly Option<double> MaxConversion = new("--max-conversion-rate") { Description = "Dormancy: maximum purchases/views.", DefaultValueFactory = _ => 0.02 };
+    public static readonly Option<int> MinActiveDays = new("--min-active-days") { Description = "Dormancy: minimum distinct active days (0 = off)." };
+    public static readonly Option<bool> Rerun = new("--rerun") { Description = "If the run id already finished, delete its history and run it again." };
+
+    // demo
+    public static readonly Option<int> Users = new("--users") { Description = "Users in the generated demo world.", DefaultValueFactory = _ => 20_000 };
+    public static readonly Option<int> Seed = new("--seed") { Description = "Seed of the demo world.", DefaultValueFactory = _ => 42 };
+
+    public static readonly Argument<string> RunIdArgument = new("runId") { Description = "The run id printed by 'rolegen run' or 'rolegen demo'." };
+
+    public static RootCommand Build()
+    {
+        var root = new RootCommand(
+            "rolegen — wakes up dormant e-commerce users: selects the dormant cohort from behaviour logs, scores it shard by shard " +
+            "in durable orchestrations, and publishes per-user candidates to blob storage. Runs locally on Azurite.\n\n" + ExitCodes.Help)
+        {
+            Storage, Container, TaskHub, InMemory, Verbose,
+        };
+
+        var demo = new Command("demo", "Generate the seeded demo world (events/{dataset}/), run a nightly run on it end to end, print the summary.")
+        {
+            Users, Seed, Dataset, ShardSize, ShardCount, TopK, RunId, Parallel,
+        };
+        demo.SetAction(Handlers.DemoAsync);
+
+        var ingest = new Command("ingest", "Stream a behaviour log into events/{dataset}/ as normalized CSV; malformed rows go to events/{dataset}/_quarantine.jsonl.")
+        {
+            Events, Format, Dataset,
+        };
+        Events.Required = false;
+        ingest.SetAction(Handlers.IngestAsync);
+
+        var run = new Command("run", "Run a nightly run: ingest --events (or use an ingested --dataset), select dormant users, score and publish candidates.")
+        {
+            Events, Format, Dataset, ShardSize, ShardCount, TopK, RunId, Parallel, Lookback, MinViews, MaxConversion, MinActiveDays, Rerun,
+        };
+        run.SetAction(Handlers.RunAsync);
+
+        var status = new Command("status", "Show a run's status and progress (and its summary once finished).") { RunIdArgument };
+        status.SetAction(Handlers.StatusAsync);
+
+        root.Subcommands.Add(demo);
+        root.Subcommands.Add(ingest);
+        root.Subcommands.Add(run);
+        root.Subcommands.Add(status);
+        return root;
+    }
+}

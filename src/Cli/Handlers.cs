@@ -1,0 +1,354 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using RoleGen.Core.Cohort;
+using RoleGen.Core.Demo;
+using RoleGen.Core.Ingest;
+using RoleGen.Core.Runs;
+using RoleGen.Core.Storage;
+using RoleGen.Orchestrations.Orchestrators;
+
+namespace RoleGen.Cli;
+
+public static class Handlers
+{
+    private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+
+    public static CliSettings Settings(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        var storage = parse.GetValue(Commands.Storage);
+        if (string.IsNullOrWhiteSpace(storage))
+        {
+            storage = Environment.GetEnvironmentVariable("ROLEGEN_STORAGE");
+        }
+        return new CliSettings(
+            string.IsNullOrWhiteSpace(storage) ? CliSettings.DefaultConnectionString : storage,
+            parse.GetValue(Commands.Container) ?? "rolegen",
+            parse.GetValue(Commands.TaskHub) ?? "rolegen",
+            parse.GetValue(Commands.InMemory),
+            parse.GetValue(Commands.Verbose));
+    }
+
+    public static Task<int> DemoAsync(ParseResult parse, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        var settings = Settings(parse);
+        var dataset = EventStore.ValidateDataset(parse.GetValue(Commands.Dataset) ?? "demo");
+        var users = parse.GetValue(Commands.Users);
+        if (users < 1)
+        {
+            throw new CliException(ExitCodes.BadInput, "--users must be at least 1.");
+        }
+        var watch = Stopwatch.StartNew();
+        await using var host = await CliHost.StartAsync(settings, durable: true, cancellationToken).ConfigureAwait(false);
+        Console.WriteLine($"Generating the demo world: {users:N0} users, seed {parse.GetValue(Commands.Seed)} → {host.Store.Describe(EventStore.Prefix(dataset))}");
+        var progress = ConsoleProgress.ForConsole();
+        var writer = host.Services.GetRequiredService<DemoWorldWriter>();
+        var (summary, truth) = await writer.WriteAsync(new DemoWorldOptions { Users = users, Seed = parse.GetValue(Commands.Seed) }, dataset,
+            new Progress<(long Users, long Events)>(p => progress.Report($"  generated {p.Users:N0} users, {p.Events:N0} events")),
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        progress.Done($"  generated {summary.Users:N0} users, {summary.Events:N0} events ({truth.Triggers.Count} trigger items recorded in {DemoWorldWriter.TruthPath(dataset)}) in {summary.Seconds:F1} s");
+        var request = BuildRequest(parse, dataset, policy: new DormancyPolicy());
+        return await RunAndReportAsync(host, settings, request, rerun: true, summary, watch, cancellationToken).ConfigureAwait(false);
+    });
+
+    public static Task<int> IngestAsync(ParseResult parse, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        var settings = Settings(parse);
+        var (file, format, dataset) = IngestArguments(parse, requireFile: true);
+        await using var host = await CliHost.StartAsync(settings, durable: false, cancellationToken).ConfigureAwait(false);
+        var summary = await IngestFileAsync(host, file!, format, dataset, cancellationToken).ConfigureAwait(false);
+        PrintIngest(summary, host.Store);
+        return ExitCodes.Ok;
+    });
+
+    public static Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        var settings = Settings(parse);
+        var (file, format, dataset) = IngestArguments(parse, requireFile: false);
+        var policy = new DormancyPolicy
+        {
+            LookbackDays = parse.GetValue(Commands.Lookback),
+            MinViews = parse.GetValue(Commands.MinViews),
+            MaxConversionRate = parse.GetValue(Commands.MaxConversion),
+            MinActiveDays = parse.GetValue(Commands.MinActiveDays),
+        };
+        var request = BuildRequest(parse, dataset, policy);
+        if (request.Validate() is { } invalid)
+        {
+            throw new CliException(ExitCodes.BadInput, invalid);
+        }
+        var watch = Stopwatch.StartNew();
+        await using var host = await CliHost.StartAsync(settings, durable: true, cancellationToken).ConfigureAwait(false);
+        IngestSummary? ingest;
+        if (file is not null)
+        {
+            ingest = await IngestFileAsync(host, file, format, dataset, cancellationToken).ConfigureAwait(false);
+            PrintIngest(ingest, host.Store);
+        }
+        else
+        {
+            ingest = await host.Store.TryReadJsonAsync<IngestSummary>(EventStore.SummaryPath(dataset), cancellationToken).ConfigureAwait(false)
+                ?? throw new CliException(ExitCodes.BadInput, $"Dataset '{dataset}' has not been ingested: pass --events <file> --format {EventFormats.Names}.");
+        }
+        return await RunAndReportAsync(host, settings, request, parse.GetValue(Commands.Rerun), ingest, watch, cancellationToken).ConfigureAwait(false);
+    });
+
+    public static Task<int> StatusAsync(ParseResult parse, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        var settings = Settings(parse);
+        var runId = RunRequest.ValidateRunId(parse.GetValue(Commands.RunIdArgument) ?? string.Empty);
+        await using var host = await CliHost.StartAsync(settings, durable: true, cancellationToken).ConfigureAwait(false);
+        var meta = await host.Client.GetInstanceAsync(runId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+        var manifest = await host.Store.TryReadJsonAsync<RunManifest>(RunManifest.Path(runId), cancellationToken).ConfigureAwait(false);
+        if (meta is null && manifest is null)
+        {
+            throw new CliException(ExitCodes.NotFound,
+                $"No run '{runId}' in task hub '{settings.TaskHub}' and no {RunManifest.Path(runId)} in container '{settings.Container}'. Check the id and --task-hub/--container.");
+        }
+        if (meta is not null)
+        {
+            Console.WriteLine($"Run {runId}: {meta.RuntimeStatus} (created {meta.CreatedAt:u}, updated {meta.LastUpdatedAt:u})");
+            if (meta.SerializedCustomStatus is not null && meta.ReadCustomStatusAs<RunProgress>() is { } p)
+            {
+                Console.WriteLine($"  {FormatProgress(p)}");
+            }
+            if (meta.FailureDetails is { } failure)
+            {
+                Console.WriteLine($"  failure: {failure.ErrorType}: {failure.ErrorMessage}");
+            }
+        }
+        if (manifest is not null)
+        {
+            Console.WriteLine($"  manifest: {manifest.Status}, {manifest.Counts.Published:N0} of {manifest.Counts.Dormant:N0} dormant users published, " +
+                              $"{manifest.Counts.ShardsFailed} of {manifest.Counts.Shards} shards failed → {host.Store.Describe(RunManifest.Path(runId))}");
+            return manifest.Status switch { RunStatus.Succeeded => ExitCodes.Ok, RunStatus.PartiallySucceeded => ExitCodes.PartialRun, _ => ExitCodes.FailedRun };
+        }
+        return meta!.RuntimeStatus is OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated ? ExitCodes.FailedRun : ExitCodes.Ok;
+    });
+
+    private static RunRequest BuildRequest(ParseResult parse, string dataset, DormancyPolicy policy)
+    {
+        var runId = parse.GetValue(Commands.RunId);
+        if (string.IsNullOrWhiteSpace(runId))
+        {
+            runId = $"{dataset}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", Ci)}";
+        }
+        try
+        {
+            RunRequest.ValidateRunId(runId);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new CliException(ExitCodes.BadInput, ex.Message);
+        }
+        return new RunRequest
+        {
+            RunId = runId,
+            Dataset = dataset,
+            Policy = policy,
+            ShardSize = parse.GetValue(Commands.ShardSize),
+            ShardCount = parse.GetValue(Commands.ShardCount),
+            TopK = parse.GetValue(Commands.TopK),
+            MaxParallelShards = parse.GetValue(Commands.Parallel),
+        };
+    }
+
+    private static (FileInfo? File, EventFormat Format, string Dataset) IngestArguments(ParseResult parse, bool requireFile)
+    {
+        var file = parse.GetValue(Commands.Events);
+        var formatText = parse.GetValue(Commands.Format);
+        var datasetText = parse.GetValue(Commands.Dataset);
+        if (file is null)
+        {
+            if (requireFile)
+            {
+                throw new CliException(ExitCodes.Usage, "--events <file> is required.");
+            }
+            if (string.IsNullOrWhiteSpace(datasetText))
+            {
+                throw new CliException(ExitCodes.Usage, "Pass --events <file> --format <format>, or --dataset <name> of an ingested dataset.");
+            }
+            return (null, EventFormat.Normalized, ValidDataset(datasetText));
+        }
+        if (!file.Exists)
+        {
+            throw new CliException(ExitCodes.BadInput, $"Events file '{file.FullName}' does not exist.");
+        }
+        if (string.IsNullOrWhiteSpace(formatText))
+        {
+            throw new CliException(ExitCodes.Usage, $"--format is required with --events ({EventFormats.Names}).");
+        }
+        if (!EventFormats.TryParse(formatText, out var format))
+        {
+            throw new CliException(ExitCodes.BadInput, $"Unknown --format '{formatText}': use {EventFormats.Names}.");
+        }
+        return (file, format, ValidDataset(string.IsNullOrWhiteSpace(datasetText) ? EventStore.DatasetFromFileName(file.Name) : datasetText));
+
+        static string ValidDataset(string name)
+        {
+            try
+            {
+                return EventStore.ValidateDataset(name);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new CliException(ExitCodes.BadInput, ex.Message);
+            }
+        }
+    }
+
+    private static async Task<IngestSummary> IngestFileAsync(CliHost host, FileInfo file, EventFormat format, string dataset, CancellationToken cancellationToken)
+    {
+        Console.WriteLine($"Ingesting {file.Name} ({format}, {file.Length / 1024.0 / 1024.0:F1} MiB) → {host.Store.Describe(EventStore.Prefix(dataset))}");
+        var progress = ConsoleProgress.ForConsole();
+        await using var stream = file.OpenRead();
+        var ingestor = host.Services.GetRequiredService<EventIngestor>();
+        var summary = await ingestor.IngestAsync(stream, file.Name, format, dataset,
+            new Progress<IngestProgress>(p => progress.Report(
+                $"  {p.Rows:N0} rows, {p.Events:N0} events, {p.Quarantined:N0} quarantined ({(p.BytesTotal > 0 ? 100.0 * p.BytesRead / p.BytesTotal : 0):F0}%)")),
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        progress.Done();
+        if (summary.Events == 0)
+        {
+            throw new CliException(ExitCodes.BadInput,
+                $"No valid events in {file.Name} as '{format}' ({summary.Quarantined:N0} rows quarantined: {string.Join(", ", summary.QuarantineReasons.Select(kv => $"{kv.Key} {kv.Value}"))}). " +
+                $"Is --format right? Rows are in {host.Store.Describe(summary.QuarantinePath)}.");
+        }
+        return summary;
+    }
+
+    private static void PrintIngest(IngestSummary s, IBlobStore store)
+    {
+        Console.WriteLine($"  ingested {s.Events:N0} events of {s.Users:N0} users from {s.Rows:N0} rows in {s.Seconds:F1} s; " +
+                          $"quarantined {s.Quarantined:N0}{(s.Quarantined > 0 ? $" ({string.Join(", ", s.QuarantineReasons.Select(kv => $"{kv.Key}: {kv.Value:N0}"))}) → {store.Describe(s.QuarantinePath)}" : string.Empty)}");
+    }
+
+    private static async Task<int> RunAndReportAsync(CliHost host, CliSettings settings, RunRequest request, bool rerun, IngestSummary? ingest,
+        Stopwatch watch, CancellationToken cancellationToken)
+    {
+        var client = host.Client;
+        var existing = await client.GetInstanceAsync(request.RunId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+        if (existing is not null && existing.RuntimeStatus is OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended)
+        {
+            Console.WriteLine($"Run {request.RunId} exists and is {existing.RuntimeStatus}: resuming it (its original options apply).");
+        }
+        else if (existing is not null && !rerun)
+        {
+            Console.WriteLine($"Run {request.RunId} already finished ({existing.RuntimeStatus}); pass --rerun to run it again. Its result:");
+        }
+        else
+        {
+            if (existing is not null)
+            {
+                await client.PurgeInstanceAsync(request.RunId, new PurgeInstanceOptions { Recursive = true }, cancellationToken).ConfigureAwait(false);
+            }
+            await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(NightlyRunOrchestrator)), request,
+                new StartOrchestrationOptions { InstanceId = request.RunId }, cancellationToken).ConfigureAwait(false);
+            Console.WriteLine($"Started run {request.RunId} (dataset {request.Dataset}, shard size {request.ShardSize:N0}, top-{request.TopK}, " +
+                              $"{(settings.InMemory ? "in-memory" : "Azure Storage")} durable backend, task hub '{settings.TaskHub}')");
+        }
+
+        var progress = ConsoleProgress.ForConsole();
+        var runWatch = Stopwatch.StartNew();
+        OrchestrationMetadata? meta;
+        while (true)
+        {
+            meta = await client.GetInstanceAsync(request.RunId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+            if (meta is null)
+            {
+                throw new CliException(ExitCodes.NotFound, $"Run {request.RunId} disappeared from task hub '{settings.TaskHub}'.");
+            }
+            if (meta.IsCompleted)
+            {
+                break;
+            }
+            var p = meta.SerializedCustomStatus is null ? null : meta.ReadCustomStatusAs<RunProgress>();
+            progress.Report($"  [{runWatch.Elapsed:mm\\:ss}] {(p is null ? meta.RuntimeStatus.ToString() : FormatProgress(p))}");
+            await Task.Delay(500, cancellationToken).ConfigureAwait(false);
+        }
+        progress.Done();
+        if (meta.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
+        {
+            Console.WriteLine($"Run {request.RunId} ended {meta.RuntimeStatus}: {meta.FailureDetails?.ErrorMessage ?? "no details"}");
+            return ExitCodes.FailedRun;
+        }
+        var summary = meta.ReadOutputAs<RunSummary>() ?? throw new CliException(ExitCodes.FailedRun, $"Run {request.RunId} completed without a summary.");
+        var manifest = await host.Store.TryReadJsonAsync<RunManifest>(summary.ManifestPath, cancellationToken).ConfigureAwait(false);
+        PrintSummary(summary, manifest, ingest, host.Store, watch.Elapsed, runWatch.Elapsed);
+        return summary.Status switch
+        {
+            RunStatus.Succeeded => ExitCodes.Ok,
+            RunStatus.PartiallySucceeded => ExitCodes.PartialRun,
+            _ => ExitCodes.FailedRun,
+        };
+    }
+
+    public static string FormatProgress(RunProgress p) => p.Phase switch
+    {
+        "scoring" or "finalizing" or "done" =>
+            $"{p.Phase}: shards {p.ShardsDone}/{p.ShardsTotal}{(p.ShardsFailed > 0 ? $" ({p.ShardsFailed} failed)" : string.Empty)}, users {p.UsersScored:N0}/{p.UsersTotal:N0}",
+        _ => $"{p.Phase}…",
+    };
+
+    private static void PrintSummary(RunSummary s, RunManifest? m, IngestSummary? ingest, IBlobStore store, TimeSpan total, TimeSpan orchestration)
+    {
+        var peak = Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0;
+        var activities = m is null ? 0 : 3 + m.Shards.Count * 2 - (m.Model is null ? 1 : 0);
+        Console.WriteLine();
+        Console.WriteLine($"RoleGen run {s.RunId} — {s.Status}");
+        if (ingest is not null)
+        {
+            Console.WriteLine($"  input           {ingest.Source}: {ingest.Events:N0} events, {ingest.Users:N0} users, {ingest.Quarantined:N0} rows quarantined");
+        }
+        Console.WriteLine($"  dormant users   {s.Dormant:N0} of {s.UsersInWindow:N0} users in the window");
+        Console.WriteLine($"  candidates      {s.Published:N0} users published{(s.Published == s.Dormant ? " (= dormant users)" : $" (MISSING {s.Dormant - s.Published:N0}: see failed shards)")}");
+        Console.WriteLine($"  shards          {s.Shards} ({s.FailedShards} failed)");
+        Console.WriteLine($"  model           {s.Model ?? "none"}");
+        if (m is not null)
+        {
+            Console.WriteLine($"  run time        {m.Timings.TotalSeconds:F1} s in the orchestration (select {m.Timings.SelectSeconds:F1} s, model {m.Timings.ModelSeconds:F1} s, shards {m.Timings.ShardsSeconds:F1} s); " +
+                              $"{activities} activities, {activities / Math.Max(orchestration.TotalSeconds, 1e-3):F1}/s");
+        }
+        Console.WriteLine($"  wall time       {total.TotalSeconds:F1} s; peak memory {peak:F0} MiB");
+        if (s.Error is not null)
+        {
+            Console.WriteLine($"  error           {s.Error}");
+        }
+        Console.WriteLine($"  results         {store.Describe($"runs/{s.RunId}/")}");
+        Console.WriteLine($"                  manifest.json, report.md, shards/NNNNN/candidates.jsonl");
+        if (m is not null)
+        {
+            foreach (var failed in m.Shards.Where(x => x.Status == ShardStatus.Failed).Take(5))
+            {
+                Console.WriteLine($"  failed shard {failed.Shard}: {failed.Error}");
+            }
+        }
+    }
+
+    private static async Task<int> Guard(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (CliException ex)
+        {
+            Console.Error.WriteLine($"rolegen: {ex.Message}");
+            return ex.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("rolegen: cancelled. A durable run keeps its state: run the same command with the same --run-id to resume it.");
+            return ExitCodes.Cancelled;
+        }
+        catch (PermanentFailureException ex)
+        {
+            Console.Error.WriteLine($"rolegen: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+    }
+}

@@ -1,0 +1,35 @@
+namespace RoleGen.Core.Cohort;
+
+/// <summary>How users map to shards: <c>shard = hash(user) mod count</c>. When <c>ShardCount</c> is pinned, a user's shard
+/// never changes. Otherwise the count is the smallest power of two that keeps shards at or under the target size, so a
+/// user's shard changes only when the cohort crosses a power-of-two band — and then only splits (n → n or n + count/2).</summary>
+public static class ShardPlan
+{
+    public static int ShardCount(long users, int targetShardSize, int pinnedShardCount = 0)
+    {
+        if (pinnedShardCount > 0)
+        {
+            return pinnedShardCount;
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(targetShardSize, 1);
+        var needed = Math.Max(1, (users + targetShardSize - 1) / targetShardSize);
+        var count = 1;
+        while (count < needed)
+        {
+            count <<= 1;
+        }
+        return count;
+    }
+
+    public static int ShardOf(string userId, int shardCount) => StableHash.Bucket(userId, shardCount, salt: "shard");
+
+    public static string ShardFolder(string runId, int shard) => $"runs/{runId}/shards/{shard:D5}/";
+
+    public static string UsersPath(string runId, int shard) => ShardFolder(runId, shard) + "users.jsonl";
+
+    public static string ScoresPath(string runId, int shard) => ShardFolder(runId, shard) + "scores.jsonl";
+
+    public static string CandidatesPath(string runId, int shard) => ShardFolder(runId, shard) + "candidates.jsonl";
+
+    public static string ShardReportPath(string runId, int shard) => ShardFolder(runId, shard) + "shard.json";
+}

@@ -1,0 +1,87 @@
+using System.Runtime.CompilerServices;
+using RoleGen.Core.Events;
+using RoleGen.Core.Storage;
+
+namespace RoleGen.Core.Ingest;
+
+/// <summary>Blob layout of an ingested dataset: <c>events/{dataset}/part-NNNNN.csv</c> (normalized CSV),
+/// <c>events/{dataset}/_ingest.json</c> (summary) and <c>events/{dataset}/_quarantine.jsonl</c> (rejected rows).</summary>
+public static class EventStore
+{
+    public static string Prefix(string dataset) => $"events/{dataset}/";
+
+    public static string PartPath(string dataset, int part) => $"events/{dataset}/part-{part:D5}.csv";
+
+    public static string SummaryPath(string dataset) => $"events/{dataset}/_ingest.json";
+
+    public static string QuarantinePath(string dataset) => $"events/{dataset}/_quarantine.jsonl";
+
+    /// <summary>Dataset names become blob prefixes: lowercase letters, digits, '-' and '_' only.</summary>
+    public static string ValidateDataset(string dataset)
+    {
+        if (string.IsNullOrWhiteSpace(dataset) || dataset.Length > 63 ||
+            !dataset.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-' or '_'))
+        {
+            throw new ArgumentException($"Dataset name '{dataset}' is not valid: use 1-63 lowercase letters, digits, '-' or '_'.", nameof(dataset));
+        }
+        return dataset;
+    }
+
+    /// <summary>Dataset name derived from a file name: <c>UserBehavior_head_raw.csv</c> → <c>userbehavior_head_raw</c>.</summary>
+    public static string DatasetFromFileName(string path)
+    {
+        var stem = System.IO.Path.GetFileNameWithoutExtension(path).ToLowerInvariant();
+        var chars = stem.Select(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-' or '_' ? c : '-').ToArray();
+        var name = new string(chars).Trim('-');
+        if (name.Length == 0)
+        {
+            name = "dataset";
+        }
+        return name.Length > 63 ? name[..63] : name;
+    }
+
+    /// <summary>Streams every event of an ingested dataset, part after part (the parts were validated at ingest).</summary>
+    public static async IAsyncEnumerable<BehaviorEvent> ReadAllAsync(IBlobStore store, string dataset,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var parts = new List<string>();
+        await foreach (var entry in store.ListAsync(Prefix(dataset), cancellationToken).ConfigureAwait(false))
+        {
+            var name = entry.Path[Prefix(dataset).Length..];
+            if (name.StartsWith("part-", StringComparison.Ordinal) && name.EndsWith(".csv", StringComparison.Ordinal))
+            {
+                parts.Add(entry.Path);
+            }
+        }
+        if (parts.Count == 0)
+        {
+            throw new PermanentFailureException($"Dataset '{dataset}' has no event parts under {Prefix(dataset)}: ingest it first (rolegen ingest).");
+        }
+        foreach (var part in parts)
+        {
+            await using var stream = await store.OpenReadAsync(part, cancellationToken).ConfigureAwait(false);
+            foreach (var row in EventReader.Read(stream, EventFormat.Normalized))
+            {
+                if (row.IsValid)
+                {
+                    yield return row.Event;
+                }
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+}
+
+/// <summary>A failure that retrying cannot fix (missing input, invalid configuration). Retry policies do not retry it.</summary>
+public sealed class PermanentFailureException : Exception
+{
+    public PermanentFailureException(string message)
+        : base(message)
+    {
+    }
+
+    public PermanentFailureException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}

@@ -1,0 +1,169 @@
+using RoleGen.Core.Cohort;
+using RoleGen.Core.Scoring;
+
+namespace RoleGen.Core.Runs;
+
+/// <summary>What a nightly run is asked to do. Crosses the durable boundary: small, ids and options only.</summary>
+public sealed record RunRequest
+{
+    public required string RunId { get; init; }
+
+    public required string Dataset { get; init; }
+
+    public DormancyPolicy Policy { get; init; } = new();
+
+    /// <summary>Target users per shard (the shard count is the next power of two that honours it).</summary>
+    public int ShardSize { get; init; } = 5000;
+
+    /// <summary>Pin the shard count (0 = derive from <see cref="ShardSize"/>). Pinned counts keep shards stable across nights.</summary>
+    public int ShardCount { get; init; }
+
+    public int TopK { get; init; } = 20;
+
+    /// <summary>Shard sub-orchestrations in flight at once.</summary>
+    public int MaxParallelShards { get; init; } = 8;
+
+    /// <summary>Attempts per activity (first try + retries) before a shard is reported failed.</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    public double FirstRetrySeconds { get; init; } = 2;
+
+    public string TriggeredBy { get; init; } = "cli";
+
+    public static string ValidateRunId(string runId)
+    {
+        if (string.IsNullOrWhiteSpace(runId) || runId.Length > 80 ||
+            !runId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        {
+            throw new ArgumentException($"Run id '{runId}' is not valid: use 1-80 letters, digits, '-', '_' or '.'.", nameof(runId));
+        }
+        return runId;
+    }
+
+    public string? Validate()
+    {
+        var errors = new List<string>();
+        try
+        {
+            ValidateRunId(RunId);
+        }
+        catch (ArgumentException ex)
+        {
+            errors.Add(ex.Message);
+        }
+        try
+        {
+            Ingest.EventStore.ValidateDataset(Dataset);
+        }
+        catch (ArgumentException ex)
+        {
+            errors.Add(ex.Message);
+        }
+        if (Policy.Validate() is { } p)
+        {
+            errors.Add(p);
+        }
+        if (ShardSize < 1)
+        {
+            errors.Add("ShardSize must be at least 1.");
+        }
+        if (ShardCount < 0)
+        {
+            errors.Add("ShardCount must be 0 (derive) or positive.");
+        }
+        if (TopK is < 1 or > 1000)
+        {
+            errors.Add("TopK must be between 1 and 1000.");
+        }
+        if (MaxParallelShards is < 1 or > 1000)
+        {
+            errors.Add("MaxParallelShards must be between 1 and 1000.");
+        }
+        if (MaxAttempts is < 1 or > 20)
+        {
+            errors.Add("MaxAttempts must be between 1 and 20.");
+        }
+        return errors.Count == 0 ? null : string.Join(" ", errors);
+    }
+}
+
+/// <summary>Progress published as the run orchestration's custom status.</summary>
+public sealed record RunProgress(string Phase, int ShardsDone, int ShardsTotal, int ShardsFailed, long UsersScored, long UsersTotal);
+
+public enum ShardStatus
+{
+    Succeeded,
+    Failed,
+}
+
+public sealed record ShardOutcome(
+    int Shard,
+    ShardStatus Status,
+    int Users,
+    int Scored,
+    int Published,
+    string? CandidatesPath,
+    string? Error,
+    int Attempts,
+    double ScoreSeconds,
+    double PublishSeconds,
+    DateTime StartedAt,
+    DateTime FinishedAt);
+
+public enum RunStatus
+{
+    Succeeded,
+    PartiallySucceeded,
+    Failed,
+}
+
+/// <summary>The small result of a run (the orchestration's output); the details are in the manifest.</summary>
+public sealed record RunSummary(
+    string RunId,
+    RunStatus Status,
+    string Dataset,
+    long UsersInWindow,
+    long Dormant,
+    long Published,
+    int Shards,
+    int FailedShards,
+    string? Model,
+    string ManifestPath,
+    string ReportPath,
+    string CandidatesPrefix,
+    double Seconds,
+    string? Error);
+
+public sealed record RunTimings(DateTime StartedAt, DateTime FinishedAt, double SelectSeconds, double ModelSeconds, double ShardsSeconds, double TotalSeconds);
+
+public sealed record RunManifest(
+    string RunId,
+    RunStatus Status,
+    string? Error,
+    RunRequest Request,
+    Ingest.IngestSummary? Input,
+    CohortSummary? Cohort,
+    ScoringModelRef? Model,
+    RunCounts Counts,
+    RunTimings Timings,
+    IReadOnlyList<ShardOutcome> Shards,
+    DateTimeOffset WrittenAt)
+{
+    public static string Path(string runId) => $"runs/{runId}/manifest.json";
+
+    public static string ReportPath(string runId) => $"runs/{runId}/report.md";
+}
+
+public sealed record CohortSummary(
+    string Path,
+    long AsOfUnixSeconds,
+    long WindowStartUnixSeconds,
+    long EventsInWindow,
+    long UsersInWindow,
+    long Dormant,
+    IReadOnlyDictionary<string, long> NotDormantReasons,
+    int ShardCount,
+    int EmptyShards,
+    double Seconds);
+
+public sealed record RunCounts(long UsersInWindow, long Dormant, long Scored, long Published, int Shards, int ShardsSucceeded, int ShardsFailed, long UsersInFailedShards);

@@ -1,0 +1,26 @@
+using RoleGen.Core.Cohort;
+
+namespace RoleGen.Core.Scoring;
+
+public sealed record RecommendedItem(string ItemId, string CategoryId, double Score, string Source);
+
+public sealed record UserRecommendations(string UserId, IReadOnlyList<RecommendedItem> Items);
+
+/// <summary>Which model scores a run: its kind, version and where its artefacts are.</summary>
+public sealed record ScoringModelRef(string Kind, string Version, string Path);
+
+/// <summary>The scoring port. Implementations: the baseline transition model (here), the ONNX backbone (Infrastructure).</summary>
+public interface IRecommender
+{
+    ScoringModelRef Model { get; }
+
+    /// <summary>Top-<paramref name="topK"/> items per user, best first, never an item the user bought in the window.
+    /// Returns exactly one entry per input user, in input order.</summary>
+    IReadOnlyList<UserRecommendations> Recommend(IReadOnlyList<UserTrajectory> users, int topK);
+}
+
+/// <summary>Resolves a model reference to a loaded recommender (cached per model version: one load per process).</summary>
+public interface IRecommenderProvider
+{
+    Task<IRecommender> GetAsync(ScoringModelRef model, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,121 @@
+using System.Text;
+using System.Text.Json;
+
+namespace RoleGen.Core.Storage;
+
+public static class BlobStoreExtensions
+{
+    public static async Task WriteJsonAsync<T>(this IBlobStore store, string path, T value, CancellationToken cancellationToken = default)
+    {
+        await using var stream = await store.OpenWriteAsync(path, cancellationToken).ConfigureAwait(false);
+        await JsonSerializer.SerializeAsync(stream, value, RoleGenJson.Indented, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task<T> ReadJsonAsync<T>(this IBlobStore store, string path, CancellationToken cancellationToken = default)
+    {
+        await using var stream = await store.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
+        return await JsonSerializer.DeserializeAsync<T>(stream, RoleGenJson.Options, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidDataException($"Blob '{path}' holds JSON null.");
+    }
+
+    public static async Task<T?> TryReadJsonAsync<T>(this IBlobStore store, string path, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        try
+        {
+            return await store.ReadJsonAsync<T>(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BlobNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public static async Task WriteTextAsync(this IBlobStore store, string path, string text, CancellationToken cancellationToken = default)
+    {
+        await using var stream = await store.OpenWriteAsync(path, cancellationToken).ConfigureAwait(false);
+        var bytes = Encoding.UTF8.GetBytes(text);
+        await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task<string> ReadTextAsync(this IBlobStore store, string path, CancellationToken cancellationToken = default)
+    {
+        await using var stream = await store.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes one JSON document per line.</summary>
+    public static async Task<int> WriteJsonLinesAsync<T>(this IBlobStore store, string path, IEnumerable<T> rows, CancellationToken cancellationToken = default)
+    {
+        await using var stream = await store.OpenWriteAsync(path, cancellationToken).ConfigureAwait(false);
+        return await JsonLines.WriteAsync(stream, rows, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async IAsyncEnumerable<T> ReadJsonLinesAsync<T>(this IBlobStore store, string path,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var stream = await store.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var lineNumber = 0;
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            lineNumber++;
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            T? value;
+            try
+            {
+                value = JsonSerializer.Deserialize<T>(line, RoleGenJson.Options);
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidDataException($"{path}:{lineNumber}: not a valid {typeof(T).Name} JSON line ({ex.Message}).", ex);
+            }
+            if (value is null)
+            {
+                throw new InvalidDataException($"{path}:{lineNumber}: JSON null where a {typeof(T).Name} was expected.");
+            }
+            yield return value;
+        }
+    }
+}
+
+public static class JsonLines
+{
+    private static readonly byte[] NewLine = "\n"u8.ToArray();
+
+    public static async Task<int> WriteAsync<T>(Stream stream, IEnumerable<T> rows, CancellationToken cancellationToken = default)
+    {
+        var count = 0;
+        foreach (var row in rows)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await JsonSerializer.SerializeAsync(stream, row, RoleGenJson.Options, cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(NewLine, cancellationToken).ConfigureAwait(false);
+            count++;
+        }
+        return count;
+    }
+}
+
+/// <summary>One JSON convention for everything RoleGen writes: camelCase, enums as strings.</summary>
+public static class RoleGenJson
+{
+    public static readonly JsonSerializerOptions Options = Create(indented: false);
+    public static readonly JsonSerializerOptions Indented = Create(indented: true);
+
+    private static JsonSerializerOptions Create(bool indented)
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            WriteIndented = indented,
+            DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        };
+        options.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+}

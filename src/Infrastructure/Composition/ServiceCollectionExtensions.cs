@@ -1,0 +1,68 @@
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using RoleGen.Core.Cohort;
+using RoleGen.Core.Demo;
+using RoleGen.Core.Ingest;
+using RoleGen.Core.Runs;
+using RoleGen.Core.Scoring;
+using RoleGen.Core.Storage;
+using RoleGen.Infrastructure.Storage;
+
+namespace RoleGen.Infrastructure.Composition;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>The domain services every host needs (activities take them by constructor injection).</summary>
+    public static IServiceCollection AddRoleGenCore(this IServiceCollection services)
+    {
+        services.TryAddSingleton<EventIngestor>();
+        services.TryAddSingleton<DemoWorldWriter>();
+        services.TryAddSingleton<DormantCohortSelector>();
+        services.TryAddSingleton<TransitionModelBuilder>();
+        services.TryAddSingleton<RunReportWriter>();
+        services.TryAddSingleton<IRecommenderProvider, TransitionRecommenderProvider>();
+        return services;
+    }
+
+    /// <summary>Azure Blob storage as the <see cref="IBlobStore"/>: a connection string locally (Azurite), a service URI with
+    /// a token credential (managed identity) in Azure. Options are validated on start.</summary>
+    public static IServiceCollection AddRoleGenBlobStorage(this IServiceCollection services, Action<StorageOptions>? configure = null,
+        Azure.Core.TokenCredential? credential = null)
+    {
+        var options = services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations()
+            .Validate(o => o.BlobServiceUri is not null || !string.IsNullOrWhiteSpace(o.ConnectionString),
+                "Set RoleGen:Storage:BlobServiceUri (Azure, managed identity) or RoleGen:Storage:ConnectionString (Azurite).")
+            .ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+        services.TryAddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return CreateContainerClient(o, credential);
+        });
+        services.TryAddSingleton<AzureBlobStore>();
+        services.TryAddSingleton<IBlobStore>(sp => sp.GetRequiredService<AzureBlobStore>());
+        return services;
+    }
+
+    public static BlobContainerClient CreateContainerClient(StorageOptions options, Azure.Core.TokenCredential? credential = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var clientOptions = new BlobClientOptions();
+        clientOptions.Retry.MaxRetries = 5;
+        clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(100);
+        if (options.BlobServiceUri is not null)
+        {
+            if (credential is null)
+            {
+                throw new InvalidOperationException("A token credential (managed identity) is required when RoleGen:Storage:BlobServiceUri is set.");
+            }
+            return new BlobServiceClient(options.BlobServiceUri, credential, clientOptions).GetBlobContainerClient(options.Container);
+        }
+        return new BlobServiceClient(options.ConnectionString, clientOptions).GetBlobContainerClient(options.Container);
+    }
+}

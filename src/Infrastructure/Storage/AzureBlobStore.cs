@@ -1,0 +1,64 @@
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using RoleGen.Core.Storage;
+
+namespace RoleGen.Infrastructure.Storage;
+
+/// <summary><see cref="IBlobStore"/> on Azure Blob Storage (or Azurite). Writes are block uploads committed when the
+/// write stream is disposed, so readers never see half a blob; an overwrite replaces the blob atomically.</summary>
+public sealed class AzureBlobStore(BlobContainerClient container) : IBlobStore
+{
+    private int _created;
+
+    public BlobContainerClient Container { get; } = container;
+
+    public async Task EnsureContainerAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _created, 1, 0) == 0)
+        {
+            await Container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await Container.GetBlobClient(path).OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { BufferSize = 4 << 20 },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            throw new BlobNotFoundException(path, ex);
+        }
+    }
+
+    public async Task<Stream> OpenWriteAsync(string path, CancellationToken cancellationToken = default)
+    {
+        await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+        return await Container.GetBlobClient(path).OpenWriteAsync(overwrite: true, new BlobOpenWriteOptions { BufferSize = 4 << 20 },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)
+        => (await Container.GetBlobClient(path).ExistsAsync(cancellationToken).ConfigureAwait(false)).Value;
+
+    public async IAsyncEnumerable<BlobEntry> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (!(await Container.ExistsAsync(cancellationToken).ConfigureAwait(false)).Value)
+        {
+            yield break;
+        }
+        await foreach (var item in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).ConfigureAwait(false))
+        {
+            yield return new BlobEntry(item.Name, item.Properties.ContentLength ?? 0, item.Properties.LastModified);
+        }
+    }
+
+    public async Task<bool> DeleteAsync(string path, CancellationToken cancellationToken = default)
+        => (await Container.GetBlobClient(path).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+
+    public string Describe(string path) => $"{Container.Uri.AbsoluteUri.TrimEnd('/')}/{path}";
+}

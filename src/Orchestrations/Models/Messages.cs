@@ -1,0 +1,37 @@
+using RoleGen.Core.Cohort;
+using RoleGen.Core.Runs;
+using RoleGen.Core.Scoring;
+
+namespace RoleGen.Orchestrations.Models;
+
+// Claim-check messages: ids, counts, options and blob paths only. Payloads stay in blob storage.
+
+public sealed record SelectDormantUsersInput(string RunId, string Dataset, DormancyPolicy Policy, int ShardSize, int ShardCount);
+
+public sealed record SelectDormantUsersResult(CohortSummary Cohort, IReadOnlyList<ShardInput> Shards);
+
+public sealed record BuildBaselineModelInput(string RunId, string Dataset, long AsOfUnixSeconds);
+
+public sealed record BuildBaselineModelResult(ScoringModelRef Model, int Items, long Events, double Seconds);
+
+public sealed record ShardWork(string RunId, ShardInput Shard, ScoringModelRef Model, int TopK, int MaxAttempts, double FirstRetrySeconds);
+
+public sealed record ScoreShardInput(string RunId, int Shard, string UsersPath, int Users, ScoringModelRef Model, int TopK);
+
+public sealed record ScoreShardResult(int Shard, int Users, int Scored, int ColdUsers, string ScoresPath, double Seconds);
+
+public sealed record PublishShardInput(string RunId, int Shard, string UsersPath, string ScoresPath, int ExpectedUsers);
+
+public sealed record PublishShardResult(int Shard, int Published, string CandidatesPath, double Seconds);
+
+public sealed record FinalizeRunInput(
+    RunRequest Request,
+    CohortSummary? Cohort,
+    ScoringModelRef? Model,
+    IReadOnlyList<ShardOutcome> Shards,
+    DateTime StartedAt,
+    DateTime FinishedAt,
+    double SelectSeconds,
+    double ModelSeconds,
+    double ShardsSeconds,
+    string? Error);

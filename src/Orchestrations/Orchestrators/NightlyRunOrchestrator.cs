@@ -1,0 +1,119 @@
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+using RoleGen.Core.Runs;
+using RoleGen.Core.Scoring;
+using RoleGen.Orchestrations.Activities;
+using RoleGen.Orchestrations.Models;
+
+namespace RoleGen.Orchestrations.Orchestrators;
+
+/// <summary>
+/// One run: select the dormant cohort → build the baseline model → fan out <see cref="ShardOrchestrator"/>s with bounded
+/// width → finalize (manifest + report). Progress is the custom status (<see cref="RunProgress"/>). A failing shard is
+/// reported, not fatal; a failing cohort selection or model build ends the run as Failed, with a manifest saying why.
+/// </summary>
+public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSummary>
+{
+    public static string ShardInstanceId(string runId, int shard) => $"{runId}:shard:{shard:D5}";
+
+    public override async Task<RunSummary> RunAsync(TaskOrchestrationContext context, RunRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var log = context.CreateReplaySafeLogger<NightlyRunOrchestrator>();
+        var started = context.CurrentUtcDateTime;
+        var retry = RetryPolicies.Transient(input.MaxAttempts, input.FirstRetrySeconds);
+        var outcomes = new List<ShardOutcome>();
+        double selectSeconds = 0, modelSeconds = 0, shardsSeconds = 0;
+        SelectDormantUsersResult? cohort = null;
+        ScoringModelRef? model = null;
+        string? error = input.Validate();
+
+        if (error is null)
+        {
+            context.SetCustomStatus(new RunProgress("selecting", 0, 0, 0, 0, 0));
+            try
+            {
+                cohort = await context.CallActivityAsync<SelectDormantUsersResult>(nameof(SelectDormantUsersActivity),
+                    new SelectDormantUsersInput(input.RunId, input.Dataset, input.Policy, input.ShardSize, input.ShardCount), retry);
+                selectSeconds = (context.CurrentUtcDateTime - started).TotalSeconds;
+                log.LogInformation("Run {RunId}: {Dormant} dormant users in {Shards} non-empty shards", input.RunId, cohort.Cohort.Dormant, cohort.Shards.Count);
+            }
+            catch (TaskFailedException ex)
+            {
+                error = $"Selecting the dormant cohort failed: {RetryPolicies.Describe(ex)}";
+            }
+        }
+
+        if (error is null && cohort!.Shards.Count > 0)
+        {
+            var modelStarted = context.CurrentUtcDateTime;
+            context.SetCustomStatus(new RunProgress("building-model", 0, cohort.Shards.Count, 0, 0, cohort.Cohort.Dormant));
+            try
+            {
+                var built = await context.CallActivityAsync<BuildBaselineModelResult>(nameof(BuildBaselineModelActivity),
+                    new BuildBaselineModelInput(input.RunId, input.Dataset, cohort.Cohort.AsOfUnixSeconds), retry);
+                model = built.Model;
+                modelSeconds = (context.CurrentUtcDateTime - modelStarted).TotalSeconds;
+            }
+            catch (TaskFailedException ex)
+            {
+                error = $"Building the baseline model failed: {RetryPolicies.Describe(ex)}";
+            }
+        }
+
+        if (error is null && model is not null)
+        {
+            var shardsStarted = context.CurrentUtcDateTime;
+            var total = cohort!.Shards.Count;
+            long usersScored = 0;
+            var failed = 0;
+            var queue = new Queue<Core.Cohort.ShardInput>(cohort.Shards);
+            var inFlight = new Dictionary<Task<ShardOutcome>, Core.Cohort.ShardInput>();
+            context.SetCustomStatus(new RunProgress("scoring", 0, total, 0, 0, cohort.Cohort.Dormant));
+            while (queue.Count > 0 || inFlight.Count > 0)
+            {
+                while (inFlight.Count < input.MaxParallelShards && queue.Count > 0)
+                {
+                    var shard = queue.Dequeue();
+                    var task = context.CallSubOrchestratorAsync<ShardOutcome>(nameof(ShardOrchestrator),
+                        new ShardWork(input.RunId, shard, model, input.TopK, input.MaxAttempts, input.FirstRetrySeconds),
+                        new SubOrchestrationOptions { InstanceId = ShardInstanceId(input.RunId, shard.Shard) });
+                    inFlight.Add(task, shard);
+                }
+                var done = await Task.WhenAny(inFlight.Keys);
+                var doneShard = inFlight[done];
+                inFlight.Remove(done);
+                ShardOutcome outcome;
+                try
+                {
+                    outcome = await done;
+                }
+                catch (TaskFailedException ex)
+                {
+                    // The shard orchestrator itself failed (it normally reports failures as an outcome).
+                    outcome = new ShardOutcome(doneShard.Shard, ShardStatus.Failed, doneShard.Users, 0, 0, null,
+                        RetryPolicies.Describe(ex), 1, 0, 0, context.CurrentUtcDateTime, context.CurrentUtcDateTime);
+                }
+                outcomes.Add(outcome);
+                usersScored += outcome.Published;
+                failed += outcome.Status == ShardStatus.Failed ? 1 : 0;
+                context.SetCustomStatus(new RunProgress("scoring", outcomes.Count, total, failed, usersScored, cohort.Cohort.Dormant));
+            }
+            shardsSeconds = (context.CurrentUtcDateTime - shardsStarted).TotalSeconds;
+        }
+
+        if (error is not null)
+        {
+            log.LogError("Run {RunId} failed: {Error}", input.RunId, error);
+        }
+        context.SetCustomStatus(new RunProgress("finalizing", outcomes.Count, cohort?.Shards.Count ?? 0,
+            outcomes.Count(o => o.Status == ShardStatus.Failed), outcomes.Sum(o => (long)o.Published), cohort?.Cohort.Dormant ?? 0));
+        var summary = await context.CallActivityAsync<RunSummary>(nameof(FinalizeRunActivity),
+            new FinalizeRunInput(input, cohort?.Cohort, model, outcomes, started, context.CurrentUtcDateTime, selectSeconds, modelSeconds, shardsSeconds, error),
+            retry);
+        context.SetCustomStatus(new RunProgress("done", outcomes.Count, cohort?.Shards.Count ?? 0,
+            summary.FailedShards, summary.Published, summary.Dormant));
+        return summary;
+    }
+}

@@ -1,0 +1,35 @@
+using Microsoft.DurableTask;
+using RoleGen.Orchestrations.Activities;
+using RoleGen.Orchestrations.Orchestrators;
+
+namespace RoleGen.Orchestrations;
+
+/// <summary>The single list of RoleGen's orchestrators and activities. Every host (the Functions app, the local host,
+/// the tests) registers from here, and a test proves the Functions app exposes each of them.</summary>
+public static class RoleGenTasks
+{
+    public static IReadOnlyList<Type> Orchestrators { get; } = [typeof(NightlyRunOrchestrator), typeof(ShardOrchestrator)];
+
+    public static IReadOnlyList<Type> Activities { get; } =
+    [
+        typeof(SelectDormantUsersActivity),
+        typeof(BuildBaselineModelActivity),
+        typeof(ScoreShardActivity),
+        typeof(PublishShardActivity),
+        typeof(FinalizeRunActivity),
+    ];
+
+    public static DurableTaskRegistry AddRoleGenTasks(this DurableTaskRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        // Registered with their concrete types so inputs deserialize to the declared record (not JsonElement).
+        registry.AddOrchestrator<NightlyRunOrchestrator>();
+        registry.AddOrchestrator<ShardOrchestrator>();
+        registry.AddActivity<SelectDormantUsersActivity>();
+        registry.AddActivity<BuildBaselineModelActivity>();
+        registry.AddActivity<ScoreShardActivity>();
+        registry.AddActivity<PublishShardActivity>();
+        registry.AddActivity<FinalizeRunActivity>();
+        return registry;
+    }
+}
