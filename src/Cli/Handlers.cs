@@ -278,13 +278,34 @@ public static class Handlers
         }
         var summary = meta.ReadOutputAs<RunSummary>() ?? throw new CliException(ExitCodes.FailedRun, $"Run {request.RunId} completed without a summary.");
         var manifest = await host.Store.TryReadJsonAsync<RunManifest>(summary.ManifestPath, cancellationToken).ConfigureAwait(false);
+        var local = await SaveLocalCopyAsync(host.Store, summary, cancellationToken).ConfigureAwait(false);
         PrintSummary(summary, manifest, ingest, host.Store, watch.Elapsed, runWatch.Elapsed);
+        Console.WriteLine($"  local copy      {local}{Path.DirectorySeparatorChar}report.md, manifest.json");
         return summary.Status switch
         {
             RunStatus.Succeeded => ExitCodes.Ok,
             RunStatus.PartiallySucceeded => ExitCodes.PartialRun,
             _ => ExitCodes.FailedRun,
         };
+    }
+
+    /// <summary>Blob URLs of Azurite are not browsable without a key: keep the run's manifest and report beside the user too.</summary>
+    private static async Task<string> SaveLocalCopyAsync(IBlobStore store, RunSummary summary, CancellationToken cancellationToken)
+    {
+        var dir = Path.Combine(Environment.GetEnvironmentVariable("ROLEGEN_OUTPUT") is { Length: > 0 } o ? o : Path.Combine(".rolegen", "runs"), summary.RunId);
+        Directory.CreateDirectory(dir);
+        foreach (var (blob, name) in new[] { (summary.ManifestPath, "manifest.json"), (summary.ReportPath, "report.md") })
+        {
+            try
+            {
+                await File.WriteAllTextAsync(Path.Combine(dir, name), await store.ReadTextAsync(blob, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            }
+            catch (BlobNotFoundException)
+            {
+                // a failed run may lack one of them; the summary says why
+            }
+        }
+        return Path.GetFullPath(dir);
     }
 
     public static string FormatProgress(RunProgress p) => p.Phase switch

@@ -51,7 +51,8 @@ public static class EventReader
             var first = true;
             foreach (var row in reader)
             {
-                var line = row.LineNumberFrom;
+                // Line numbers are 1-based row indices (Sep yields blank lines as rows; a quoted field spanning lines would shift them).
+                var line = (long)row.RowIndex + 1;
                 if (first)
                 {
                     first = false;

@@ -30,9 +30,6 @@ namespace RoleGen.Infrastructure.Durable;
 /// </remarks>
 public sealed class LocalDurableHost : IHostedService, IAsyncDisposable, IDisposable
 {
-    /// <summary>Parallel activity dequeue loops on Azure Storage (bounded by MaxConcurrentActivities).</summary>
-    private const int ActivityPrefetchers = 8;
-
     private readonly LocalDurableHostOptions options;
     private readonly ILoggerFactory quietLoggerFactory;
     private readonly ILogger logger;
@@ -90,8 +87,7 @@ public sealed class LocalDurableHost : IHostedService, IAsyncDisposable, IDispos
                 options.MaxConcurrentOrchestrations,
                 waitPollInterval: azure ? TimeSpan.FromMilliseconds(250) : null,
                 repairFailureDetails: azure,
-                logger,
-                activityPrefetchers: azure ? ActivityPrefetchers : 0);
+                logger);
 
             sidecar = BuildSidecar(service);
             await sidecar.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -178,6 +174,10 @@ public sealed class LocalDurableHost : IHostedService, IAsyncDisposable, IDispos
             MaxConcurrentTaskActivityWorkItems = options.MaxConcurrentActivities,
             MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestrations,
             MaxQueuePollingInterval = options.MaxQueuePollingInterval,
+
+            // Activity locks are renewed while the activity runs (SidecarOrchestrationService), so a short timeout
+            // only matters after a crash: the activity is redelivered within a minute instead of five.
+            WorkItemQueueVisibilityTimeout = TimeSpan.FromMinutes(1),
 
             // The app lease only arbitrates between app versions sharing a hub; it would make a process that restarts
             // after a crash wait for the old lease to expire.

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using DurableTask.Core;
 using DurableTask.Core.History;
 using DurableTask.Core.Query;
@@ -24,8 +23,6 @@ namespace RoleGen.Infrastructure.Durable;
 /// (5 min) would be delivered twice. Locks of in-flight activities are renewed here.</item>
 /// <item>Timers. Azure Storage delivers timer messages up to 1 s early (whole-second queue visibility); the work
 /// item is held until the timer is due.</item>
-/// <item>Activity fetching. Optionally several loops lock activity work items in parallel (Azure Storage dequeues
-/// one message per round trip; one serial loop manages ~30 activities/s on Azurite).</item>
 /// <item>Waiting. Azure Storage polls the status of an awaited instance every 2 s; here every <c>waitPollInterval</c>.</item>
 /// <item>Shutdown. Work items still held when the host stops are abandoned, so a new process picks them up at once
 /// instead of after the queue visibility timeout.</item>
@@ -47,11 +44,8 @@ internal sealed class SidecarOrchestrationService :
     private readonly ConcurrentDictionary<TaskActivityWorkItem, ActivityLock> heldActivities = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<TaskOrchestrationWorkItem, byte> heldOrchestrations = new(ReferenceEqualityComparer.Instance);
     private readonly CancellationTokenSource stopping = new();
-    private readonly int activityPrefetchers;
     private int stopped;
     private Task? stopTask;
-    private Channel<TaskActivityWorkItem>? prefetched;
-    private Task? prefetchLoops;
 
     /// <param name="inner">The backend; must also implement <see cref="IOrchestrationServiceClient"/>.</param>
     /// <param name="maxConcurrentActivities">Activity work items handed out at once.</param>
@@ -59,17 +53,14 @@ internal sealed class SidecarOrchestrationService :
     /// <param name="waitPollInterval">When set, <see cref="WaitForOrchestrationAsync"/> polls the status at this interval instead of calling the backend's own wait.</param>
     /// <param name="repairFailureDetails">Store failure details in the output and parse them back (for backends that keep no failure details).</param>
     /// <param name="logger">For renewal/abandon problems.</param>
-    /// <param name="activityPrefetchers">When positive, that many loops lock activity work items in parallel (for backends with a slow, one-message dequeue).</param>
     public SidecarOrchestrationService(
         IOrchestrationService inner,
         int maxConcurrentActivities,
         int maxConcurrentOrchestrations,
         TimeSpan? waitPollInterval,
         bool repairFailureDetails,
-        ILogger logger,
-        int activityPrefetchers = 0)
+        ILogger logger)
     {
-        this.activityPrefetchers = Math.Min(activityPrefetchers, maxConcurrentActivities);
         this.inner = inner;
         innerClient = inner as IOrchestrationServiceClient
             ?? throw new ArgumentException("The orchestration service must also implement IOrchestrationServiceClient.", nameof(inner));
@@ -97,17 +88,7 @@ internal sealed class SidecarOrchestrationService :
 
     // ---- IOrchestrationService: lifecycle ----
 
-    public async Task StartAsync()
-    {
-        await inner.StartAsync().ConfigureAwait(false);
-        if (activityPrefetchers > 0 && prefetched is null)
-        {
-            prefetched = Channel.CreateUnbounded<TaskActivityWorkItem>(new UnboundedChannelOptions { SingleReader = true });
-            var writer = prefetched.Writer;
-            prefetchLoops = Task.WhenAll(Enumerable.Range(0, activityPrefetchers).Select(_ => Task.Run(() => PrefetchActivitiesAsync(writer))))
-                .ContinueWith(_ => writer.TryComplete(), TaskScheduler.Default);
-        }
-    }
+    public Task StartAsync() => inner.StartAsync();
 
     public Task StopAsync() => StopAsync(isForced: false);
 
@@ -132,11 +113,6 @@ internal sealed class SidecarOrchestrationService :
     private async Task StopCoreAsync(bool isForced)
     {
         await stopping.CancelAsync().ConfigureAwait(false);
-        if (prefetchLoops is not null)
-        {
-            await prefetchLoops.ConfigureAwait(false);
-        }
-
         await AbandonInFlightAsync().ConfigureAwait(false);
         await inner.StopAsync(isForced).ConfigureAwait(false);
     }
@@ -235,61 +211,6 @@ internal sealed class SidecarOrchestrationService :
     // ---- IOrchestrationService: activity work items ----
 
     public async Task<TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
-    {
-        if (prefetched is null)
-        {
-            return await LockActivityAsync(receiveTimeout, cancellationToken).ConfigureAwait(false);
-        }
-
-        try
-        {
-            return await prefetched.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException) when (!cancellationToken.IsCancellationRequested)
-        {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Keeps locking activity work items (one backend call at a time per loop, each waiting for a free slot) and
-    /// queues them for the sidecar. Azure Storage returns one message per dequeue round trip, which caps a single
-    /// serial fetch loop at ~30 activities/s on Azurite.
-    /// </summary>
-    private async Task PrefetchActivitiesAsync(ChannelWriter<TaskActivityWorkItem> writer)
-    {
-        CancellationToken stop = stopping.Token;
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                var workItem = await LockActivityAsync(Timeout.InfiniteTimeSpan, stop).ConfigureAwait(false);
-                if (workItem is not null)
-                {
-                    await writer.WriteAsync(workItem, stop).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning(e, "Fetching an activity work item failed; retrying.");
-                try
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(Math.Max(1, inner.GetDelayInSecondsAfterOnFetchException(e))), stop).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-        }
-    }
-
-    private async Task<TaskActivityWorkItem> LockActivityAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
         await WaitForSlotAsync(activitySlots, cancellationToken).ConfigureAwait(false);
         TaskActivityWorkItem? workItem = null;

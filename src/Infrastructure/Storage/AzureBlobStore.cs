@@ -2,12 +2,14 @@ using System.Runtime.CompilerServices;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
 using RoleGen.Core.Storage;
 
 namespace RoleGen.Infrastructure.Storage;
 
-/// <summary><see cref="IBlobStore"/> on Azure Blob Storage (or Azurite). Writes are block uploads committed when the
-/// write stream is disposed, so readers never see half a blob; an overwrite replaces the blob atomically.</summary>
+/// <summary><see cref="IBlobStore"/> on Azure Blob Storage (or Azurite). Writes stage blocks and commit the block list when
+/// the write stream is disposed (<see cref="BlockCommitStream"/>), so readers never see half a blob and an overwrite
+/// replaces the blob atomically.</summary>
 public sealed class AzureBlobStore(BlobContainerClient container) : IBlobStore
 {
     private int _created;
@@ -38,8 +40,7 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IBlobStore
     public async Task<Stream> OpenWriteAsync(string path, CancellationToken cancellationToken = default)
     {
         await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
-        return await Container.GetBlobClient(path).OpenWriteAsync(overwrite: true, new BlobOpenWriteOptions { BufferSize = 4 << 20 },
-            cancellationToken).ConfigureAwait(false);
+        return new BlockCommitStream(Container.GetBlockBlobClient(path));
     }
 
     public async Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)

@@ -1,3 +1,4 @@
+using Azure.Storage.Queues;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using RoleGen.Infrastructure.Durable;
@@ -49,6 +50,14 @@ public sealed class AzuriteDurableHostTests
         {
             await LocalDurableHost.DeleteTaskHubAsync(options);
         }
+
+        var remaining = new List<string>();
+        await foreach (var queue in new QueueServiceClient(options.StorageConnectionString).GetQueuesAsync(prefix: options.TaskHubName.ToLowerInvariant()))
+        {
+            remaining.Add(queue.Name);
+        }
+
+        Assert.Empty(remaining);
     }
 
     [Fact]

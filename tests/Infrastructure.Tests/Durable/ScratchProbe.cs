@@ -12,6 +12,9 @@ public sealed class ScratchProbe(ITestOutputHelper output)
 {
     [Theory]
     [Trait("Category", "Scratch")]
+    [InlineData(DurableBackend.InMemory, 500, 4)]
+    [InlineData(DurableBackend.InMemory, 500, 64)]
+    [InlineData(DurableBackend.AzureStorage, 500, 4)]
     [InlineData(DurableBackend.AzureStorage, 500, 32)]
     public async Task Probe(DurableBackend backend, int n, int conc)
     {

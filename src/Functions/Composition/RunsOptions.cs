@@ -1,0 +1,65 @@
+using System.ComponentModel.DataAnnotations;
+using RoleGen.Core.Cohort;
+using RoleGen.Core.Runs;
+
+namespace RoleGen.Functions.Composition;
+
+/// <summary>Defaults of runs started by the Functions app: everything a nightly (timer) run uses, and what an HTTP
+/// request does not override. The dormancy policy defaults come from <see cref="DormancyPolicy.SectionName"/>.</summary>
+public sealed class RunsOptions
+{
+    public const string SectionName = "RoleGen:Runs";
+
+    /// <summary>Dataset the nightly run reads (ingested under <c>events/{dataset}/</c>). Empty: the nightly timer skips.</summary>
+    [RegularExpression("^[a-z0-9_-]{1,63}$", ErrorMessage = "RoleGen:Runs:Dataset must be 1-63 lowercase letters, digits, '-' or '_'.")]
+    public string? Dataset { get; set; }
+
+    [Range(1, 1000)]
+    public int TopK { get; set; } = 20;
+
+    [Range(1, int.MaxValue)]
+    public int ShardSize { get; set; } = 5000;
+
+    /// <summary>0 = derive the shard count from <see cref="ShardSize"/>.</summary>
+    [Range(0, int.MaxValue)]
+    public int ShardCount { get; set; }
+
+    [Range(1, 1000)]
+    public int MaxParallelShards { get; set; } = 8;
+
+    [Range(1, 20)]
+    public int MaxAttempts { get; set; } = 3;
+
+    [Range(0.0, 3600.0)]
+    public double FirstRetrySeconds { get; set; } = 2;
+
+    public RunRequest CreateRequest(string runId, string dataset, DormancyPolicy policy, string triggeredBy) => new()
+    {
+        RunId = runId,
+        Dataset = dataset,
+        Policy = policy,
+        TopK = TopK,
+        ShardSize = ShardSize,
+        ShardCount = ShardCount,
+        MaxParallelShards = MaxParallelShards,
+        MaxAttempts = MaxAttempts,
+        FirstRetrySeconds = FirstRetrySeconds,
+        TriggeredBy = triggeredBy,
+    };
+}
+
+/// <summary>The nightly schedule. The timer trigger reads the same setting through the <c>%RoleGen:Schedule:Nightly%</c>
+/// binding expression, which the Functions host resolves at start: the setting must exist.</summary>
+public sealed class ScheduleOptions
+{
+    public const string SectionName = "RoleGen:Schedule";
+
+    public const string NightlyExpression = "%RoleGen:Schedule:Nightly%";
+
+    public const string DefaultNightly = "0 0 2 * * *";
+
+    /// <summary>NCRONTAB with seconds (six fields), UTC. Default 02:00 every day.</summary>
+    [Required(ErrorMessage = "Set RoleGen__Schedule__Nightly (NCRONTAB with seconds, e.g. '0 0 2 * * *'): the nightly timer's %RoleGen:Schedule:Nightly% binding needs it.")]
+    [RegularExpression(@"^\s*\S+(\s+\S+){5}\s*$", ErrorMessage = "RoleGen:Schedule:Nightly must be an NCRONTAB expression with six fields (seconds first), e.g. '0 0 2 * * *'.")]
+    public string? Nightly { get; set; }
+}

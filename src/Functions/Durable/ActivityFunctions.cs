@@ -1,0 +1,54 @@
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.DependencyInjection;
+using RoleGen.Core.Runs;
+using RoleGen.Orchestrations.Activities;
+using RoleGen.Orchestrations.Models;
+
+namespace RoleGen.Functions.Durable;
+
+/// <summary>Activity functions: one shim per class in <c>RoleGenTasks.Activities</c>, named after the class. Each resolves
+/// its activity from the invocation's services (registered transient, constructor-injected ports) and runs it with the
+/// declared input type.</summary>
+public static class ActivityFunctions
+{
+    [Function(nameof(SelectDormantUsersActivity))]
+    public static Task<SelectDormantUsersResult> SelectDormantUsers([ActivityTrigger] SelectDormantUsersInput input, string instanceId,
+        FunctionContext executionContext)
+        => RunAsync<SelectDormantUsersActivity, SelectDormantUsersInput, SelectDormantUsersResult>(input, instanceId, executionContext);
+
+    [Function(nameof(BuildBaselineModelActivity))]
+    public static Task<BuildBaselineModelResult> BuildBaselineModel([ActivityTrigger] BuildBaselineModelInput input, string instanceId,
+        FunctionContext executionContext)
+        => RunAsync<BuildBaselineModelActivity, BuildBaselineModelInput, BuildBaselineModelResult>(input, instanceId, executionContext);
+
+    [Function(nameof(ScoreShardActivity))]
+    public static Task<ScoreShardResult> ScoreShard([ActivityTrigger] ScoreShardInput input, string instanceId, FunctionContext executionContext)
+        => RunAsync<ScoreShardActivity, ScoreShardInput, ScoreShardResult>(input, instanceId, executionContext);
+
+    [Function(nameof(PublishShardActivity))]
+    public static Task<PublishShardResult> PublishShard([ActivityTrigger] PublishShardInput input, string instanceId, FunctionContext executionContext)
+        => RunAsync<PublishShardActivity, PublishShardInput, PublishShardResult>(input, instanceId, executionContext);
+
+    [Function(nameof(FinalizeRunActivity))]
+    public static Task<RunSummary> FinalizeRun([ActivityTrigger] FinalizeRunInput input, string instanceId, FunctionContext executionContext)
+        => RunAsync<FinalizeRunActivity, FinalizeRunInput, RunSummary>(input, instanceId, executionContext);
+
+    internal static async Task<TOutput> RunAsync<TActivity, TInput, TOutput>(TInput input, string? instanceId, FunctionContext executionContext)
+        where TActivity : TaskActivity<TInput, TOutput>
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(executionContext);
+        var activity = executionContext.InstanceServices.GetRequiredService<TActivity>();
+        var context = new FunctionActivityContext(new TaskName(typeof(TActivity).Name), instanceId ?? string.Empty);
+        return await activity.RunAsync(context, input).ConfigureAwait(false);
+    }
+
+    /// <summary>The activity context handed to the class-based activity: its task name and the calling orchestration.</summary>
+    internal sealed class FunctionActivityContext(TaskName name, string instanceId) : TaskActivityContext
+    {
+        public override TaskName Name { get; } = name;
+
+        public override string InstanceId { get; } = instanceId;
+    }
+}

@@ -1,0 +1,32 @@
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+using RoleGen.Core.Runs;
+using RoleGen.Orchestrations.Models;
+using RoleGen.Orchestrations.Orchestrators;
+
+namespace RoleGen.Functions.Durable;
+
+/// <summary>Orchestrator functions: one shim per class in <c>RoleGenTasks.Orchestrators</c>, named after the class (the task
+/// name the orchestrators call and the history records). The shims hold no logic: the class-based orchestrator runs with
+/// the input it declares. (Microsoft.DurableTask.Generators, which would emit these, is not used.)</summary>
+public static class OrchestratorFunctions
+{
+    [Function(nameof(NightlyRunOrchestrator))]
+    public static Task<RunSummary> NightlyRun([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new NightlyRunOrchestrator().RunAsync(context, Input<RunRequest>(context));
+    }
+
+    [Function(nameof(ShardOrchestrator))]
+    public static Task<ShardOutcome> Shard([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new ShardOrchestrator().RunAsync(context, Input<ShardWork>(context));
+    }
+
+    private static T Input<T>(TaskOrchestrationContext context)
+        where T : class
+        => context.GetInput<T>()
+           ?? throw new InvalidOperationException($"Orchestration {context.InstanceId} ({context.Name}) was started without a {typeof(T).Name} input.");
+}

@@ -1,0 +1,165 @@
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace RoleGen.Cli.Tests;
+
+public sealed class CliTests
+{
+    private const string Unreachable =
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+        "BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;";
+
+    private static async Task<(int Code, string Output)> Run(params string[] args)
+    {
+        var writer = new StringWriter();
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        Console.SetOut(writer);
+        Console.SetError(writer);
+        try
+        {
+            var root = Commands.Build();
+            var parse = root.Parse(args);
+            if (parse.Errors.Count > 0)
+            {
+                return (ExitCodes.Usage, string.Join("\n", parse.Errors.Select(e => e.Message)));
+            }
+            return (await parse.InvokeAsync(), writer.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    [Theory]
+    [InlineData("demo", "--users")]
+    [InlineData("ingest", "--format")]
+    [InlineData("run", "--shard-size")]
+    [InlineData("run", "--max-conversion-rate")]
+    [InlineData("status", "runId")]
+    public async Task Help_EveryCommand_DescribesItsOptions(string command, string expected)
+    {
+        var (code, output) = await Run(command, "--help");
+        Assert.Equal(0, code);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_Root_ListsCommandsAndExitCodes()
+    {
+        var (code, output) = await Run("--help");
+        Assert.Equal(0, code);
+        foreach (var command in new[] { "demo", "ingest", "run", "status" })
+        {
+            Assert.Contains(command, output, StringComparison.Ordinal);
+        }
+        Assert.Contains("Exit codes", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Parse_UnknownOption_IsUsageError()
+    {
+        var (code, _) = await Run("run", "--no-such-option");
+        Assert.Equal(ExitCodes.Usage, code);
+    }
+
+    [Fact]
+    public async Task Run_MissingEventsFile_SaysWhichFile()
+    {
+        var (code, output) = await Run("run", "--events", "/definitely/not/here.csv", "--format", "taobao");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("/definitely/not/here.csv", output, StringComparison.Ordinal);
+        Assert.Contains("does not exist", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_UnknownFormat_ListsTheFormats()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var (code, output) = await Run("run", "--events", file, "--format", "parquet");
+            Assert.Equal(ExitCodes.BadInput, code);
+            Assert.Contains("taobao|normalized|otto", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Run_EventsWithoutFormat_IsUsageError()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var (code, output) = await Run("run", "--events", file);
+            Assert.Equal(ExitCodes.Usage, code);
+            Assert.Contains("--format is required", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Run_NeitherEventsNorDataset_IsUsageError()
+    {
+        var (code, output) = await Run("run");
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("--dataset", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_InvalidPolicy_IsBadInputBeforeTouchingStorage()
+    {
+        var (code, output) = await Run("--storage", Unreachable, "run", "--dataset", "x", "--max-conversion-rate", "1.5");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("MaxConversionRate", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_StorageNotReachable_ExitsWithHintToStartAzurite()
+    {
+        var (code, output) = await Run("--storage", Unreachable, "run", "--dataset", "anything");
+        Assert.Equal(ExitCodes.StorageUnreachable, code);
+        Assert.Contains("127.0.0.1:9", output, StringComparison.Ordinal);
+        Assert.Contains("scripts/azurite.sh start", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ingest_BadDatasetName_ExplainsTheRule()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var (code, output) = await Run("ingest", "--events", file, "--format", "taobao", "--dataset", "Bad Name!");
+            Assert.Equal(ExitCodes.BadInput, code);
+            Assert.Contains("lowercase", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void FormatProgress_Scoring_ShowsShardsAndUsers()
+    {
+        var text = Handlers.FormatProgress(new Core.Runs.RunProgress("scoring", 3, 8, 1, 1234, 5000));
+        Assert.Equal("scoring: shards 3/8 (1 failed), users 1,234/5,000", text);
+    }
+
+    [Fact]
+    public void ConsoleProgress_Redirected_PrintsForcedLinesOnly()
+    {
+        var writer = new StringWriter();
+        var progress = new ConsoleProgress(writer, interactive: false);
+        progress.Report("first", force: true);
+        progress.Report("second"); // within 5 s: suppressed
+        progress.Done("done");
+        Assert.Equal(["first", "done"], writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}

@@ -1,0 +1,246 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using RoleGen.Core.Events;
+using RoleGen.Core.Ingest;
+using RoleGen.Core.Storage;
+using static RoleGen.Core.Tests.TestSupport;
+
+namespace RoleGen.Core.Tests;
+
+public class EventIngestorTests
+{
+    private const string Mixed =
+        "1,10,100,pv,1000\n" +
+        "1,11,100,cart,1010\n" +
+        "2,12,101,buy,1020\n" +
+        "bad,row\n" +
+        "3,13,102,like,1030\n" +
+        "\n" +
+        "3,14,102,pv,notatime\n" +
+        "4,15,103,fav,1040\n";
+
+    private static EventIngestor Ingestor(IBlobStore store) => new(store, NullLogger<EventIngestor>.Instance);
+
+    private static Task<IngestSummary> IngestTextAsync(IBlobStore store, string text, string dataset = "ds", EventFormat format = EventFormat.Taobao, long rowsPerPart = EventIngestor.DefaultRowsPerPart)
+        => Ingestor(store).IngestAsync(Utf8(text), "input.csv", format, dataset, rowsPerPart: rowsPerPart);
+
+    [Fact]
+    public async Task IngestAsync_ValidAndMalformedRows_WritesPartAndQuarantine()
+    {
+        var store = new InMemoryBlobStore();
+
+        var summary = await IngestTextAsync(store, Mixed);
+
+        Assert.Equal(["events/ds/_ingest.json", "events/ds/_quarantine.jsonl", "events/ds/part-00000.csv"], store.Paths);
+        var part = await store.ReadTextAsync("events/ds/part-00000.csv");
+        Assert.Equal(
+            EventReader.NormalizedHeader + "\n" +
+            "1,10,100,view,1000\n1,11,100,cart,1010\n2,12,101,purchase,1020\n4,15,103,fav,1040\n",
+            part);
+        var quarantine = await ReadJsonLinesAsync<QuarantinedRow>(store, "events/ds/_quarantine.jsonl");
+        Assert.Equal([4L, 5, 7], quarantine.Select(q => q.Line));
+        Assert.Equal(["column-count", "unknown-event-type", "bad-timestamp"], quarantine.Select(q => q.Code));
+        Assert.Equal(["bad,row", "3,13,102,like,1030", "3,14,102,pv,notatime"], quarantine.Select(q => q.Raw));
+        Assert.All(quarantine, q => Assert.Equal("input.csv", q.Source));
+        Assert.All(quarantine, q => Assert.False(string.IsNullOrWhiteSpace(q.Reason)));
+    }
+
+    [Fact]
+    public async Task IngestAsync_MixedInput_SummaryCountsAreWrittenToIngestJson()
+    {
+        var store = new InMemoryBlobStore();
+
+        var returned = await IngestTextAsync(store, Mixed);
+        var summary = await store.ReadJsonAsync<IngestSummary>(EventStore.SummaryPath("ds"));
+
+        foreach (var s in new[] { returned, summary })
+        {
+            Assert.Equal(7, s.Rows);
+            Assert.Equal(4, s.Events);
+            Assert.Equal(3, s.Quarantined);
+            Assert.Equal(1, s.Parts);
+            Assert.Equal(3, s.Users);
+            Assert.Equal(1000, s.MinTimestamp);
+            Assert.Equal(1040, s.MaxTimestamp);
+            Assert.Equal(EventFormat.Taobao, s.Format);
+            Assert.Equal(1, s.QuarantineReasons["column-count"]);
+            Assert.Equal(1, s.QuarantineReasons["unknown-event-type"]);
+            Assert.Equal(1, s.QuarantineReasons["bad-timestamp"]);
+            Assert.Equal("events/ds/", s.EventsPrefix);
+            Assert.Equal("events/ds/_quarantine.jsonl", s.QuarantinePath);
+        }
+        using var doc = JsonDocument.Parse(await store.ReadTextAsync(EventStore.SummaryPath("ds")));
+        Assert.Equal("taobao", doc.RootElement.GetProperty("format").GetString());
+        Assert.Equal(4, doc.RootElement.GetProperty("events").GetInt64());
+    }
+
+    [Fact]
+    public async Task IngestAsync_RowsPerPart_SplitsIntoSeveralOrderedParts()
+    {
+        var store = new InMemoryBlobStore();
+        var text = string.Concat(Enumerable.Range(0, 10).Select(i => $"u{i},i{i},c,pv,{1000 + i}\n"));
+
+        var summary = await IngestTextAsync(store, text, rowsPerPart: 4);
+
+        Assert.Equal(3, summary.Parts);
+        Assert.Equal(
+            ["events/ds/part-00000.csv", "events/ds/part-00001.csv", "events/ds/part-00002.csv"],
+            store.Paths.Where(p => p.Contains("part-", StringComparison.Ordinal)));
+        Assert.Equal(5, (await store.ReadTextAsync("events/ds/part-00000.csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(3, (await store.ReadTextAsync("events/ds/part-00002.csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        var all = await ReadDatasetAsync(store, "ds");
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"u{i}"), all.Select(e => e.UserId));
+    }
+
+    [Fact]
+    public async Task IngestAsync_SmallerReingest_DeletesStalePartsAndReplacesQuarantine()
+    {
+        var store = new InMemoryBlobStore();
+        var big = string.Concat(Enumerable.Range(0, 10).Select(i => $"u{i},i{i},c,pv,{1000 + i}\n")) + "broken\n";
+        await IngestTextAsync(store, big, rowsPerPart: 3);
+        Assert.Equal(4, store.Paths.Count(p => p.Contains("part-", StringComparison.Ordinal)));
+
+        var summary = await IngestTextAsync(store, "a,b,c,pv,5\nd,e,f,buy,6\n", rowsPerPart: 3);
+
+        Assert.Equal(1, summary.Parts);
+        Assert.Equal(["events/ds/_ingest.json", "events/ds/_quarantine.jsonl", "events/ds/part-00000.csv"], store.Paths);
+        Assert.Equal(["a", "d"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
+        Assert.Equal(string.Empty, await store.ReadTextAsync(EventStore.QuarantinePath("ds")));
+    }
+
+    [Fact]
+    public async Task IngestAsync_SameInputTwice_ProducesIdenticalParts()
+    {
+        var first = new InMemoryBlobStore();
+        await IngestTextAsync(first, Mixed, rowsPerPart: 2);
+        var again = new InMemoryBlobStore();
+        await IngestTextAsync(again, Mixed, rowsPerPart: 2);
+        await IngestTextAsync(again, Mixed, rowsPerPart: 2);
+
+        Assert.Equal(first.Paths, again.Paths);
+        foreach (var path in first.Paths.Where(p => !p.EndsWith("_ingest.json", StringComparison.Ordinal)))
+        {
+            Assert.Equal(await ReadBytesAsync(first, path), await ReadBytesAsync(again, path));
+        }
+    }
+
+    [Fact]
+    public async Task IngestAsync_OnlyMalformedRows_WritesNoPartAndDeletesOldParts()
+    {
+        var store = new InMemoryBlobStore();
+        await IngestTextAsync(store, "a,b,c,pv,5\n");
+
+        var summary = await IngestTextAsync(store, "junk\nmore junk\n");
+
+        Assert.Equal(0, summary.Parts);
+        Assert.Equal(0, summary.Events);
+        Assert.Equal(2, summary.Quarantined);
+        Assert.Equal(0, summary.MinTimestamp);
+        Assert.Equal(0, summary.MaxTimestamp);
+        Assert.DoesNotContain(store.Paths, p => p.Contains("part-", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<PermanentFailureException>(() => ReadDatasetAsync(store, "ds"));
+    }
+
+    [Fact]
+    public async Task IngestAsync_OttoInput_CountsSessionsAsRowsAndEventsSeparately()
+    {
+        var store = new InMemoryBlobStore();
+        var text =
+            "{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1000000,\"type\":\"clicks\"},{\"aid\":2,\"ts\":2000000,\"type\":\"orders\"}]}\n" +
+            "{\"session\":2,\"events\":[{\"aid\":3,\"ts\":3000000,\"type\":\"carts\"}\n";
+
+        var summary = await IngestTextAsync(store, text, format: EventFormat.Otto);
+
+        Assert.Equal(2, summary.Rows);
+        Assert.Equal(2, summary.Events);
+        Assert.Equal(1, summary.Quarantined);
+        Assert.Equal(1, summary.QuarantineReasons["invalid-json"]);
+        Assert.Equal(1000, summary.MinTimestamp);
+        Assert.Equal(2000, summary.MaxTimestamp);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("Upper")]
+    [InlineData("has space")]
+    [InlineData("../escape")]
+    public async Task IngestAsync_InvalidDatasetName_Throws(string dataset)
+    {
+        var store = new InMemoryBlobStore();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => IngestTextAsync(store, Mixed, dataset));
+        Assert.Empty(store.Paths);
+    }
+
+    [Fact]
+    public async Task IngestAsync_Progress_ReportsFinalCounts()
+    {
+        var store = new InMemoryBlobStore();
+        var reports = new List<IngestProgress>();
+        var progress = new SyncProgress<IngestProgress>(reports.Add);
+
+        await Ingestor(store).IngestAsync(Utf8(Mixed), "input.csv", EventFormat.Taobao, "ds", progress);
+
+        var last = Assert.Single(reports);
+        Assert.Equal(7, last.Rows);
+        Assert.Equal(4, last.Events);
+        Assert.Equal(3, last.Quarantined);
+        Assert.Equal(Utf8(Mixed).Length, last.BytesRead);
+    }
+
+    [Fact]
+    public void NormalizedCsvWriter_IdsWithCommasQuotesAndNewlines_RoundTripThroughReader()
+    {
+        var events = new[]
+        {
+            new BehaviorEvent("plain", "i1", "c1", EventType.View, 1),
+            new BehaviorEvent("a,b", "say \"hi\"", "cat,\"x\"", EventType.Fav, 2),
+            new BehaviorEvent("multi\nline", "crlf\r\nid", "c", EventType.Cart, 3),
+            new BehaviorEvent("ünïcødé", "\"", ",", EventType.Purchase, 32_503_679_999),
+        };
+        using var buffer = new MemoryStream();
+        using (var writer = new NormalizedCsvWriter(buffer))
+        {
+            foreach (var e in events)
+            {
+                writer.Write(e);
+            }
+            Assert.Equal(4, writer.Rows);
+        }
+
+        var rows = EventReader.Read(new MemoryStream(buffer.ToArray()), EventFormat.Normalized).ToList();
+
+        Assert.All(rows, r => Assert.True(r.IsValid, r.Error));
+        Assert.Equal(events, rows.Select(r => r.Event));
+    }
+
+    [Fact]
+    public void NormalizedCsvWriter_WithoutHeader_WritesOnlyRows()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new NormalizedCsvWriter(buffer, writeHeader: false))
+        {
+            writer.Write(new BehaviorEvent("u", "i", "c", EventType.View, 5));
+        }
+
+        Assert.Equal("u,i,c,view,5\n", System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    [Theory]
+    [InlineData("UserBehavior_head_raw.csv", "userbehavior_head_raw")]
+    [InlineData("/data/My Events (2024).jsonl", "my-events--2024")]
+    [InlineData("...csv", "dataset")]
+    public void DatasetFromFileName_FileNames_GiveValidDatasetNames(string path, string expected)
+    {
+        var name = EventStore.DatasetFromFileName(path);
+
+        Assert.Equal(expected, name);
+        Assert.Equal(name, EventStore.ValidateDataset(name));
+    }
+
+    /// <summary>Progress&lt;T&gt; posts to the thread pool; this one reports synchronously so the test can assert at once.</summary>
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

@@ -1,0 +1,88 @@
+using System.Globalization;
+using RoleGen.Core.Cohort;
+using RoleGen.Core.Runs;
+using RoleGen.Core.Storage;
+
+namespace RoleGen.Integration.Tests;
+
+/// <summary>The acceptance runs, through the real CLI, the local durable host on Azure Storage (Azurite) and
+/// the Azure Blob adapter.</summary>
+public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private string[] Common => ["--storage", AzuriteFixture.ConnectionString, "--container", azurite.Container, "--task-hub", azurite.TaskHub];
+
+    [Fact]
+    public async Task Run_TaobaoHead_EveryDormantUserGetsExactlyOneCandidateRow()
+    {
+        var path = TestData.Require("taobao-head", "UserBehavior_head_raw.csv");
+        var (code, output) = await Rolegen.RunAsync([.. Common, "run", "--events", path, "--format", "taobao", "--run-id", "it-taobao", "--shard-size", "100"]);
+        Assert.True(code == 0, output);
+
+        // Independent oracle: default policy over the whole file (9 days < 30-day window), computed here from the raw CSV.
+        var stats = new Dictionary<string, (int Views, int Buys)>();
+        foreach (var line in File.ReadLines(path))
+        {
+            var f = line.Split(',');
+            if (f.Length != 5 || !long.TryParse(f[4], CultureInfo.InvariantCulture, out _) || f[3] is not ("pv" or "fav" or "cart" or "buy"))
+            {
+                continue;
+            }
+            var s = stats.GetValueOrDefault(f[0]);
+            stats[f[0]] = (s.Views + (f[3] == "pv" ? 1 : 0), s.Buys + (f[3] == "buy" ? 1 : 0));
+        }
+        var expected = stats.Where(kv => kv.Value.Views >= 10 && kv.Value.Buys <= 0.02 * kv.Value.Views).Select(kv => kv.Key).ToHashSet();
+
+        var manifest = await azurite.Store.ReadJsonAsync<RunManifest>(RunManifest.Path("it-taobao"));
+        Assert.Equal(RunStatus.Succeeded, manifest.Status);
+        Assert.Equal(expected.Count, manifest.Counts.Dormant);
+        Assert.Equal(expected.Count, manifest.Counts.Published);
+        Assert.True(manifest.Shards.Count >= 4, $"{manifest.Shards.Count} shards");
+        Assert.Equal(1, manifest.Input!.Quarantined); // the file's last line is cut mid-row
+
+        var published = new List<string>();
+        foreach (var shard in manifest.Shards)
+        {
+            await foreach (var row in azurite.Store.ReadJsonLinesAsync<CandidateRow>(ShardPlan.CandidatesPath("it-taobao", shard.Shard)))
+            {
+                published.Add(row.UserId);
+                Assert.Equal(shard.Shard, row.Shard);
+                Assert.InRange(row.Items.Count, 1, 20);
+                Assert.Equal(row.Items.Count, row.Items.Select(i => i.ItemId).Distinct().Count());
+            }
+        }
+        Assert.Equal(published.Count, published.Distinct().Count());
+        Assert.True(expected.SetEquals(published));
+        Assert.Contains($"{expected.Count:N0} users published (= dormant users)", output, StringComparison.Ordinal);
+        Assert.True(await azurite.Store.ExistsAsync(RunManifest.ReportPath("it-taobao")));
+
+        // Same run id again without --rerun: reports the finished run, starts nothing new.
+        var (again, againOutput) = await Rolegen.RunAsync([.. Common, "run", "--dataset", "userbehavior_head_raw", "--run-id", "it-taobao"]);
+        Assert.Equal(0, again);
+        Assert.Contains("already finished", againOutput, StringComparison.Ordinal);
+
+        var (statusCode, statusOutput) = await Rolegen.RunAsync([.. Common, "status", "it-taobao"]);
+        Assert.Equal(0, statusCode);
+        Assert.Contains("Completed", statusOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Demo_SmallWorld_CompletesAndPrintsSummary()
+    {
+        var (code, output) = await Rolegen.RunAsync([.. Common, "demo", "--users", "1500", "--run-id", "it-demo", "--shard-size", "400"]);
+        Assert.True(code == 0, output);
+        Assert.Contains("RoleGen run it-demo — Succeeded", output, StringComparison.Ordinal);
+        Assert.Contains("(= dormant users)", output, StringComparison.Ordinal);
+        var manifest = await azurite.Store.ReadJsonAsync<RunManifest>(RunManifest.Path("it-demo"));
+        Assert.True(manifest.Counts.Dormant > 500, $"{manifest.Counts.Dormant} dormant");
+        Assert.Equal(manifest.Counts.Dormant, manifest.Counts.Published);
+        Assert.True(await azurite.Store.ExistsAsync("events/demo/_truth/world.json"));
+    }
+
+    [Fact]
+    public async Task Status_UnknownRun_ExitsNotFound()
+    {
+        var (code, output) = await Rolegen.RunAsync([.. Common, "status", "no-such-run"]);
+        Assert.Equal(Cli.ExitCodes.NotFound, code);
+        Assert.Contains("No run 'no-such-run'", output, StringComparison.Ordinal);
+    }
+}
