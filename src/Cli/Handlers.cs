@@ -244,6 +244,12 @@ public static class Handlers
         {
             if (existing is not null)
             {
+                // Purge the shard sub-orchestrations by id as well: the local sidecar ignores PurgeInstanceOptions.Recursive.
+                var previous = await host.Store.TryReadJsonAsync<CohortResult>(CohortResult.Path(request.RunId), cancellationToken).ConfigureAwait(false);
+                foreach (var shard in previous?.Shards ?? [])
+                {
+                    await client.PurgeInstanceAsync(NightlyRunOrchestrator.ShardInstanceId(request.RunId, shard.Shard), null, cancellationToken).ConfigureAwait(false);
+                }
                 await client.PurgeInstanceAsync(request.RunId, new PurgeInstanceOptions { Recursive = true }, cancellationToken).ConfigureAwait(false);
             }
             await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(NightlyRunOrchestrator)), request,

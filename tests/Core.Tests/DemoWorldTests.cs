@@ -83,9 +83,7 @@ public class DemoWorldTests(DemoWorldFixture world) : IClassFixture<DemoWorldFix
         Assert.NotEqual(await ReadBytesAsync(a, DemoWorldWriter.TruthPath("w")), await ReadBytesAsync(b, DemoWorldWriter.TruthPath("w")));
     }
 
-    [Fact(Skip = "BUG: DemoWorldGenerator.GenerateUser seeds the per-user Random with HashCode.Combine(Seed, u, 0x5EED) " +
-                 "(src/Core/Demo/DemoWorld.cs:114), and HashCode is randomized per process: the same seed gives a different " +
-                 "world in every process. Remove Skip once the per-user seed is derived from a stable hash (e.g. StableHash).")]
+    [Fact]
     public void Generate_SameSeedInAnotherProcess_ProducesSameEvents()
     {
         var here = DemoDigest.Compute(seed: 42, users: 50);
@@ -138,10 +136,7 @@ public class DemoWorldTests(DemoWorldFixture world) : IClassFixture<DemoWorldFix
         Assert.Equal(firstSeen.Order(), firstSeen);
     }
 
-    [Fact(Skip = "BUG: DemoWorldGenerator.GenerateUser draws each session's start as day*86400 + rng.Next(86400-7200) " +
-                 "(src/Core/Demo/DemoWorld.cs:134) independently of the previous session, so two sessions on the same day can " +
-                 "go back in time: a user's events are not in time order, contrary to Generate's contract, and a trigger's " +
-                 "boosted purchase can carry an earlier timestamp than the trigger view.")]
+    [Fact]
     public void Generate_EachUser_EventsAreInTimeOrder()
     {
         var outOfOrder = world.Events.Zip(world.Events.Skip(1))

@@ -159,6 +159,18 @@ public class EventIngestorTests
         Assert.Equal(2000, summary.MaxTimestamp);
     }
 
+    [Fact]
+    public async Task IngestAsync_OttoEmptySessionId_EveryCountedEventIsReadableOrQuarantined()
+    {
+        var store = new InMemoryBlobStore();
+
+        var summary = await IngestTextAsync(store, "{\"session\":\"\",\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"clicks\"}]}\n" +
+            "{\"session\":2,\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"clicks\"}]}\n", format: EventFormat.Otto);
+
+        Assert.Equal(summary.Events, (await ReadDatasetAsync(store, "ds")).Count);
+        Assert.Equal(1, summary.Quarantined);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("Upper")]

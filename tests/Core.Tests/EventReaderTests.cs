@@ -261,6 +261,58 @@ public class EventReaderTests
     }
 
     [Theory]
+    [InlineData("0")]
+    [InlineData("32503679999")]
+    public void TryParseTimestamp_UnixSecondsInRange_Accepted(string text)
+    {
+        Assert.True(EventReader.TryParseTimestamp(text, allowIso: false, out var ts));
+        Assert.Equal(long.Parse(text, System.Globalization.CultureInfo.InvariantCulture), ts);
+    }
+
+    [Fact]
+    public void TryParseTimestamp_IsoWhenNotAllowed_Rejected()
+    {
+        Assert.False(EventReader.TryParseTimestamp("2017-11-25T00:00:00Z", allowIso: false, out _));
+        Assert.True(EventReader.TryParseTimestamp("2017-11-25T00:00:00Z", allowIso: true, out var ts));
+        Assert.Equal(1511568000, ts);
+    }
+
+    [Theory]
+    [InlineData("10:30")]
+    [InlineData("1960-01-01T00:00:00Z")]
+    [InlineData("3500-01-01T00:00:00Z")]
+    public void Read_NormalizedIsoTimestampWithoutDateOrOutOfRange_IsQuarantined(string timestamp)
+    {
+        var row = Assert.Single(Read($"u,i,c,view,{timestamp}\n", EventFormat.Normalized));
+
+        Assert.False(row.IsValid, $"accepted as {row.Event.Timestamp}");
+        Assert.Equal("bad-timestamp", row.ErrorCode);
+    }
+
+    [Theory]
+    [InlineData("{\"session\":\"\",\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"clicks\"}]}")]
+    [InlineData("{\"session\":\"  \",\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"clicks\"}]}")]
+    [InlineData("{\"session\":1,\"events\":[{\"aid\":1,\"ts\":-5000,\"type\":\"clicks\"}]}")]
+    public void Read_OttoSessionWithEmptyIdOrNegativeTs_IsQuarantined(string line)
+    {
+        var row = Assert.Single(Read(line + "\n", EventFormat.Otto));
+
+        Assert.False(row.IsValid, $"accepted as {row.Event}");
+        Assert.Equal("bad-session", row.ErrorCode);
+    }
+
+    [Fact]
+    public void Read_NormalizedUnterminatedQuoteOnLastLine_IsQuarantinedWithoutThrowing()
+    {
+        var rows = Read("u,i,c,view,1\nu,\"i1", EventFormat.Normalized);
+
+        Assert.Equal(2, rows.Count);
+        Assert.True(rows[0].IsValid);
+        Assert.False(rows[1].IsValid);
+        Assert.Equal(2, rows[1].Line);
+    }
+
+    [Theory]
     [InlineData("pv", EventType.View)]
     [InlineData("CLICKS", EventType.View)]
     [InlineData(" favorite ", EventType.Fav)]

@@ -206,6 +206,75 @@ public class TransitionModelTests
     }
 
     [Fact]
+    public async Task BuildAsync_ManyUserPartitions_GivesSameModelAsOnePartition()
+    {
+        var events = TinyWorld();
+        var (_, one, single) = await BuildAsync(events, T0 + 10_000);
+
+        var (_, many, split) = await BuildAsync(events, T0 + 10_000, new TransitionModelOptions { EventsPerPartition = 5 });
+
+        Assert.Equal(one.Users, many.Users);
+        Assert.Equal(one.Pairs, many.Pairs);
+        Assert.Equal(single.ItemIds, split.ItemIds);
+        Assert.Equal(single.Popular, split.Popular);
+        for (var i = 0; i < single.ItemCount; i++)
+        {
+            Assert.Equal(single.Neighbours[i].Select(n => n.Item), split.Neighbours[i].Select(n => n.Item));
+            Assert.Equal(single.Neighbours[i].Select(n => n.Weight), split.Neighbours[i].Select(n => n.Weight), (a, b) => Math.Abs(a - b) < 1e-5);
+        }
+    }
+
+    [Fact]
+    public async Task BuildAsync_PairBudgetExceededBriefly_PrunesLightPairsAndKeepsHeavyOne()
+    {
+        await AssertPruningKeepsHeavyPairAsync(noiseUsers: 10);
+    }
+
+    [Fact]
+    public async Task BuildAsync_PairBudgetExceededRepeatedly_StillKeepsHeaviestPair()
+    {
+        await AssertPruningKeepsHeavyPairAsync(noiseUsers: 40);
+    }
+
+    /// <summary>TinyWorld (A → B has weight 10) plus noise users, each adding one unique weight-1 pair, over a 5-pair budget.</summary>
+    private static async Task AssertPruningKeepsHeavyPairAsync(int noiseUsers)
+    {
+        var events = TinyWorld();
+        for (var u = 0; u < noiseUsers; u++)
+        {
+            events.Add(Ev($"n{u}", $"n{u}a", EventType.View, T0 + 9_000 + u));
+            events.Add(Ev($"n{u}", $"n{u}b", EventType.View, T0 + 9_001 + u));
+        }
+
+        var (_, info, model) = await BuildAsync(events, T0 + 10_000, new TransitionModelOptions { MaxPairs = 5 });
+
+        Assert.True(info.PrunedPairs > 0);
+        Assert.True(info.Pairs <= 5, $"{info.Pairs} pairs kept");
+        var items = Recommender(model).Recommend([Trajectory("x", [("A", EventType.View)])], topK: 1)[0].Items;
+        Assert.Equal("B", items[0].ItemId);
+        Assert.Equal("transition", items[0].Source);
+    }
+
+    [Fact]
+    public async Task BuildAsync_ImmediateRepeatOfSameItem_CollapsesIntoStrongestAction()
+    {
+        // view A, cart A, view B: one A step (no A → A pair), A → B at distance 1.
+        var events = new List<BehaviorEvent>
+        {
+            Ev("u", "A", EventType.View, T0),
+            Ev("u", "A", EventType.Cart, T0 + 1),
+            Ev("u", "B", EventType.View, T0 + 2),
+        };
+
+        var (_, info, model) = await BuildAsync(events, T0 + 10);
+
+        Assert.Equal(1, info.Pairs);
+        var (item, weight) = Assert.Single(model.Neighbours[model.Index["A"]]);
+        Assert.Equal("B", model.ItemIds[item]);
+        Assert.Equal(1f, weight);
+    }
+
+    [Fact]
     public async Task SaveLoad_BuiltModel_RoundTripsEveryField()
     {
         var (_, _, model) = await BuildAsync(TinyWorld(), T0 + 10_000);

@@ -83,6 +83,10 @@ public sealed record RunRequest
         {
             errors.Add("MaxAttempts must be between 1 and 20.");
         }
+        if (!double.IsFinite(FirstRetrySeconds) || FirstRetrySeconds is < 0.1 or > 60)
+        {
+            errors.Add("FirstRetrySeconds must be between 0.1 and 60 (retries back off from it up to 60 s).");
+        }
         return errors.Count == 0 ? null : string.Join(" ", errors);
     }
 }

@@ -20,7 +20,7 @@ namespace RoleGen.Infrastructure.Durable;
 /// <item>Failure details. The sidecar drops them from <see cref="ExecutionCompletedEvent"/>; Azure Storage only keeps
 /// the output, so they are put back on the event (stored as "ErrorType: message") and parsed back when read.</item>
 /// <item>Activity locks. The sidecar never renews them: an activity running longer than the queue visibility timeout
-/// (5 min) would be delivered twice. Locks of in-flight activities are renewed here.</item>
+/// would be delivered twice. Locks of in-flight activities are renewed here (at half their remaining time).</item>
 /// <item>Timers. Azure Storage delivers timer messages up to 1 s early (whole-second queue visibility); the work
 /// item is held until the timer is due.</item>
 /// <item>Waiting. Azure Storage polls the status of an awaited instance every 2 s; here every <c>waitPollInterval</c>.</item>
@@ -70,9 +70,6 @@ internal sealed class SidecarOrchestrationService :
         this.repairFailureDetails = repairFailureDetails;
         this.logger = logger;
     }
-
-    /// <summary>The decorated backend.</summary>
-    public IOrchestrationService Inner => inner;
 
     // ---- IOrchestrationService: properties ----
 

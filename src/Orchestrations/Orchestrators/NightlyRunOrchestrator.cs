@@ -22,12 +22,13 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
         ArgumentNullException.ThrowIfNull(input);
         var log = context.CreateReplaySafeLogger<NightlyRunOrchestrator>();
         var started = context.CurrentUtcDateTime;
-        var retry = RetryPolicies.Transient(input.MaxAttempts, input.FirstRetrySeconds);
         var outcomes = new List<ShardOutcome>();
         double selectSeconds = 0, modelSeconds = 0, shardsSeconds = 0;
         SelectDormantUsersResult? cohort = null;
         ScoringModelRef? model = null;
+        // Validate before anything uses the options: a bad request must still end in a manifest that says why.
         string? error = input.Validate();
+        var retry = error is null ? RetryPolicies.Transient(input.MaxAttempts, input.FirstRetrySeconds) : RetryPolicies.Transient(3, 1);
 
         if (error is null)
         {

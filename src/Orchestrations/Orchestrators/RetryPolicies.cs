@@ -8,7 +8,9 @@ public static class RetryPolicies
     /// <summary>Exponential back-off (first, ×2, capped at 60 s); failures caused by <see cref="PermanentFailureException"/>
     /// are not retried — retrying cannot fix a missing input or an invalid option.</summary>
     public static TaskOptions Transient(int maxAttempts, double firstRetrySeconds) => TaskOptions.FromRetryPolicy(
-        new RetryPolicy(maxAttempts, TimeSpan.FromSeconds(Math.Max(0.1, firstRetrySeconds)), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(60))
+        new RetryPolicy(Math.Clamp(maxAttempts, 1, 20),
+            TimeSpan.FromSeconds(double.IsFinite(firstRetrySeconds) ? Math.Clamp(firstRetrySeconds, 0.1, 60) : 1),
+            backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(60))
         {
             HandleFailure = failure => !IsPermanent(failure),
         });

@@ -31,6 +31,28 @@ public sealed class AzuriteDurableHostTests
     }
 
     [Fact]
+    public async Task Continue_as_new_and_sub_orchestration_fan_out_complete()
+    {
+        var options = DurableTestHost.AzuriteOptions();
+        try
+        {
+            await using var host = await DurableTestHost.StartAsync(options);
+
+            var continued = await host.RunAsync<ContinueAsNewOrchestrator>(0);
+            var fanOut = await host.RunAsync<SubOrchestrationFanOutOrchestrator>(new SubFanOutInput(8, 5));
+
+            Assert.Equal(OrchestrationRuntimeStatus.Completed, continued.RuntimeStatus);
+            Assert.Equal(9, continued.ReadOutputAs<int>());
+            Assert.Equal(OrchestrationRuntimeStatus.Completed, fanOut.RuntimeStatus);
+            Assert.Equal(8 * (1 + 4 + 9 + 16 + 25), fanOut.ReadOutputAs<long>());
+        }
+        finally
+        {
+            await LocalDurableHost.DeleteTaskHubAsync(options);
+        }
+    }
+
+    [Fact]
     public async Task Retry_exhaustion_fails_with_failure_details()
     {
         var options = DurableTestHost.AzuriteOptions();

@@ -45,7 +45,8 @@ internal sealed class DurableTestHost : IAsyncDisposable
             .AddOrchestrator<SubOrchestrationFanOutOrchestrator>()
             .AddOrchestrator<RetryOrchestrator>()
             .AddOrchestrator<CombinedOrchestrator>()
-            .AddOrchestrator<TimerAndEventOrchestrator>());
+            .AddOrchestrator<TimerAndEventOrchestrator>()
+            .AddOrchestrator<ContinueAsNewOrchestrator>());
         var host = builder.Build();
         try
         {

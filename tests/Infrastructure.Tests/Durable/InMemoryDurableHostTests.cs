@@ -67,6 +67,15 @@ public sealed class InMemoryDurableHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Continue_as_new_completes_with_the_last_generation()
+    {
+        var result = await host.RunAsync<ContinueAsNewOrchestrator>(0);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        Assert.Equal(9, result.ReadOutputAs<int>());
+    }
+
+    [Fact]
     public async Task Combined_sub_orchestrations_retry_and_timer()
     {
         var result = await host.RunAsync<CombinedOrchestrator>(Guid.NewGuid().ToString("N"));

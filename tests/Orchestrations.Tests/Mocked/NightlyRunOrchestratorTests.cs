@@ -51,7 +51,7 @@ public sealed class NightlyRunOrchestratorTests
 
         public FinalizeRunInput? Finalized { get; private set; }
 
-        public int Outstanding { get; set; }
+        public int Outstanding { get; private set; }
 
         public int MaxOutstanding { get; private set; }
 
@@ -102,17 +102,14 @@ public sealed class NightlyRunOrchestratorTests
                     var work = (ShardWork)input!;
                     Outstanding++;
                     MaxOutstanding = Math.Max(MaxOutstanding, Outstanding);
-                    var scripted = Shard(work);
-                    if (scripted is not null)
-                    {
-                        Outstanding--;
-                        var done = new TaskCompletionSource<ShardOutcome>();
-                        SubOrchestrations.Add((sub.InstanceId!, work, done));
-                        return scripted;
-                    }
                     // Continuations run inline when the test completes the task: the orchestrator resumes synchronously.
                     var pending = new TaskCompletionSource<ShardOutcome>();
                     SubOrchestrations.Add((sub.InstanceId!, work, pending));
+                    if (Shard(work) is { } scripted)
+                    {
+                        Outstanding--;
+                        return scripted;
+                    }
                     return pending.Task;
                 });
         }
@@ -159,6 +156,38 @@ public sealed class NightlyRunOrchestratorTests
         Assert.Null(h.Finalized.Model);
         Assert.Empty(h.Finalized.Shards);
         Assert.Equal(RunStatus.Failed, summary.Status);
+        Assert.Equal("done", h.Statuses.Progress()[^1].Phase);
+    }
+
+    [Theory]
+    [InlineData(0, 2.0)]
+    [InlineData(-1, 2.0)]
+    public async Task An_invalid_attempt_count_is_finalized_with_the_error(int maxAttempts, double firstRetrySeconds)
+    {
+        var h = new Harness();
+        var request = Request() with { MaxAttempts = maxAttempts, FirstRetrySeconds = firstRetrySeconds };
+
+        await new NightlyRunOrchestrator().RunAsync(h.Context.Object, request);
+
+        Assert.NotNull(h.Finalized);
+        Assert.Contains("MaxAttempts", h.Finalized.Error, StringComparison.Ordinal);
+        Assert.Equal("done", h.Statuses.Progress()[^1].Phase);
+    }
+
+    [Theory]
+    [InlineData(120.0)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public async Task A_first_retry_interval_the_request_accepts_never_crashes_the_run(double firstRetrySeconds)
+    {
+        var h = new Harness { Select = _ => Task.FromResult(Cohort()) };
+        var request = Request() with { FirstRetrySeconds = firstRetrySeconds };
+
+        // Either the request is rejected by Validate (finalized with an error) or the interval is capped; never a crash
+        // that leaves the run without a manifest.
+        await new NightlyRunOrchestrator().RunAsync(h.Context.Object, request);
+
+        Assert.NotNull(h.Finalized);
         Assert.Equal("done", h.Statuses.Progress()[^1].Phase);
     }
 

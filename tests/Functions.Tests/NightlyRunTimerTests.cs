@@ -1,0 +1,93 @@
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using RoleGen.Core.Cohort;
+using RoleGen.Core.Runs;
+using RoleGen.Functions.Composition;
+using RoleGen.Functions.Triggers;
+
+namespace RoleGen.Functions.Tests;
+
+public sealed class NightlyRunTimerTests
+{
+    private readonly ClientMock _client = new();
+
+    private static NightlyRunTimer Timer(string? dataset = "demo", DormancyPolicy? policy = null, DateTimeOffset? now = null) => new(
+        Options.Create(new RunsOptions { Dataset = dataset, TopK = 12, ShardSize = 2000, ShardCount = 16 }),
+        Options.Create(policy ?? new DormancyPolicy { LookbackDays = 45 }),
+        new FixedTime(now ?? FixedTime.Default),
+        NullLogger<NightlyRunTimer>.Instance);
+
+    [Fact]
+    public void InstanceId_IsTheUtcDate()
+    {
+        Assert.Equal("nightly-2026-11-27", NightlyRunTimer.InstanceId(new DateTimeOffset(2026, 11, 27, 23, 59, 59, TimeSpan.Zero)));
+        Assert.Equal("nightly-2026-11-27", NightlyRunTimer.InstanceId(new DateTimeOffset(2026, 11, 28, 1, 0, 0, TimeSpan.FromHours(2))));
+        Assert.True(RoleGen.Functions.Http.RunIds.IsValid(NightlyRunTimer.InstanceId(FixedTime.Default)));
+    }
+
+    [Fact]
+    public async Task RunAsync_NoInstanceToday_SchedulesTheNightlyRunOnce()
+    {
+        await Timer().RunAsync(new TimerInfo(), _client.Object);
+
+        var scheduled = Assert.Single(_client.Scheduled);
+        Assert.Equal("NightlyRunOrchestrator", scheduled.Name.Name);
+        Assert.Equal("nightly-2026-11-27", scheduled.Options?.InstanceId);
+        var run = Assert.IsType<RunRequest>(scheduled.Input);
+        Assert.Equal("nightly-2026-11-27", run.RunId);
+        Assert.Equal("demo", run.Dataset);
+        Assert.Equal(12, run.TopK);
+        Assert.Equal(2000, run.ShardSize);
+        Assert.Equal(16, run.ShardCount);
+        Assert.Equal(45, run.Policy.LookbackDays);
+        Assert.Equal("timer", run.TriggeredBy);
+    }
+
+    [Theory]
+    [InlineData(OrchestrationRuntimeStatus.Running)]
+    [InlineData(OrchestrationRuntimeStatus.Completed)]
+    [InlineData(OrchestrationRuntimeStatus.Failed)]
+    [InlineData(OrchestrationRuntimeStatus.Terminated)]
+    public async Task RunAsync_InstanceExists_StartsNothing(OrchestrationRuntimeStatus status)
+    {
+        _client.Add("nightly-2026-11-27", status);
+        await Timer().RunAsync(new TimerInfo(), _client.Object);
+        Assert.Empty(_client.Scheduled);
+    }
+
+    [Fact]
+    public async Task RunAsync_FiredTwice_SchedulesOnce()
+    {
+        var timer = Timer();
+        await timer.RunAsync(new TimerInfo(), _client.Object);
+        _client.Add("nightly-2026-11-27", OrchestrationRuntimeStatus.Pending);
+        await timer.RunAsync(new TimerInfo(), _client.Object);
+        Assert.Single(_client.Scheduled);
+    }
+
+    [Fact]
+    public async Task RunAsync_YesterdaysRunExists_StartsTonightsRun()
+    {
+        _client.Add("nightly-2026-11-26", OrchestrationRuntimeStatus.Completed);
+        await Timer().RunAsync(new TimerInfo(), _client.Object);
+        Assert.Equal("nightly-2026-11-27", Assert.Single(_client.Scheduled).Options?.InstanceId);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public async Task RunAsync_NoDatasetConfigured_StartsNothing(string? dataset)
+    {
+        await Timer(dataset).RunAsync(new TimerInfo(), _client.Object);
+        Assert.Empty(_client.Scheduled);
+    }
+
+    [Fact]
+    public async Task RunAsync_InvalidPolicy_StartsNothing()
+    {
+        await Timer(policy: new DormancyPolicy { LookbackDays = 0 }).RunAsync(new TimerInfo(), _client.Object);
+        Assert.Empty(_client.Scheduled);
+    }
+}
