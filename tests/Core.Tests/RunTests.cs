@@ -77,6 +77,21 @@ public class RunRequestTests
         Assert.Null((Valid() with { TopK = 1, ShardCount = 4, MaxAttempts = 20, MaxParallelShards = 1000 }).Validate());
     }
 
+    [Theory]
+    [InlineData(0.05)]
+    [InlineData(61)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void Validate_FirstRetrySecondsOutOfRange_IsReported(double seconds)
+    {
+        var error = (Valid() with { FirstRetrySeconds = seconds }).Validate();
+
+        Assert.NotNull(error);
+        Assert.Contains("FirstRetrySeconds", error, StringComparison.Ordinal);
+        Assert.Null((Valid() with { FirstRetrySeconds = 0.1 }).Validate());
+        Assert.Null((Valid() with { FirstRetrySeconds = 60 }).Validate());
+    }
+
     [Fact]
     public void Validate_InvalidPolicy_IsReported()
     {

@@ -98,7 +98,7 @@ public sealed class DormantCohortSelector(IBlobStore store, ILogger<DormantCohor
                 reasons[reason] = reasons.GetValueOrDefault(reason) + 1;
             }
         }
-        var shardCount = ShardPlan.ShardCount(dormant.Count, shardSize, pinnedShardCount);
+        var shardCount = dormant.Count == 0 ? 0 : ShardPlan.ShardCount(dormant.Count, shardSize, pinnedShardCount);
         logger.LogInformation("Dormant cohort of {Dataset}: {Dormant} of {Users} users in the window; {Shards} shards",
             dataset, dormant.Count, stats.Count, shardCount);
 
@@ -156,7 +156,7 @@ public sealed class DormantCohortSelector(IBlobStore store, ILogger<DormantCohor
                 var byUser = new SortedDictionary<string, List<BehaviorEvent>>(StringComparer.Ordinal);
                 await using (var input = File.OpenRead(file))
                 {
-                    foreach (var row in EventReader.Read(input, EventFormat.Normalized))
+                    foreach (var row in EventReader.Read(input, EventFormat.Normalized, allowHeader: false))
                     {
                         if (!byUser.TryGetValue(row.Event.UserId, out var list))
                         {

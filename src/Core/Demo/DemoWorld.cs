@@ -117,7 +117,7 @@ public sealed class DemoWorldGenerator
     private IEnumerable<BehaviorEvent> GenerateUser(long u, UserOutcome outcome)
     {
         // Per-user RNG: a user's history depends only on (seed, user), so generation can be split or resumed.
-        var rng = new Random(HashCode.Combine(_o.Seed, u, 0x5EED));
+        var rng = new Random(unchecked((int)Cohort.StableHash.Hash64(u.ToString(System.Globalization.CultureInfo.InvariantCulture), $"demo-user:{_o.Seed}")));
         var user = UserId(u);
         var intents = new List<int>();
         var nIntents = 1 + rng.Next(3);
@@ -145,9 +145,11 @@ public sealed class DemoWorldGenerator
         var viewed = new List<int>(16);
         var carted = new List<int>(4);
 
+        var t = long.MinValue;
         for (var s = 0; s < sessions; s++)
         {
-            var t = start + days[s] * 86_400L + rng.Next(86_400 - 7_200);
+            // Sessions on the same day never overlap: a session starts at least 10 minutes after the previous one ended.
+            t = Math.Max(start + days[s] * 86_400L + rng.Next(86_400 - 7_200), t + 600);
             int category;
             if (boosted.Count > 0 && rng.NextDouble() < 0.5)
             {

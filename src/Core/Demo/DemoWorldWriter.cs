@@ -76,7 +76,7 @@ public sealed class DemoWorldWriter(IBlobStore store, ILogger<DemoWorldWriter> l
         await foreach (var entry in store.ListAsync(EventStore.Prefix(dataset), cancellationToken).ConfigureAwait(false))
         {
             var name = entry.Path[EventStore.Prefix(dataset).Length..];
-            if (name.StartsWith("part-", StringComparison.Ordinal) && int.TryParse(name.AsSpan(5, 5), out var index) && index >= parts)
+            if (name.StartsWith("part-", StringComparison.Ordinal) && name.Length >= 14 && int.TryParse(name.AsSpan(5, 5), out var index) && index >= parts)
             {
                 await store.DeleteAsync(entry.Path, cancellationToken).ConfigureAwait(false);
             }

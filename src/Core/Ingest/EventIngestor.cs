@@ -123,7 +123,7 @@ public sealed class EventIngestor(IBlobStore store, ILogger<EventIngestor> logge
         {
             var name = entry.Path[EventStore.Prefix(dataset).Length..];
             if (name.StartsWith("part-", StringComparison.Ordinal) &&
-                int.TryParse(name.AsSpan(5, 5), out var index) && index >= parts)
+                name.Length >= 14 && int.TryParse(name.AsSpan(5, 5), out var index) && index >= parts)
             {
                 await store.DeleteAsync(entry.Path, cancellationToken).ConfigureAwait(false);
             }

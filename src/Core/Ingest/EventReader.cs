@@ -22,20 +22,24 @@ public static class EventReader
     /// <summary>The documented normalized header.</summary>
     public const string NormalizedHeader = "user_id,item_id,category_id,event_type,timestamp";
 
-    public static IEnumerable<ParsedRow> Read(Stream stream, EventFormat format)
+    public static IEnumerable<ParsedRow> Read(Stream stream, EventFormat format) => Read(stream, format, allowHeader: true);
+
+    /// <summary>As <see cref="Read(Stream, EventFormat)"/>; <paramref name="allowHeader"/> false reads a normalized file that is
+    /// known to have no header (internal spool files), so no row is ever taken for one.</summary>
+    public static IEnumerable<ParsedRow> Read(Stream stream, EventFormat format, bool allowHeader)
     {
         ArgumentNullException.ThrowIfNull(stream);
         var text = new StreamReader(stream, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
         return format switch
         {
-            EventFormat.Taobao => ReadCsv(text, normalized: false),
-            EventFormat.Normalized => ReadCsv(text, normalized: true),
+            EventFormat.Taobao => ReadCsv(text, normalized: false, allowHeader: false),
+            EventFormat.Normalized => ReadCsv(text, normalized: true, allowHeader),
             EventFormat.Otto => ReadOtto(text),
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
         };
     }
 
-    private static IEnumerable<ParsedRow> ReadCsv(TextReader text, bool normalized)
+    private static IEnumerable<ParsedRow> ReadCsv(TextReader text, bool normalized, bool allowHeader)
     {
         using (text)
         {
@@ -56,9 +60,9 @@ public static class EventReader
                 if (first)
                 {
                     first = false;
-                    if (normalized && row.ColCount >= 1 && row[0].Span.Trim().Equals("user_id", StringComparison.OrdinalIgnoreCase))
+                    if (allowHeader && IsHeader(row))
                     {
-                        continue; // optional header
+                        continue; // optional header: the whole row must be the documented column names
                     }
                 }
                 if (row.ColCount == 1 && row[0].Span.Trim().IsEmpty)
@@ -96,6 +100,24 @@ public static class EventReader
                 yield return new ParsedRow(line, new BehaviorEvent(user.ToString(), item.ToString(), category.ToString(), type, ts), null, null);
             }
         }
+    }
+
+    private static readonly string[] HeaderNames = NormalizedHeader.Split(',');
+
+    private static bool IsHeader(SepReader.Row row)
+    {
+        if (row.ColCount != HeaderNames.Length)
+        {
+            return false;
+        }
+        for (var i = 0; i < HeaderNames.Length; i++)
+        {
+            if (!row[i].Span.Trim().Equals(HeaderNames[i], StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static IEnumerable<ParsedRow> ReadOtto(TextReader text)
@@ -146,6 +168,10 @@ public static class EventReader
                 return (null, "missing 'events' array");
             }
             var user = session.ValueKind == JsonValueKind.Number ? session.GetRawText() : session.GetString()!;
+            if (string.IsNullOrWhiteSpace(user))
+            {
+                return (null, "empty 'session' id");
+            }
             var list = new List<BehaviorEvent>(events.GetArrayLength());
             var index = 0;
             foreach (var e in events.EnumerateArray())
@@ -156,6 +182,10 @@ public static class EventReader
                     !e.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
                 {
                     return (null, $"event {index} lacks a numeric aid, an integer ts or a string type");
+                }
+                if (millis < 0)
+                {
+                    return (null, $"event {index} has a negative ts");
                 }
                 if (!EventTypes.TryParse(type.GetString(), out var eventType))
                 {
@@ -179,10 +209,12 @@ public static class EventReader
         {
             return unixSeconds is >= 0 and < 32_503_680_000; // before year 3000
         }
-        if (allowIso && DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dto))
+        // ISO-8601 with a full date (yyyy-MM-dd...): a time alone would silently mean "today" and break reproducibility.
+        if (allowIso && t.Length >= 10 && t[4] == '-' && t[7] == '-' &&
+            DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dto))
         {
             unixSeconds = dto.ToUnixTimeSeconds();
-            return true;
+            return unixSeconds is >= 0 and < 32_503_680_000;
         }
         unixSeconds = 0;
         return false;

@@ -166,7 +166,11 @@ public sealed class TransitionModelBuilder(IBlobStore store, ILogger<TransitionM
                     }
                     if (pairs.Count > options.MaxPairs)
                     {
-                        pruneBelow = Math.Max(pruneBelow * 2, 1f);
+                        // Keep the heaviest half: drop every pair at or below the median weight (ties included, so at
+                        // least half goes). Heavy pairs are never dropped before light ones.
+                        var weights = pairs.Values.ToArray();
+                        Array.Sort(weights);
+                        pruneBelow = weights[weights.Length / 2];
                         var before = pairs.Count;
                         foreach (var key in pairs.Where(kv => kv.Value <= pruneBelow).Select(kv => kv.Key).ToList())
                         {

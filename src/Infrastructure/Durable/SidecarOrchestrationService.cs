@@ -378,16 +378,23 @@ internal sealed class SidecarOrchestrationService :
         }
     }
 
+    /// <summary>Cancels fetches and lock renewals and disposes the backend. (The cancellation sources are left undisposed: late calls from the sidecar may still read their tokens.)</summary>
     public void Dispose()
     {
         stopping.Cancel();
         foreach (var activityLock in heldActivities.Values)
         {
-            activityLock.Stop.Cancel();
+            try
+            {
+                activityLock.Stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // released concurrently
+            }
         }
 
         (inner as IDisposable)?.Dispose();
-        stopping.Dispose();
     }
 
     // ---- helpers ----
