@@ -42,7 +42,13 @@ param gpuWorkerRegistryServer string = ''
 param gpuMaxReplicas int = 1
 
 @description('Function names disabled in the GPU worker (HTTP/timer triggers that should only run on the Function App).')
-param gpuDisabledFunctions string[] = []
+param gpuDisabledFunctions string[] = [
+  'StartRun'
+  'GetRunStatus'
+  'TerminateRun'
+  'GetRunReport'
+  'NightlyRunTimer'
+]
 
 @description('Azure OpenAI model for the reasoner.')
 param openAiModelName string = 'gpt-4o-mini'
@@ -77,6 +83,9 @@ param taskHubName string = 'rolegen'
 
 @description('NCRONTAB schedule of the nightly batch (RoleGen__Schedule__Nightly).')
 param nightlySchedule string = '0 0 2 * * *'
+
+@description('Dataset (blob prefix events/{dataset}/) the nightly run scores (RoleGen__Runs__Dataset). Empty: the timer logs a warning and starts nothing.')
+param nightlyDataset string = ''
 
 @description('Maximum Flex Consumption instances of the Function App.')
 @minValue(1)
@@ -188,6 +197,7 @@ var sharedSettings = {
   RoleGen__Reasoner__Endpoint: openAi.outputs.endpoint
   RoleGen__Reasoner__Deployment: openAi.outputs.deploymentName
   RoleGen__Schedule__Nightly: nightlySchedule
+  RoleGen__Runs__Dataset: nightlyDataset
 }
 
 module functionApp 'modules/functionapp.bicep' = {

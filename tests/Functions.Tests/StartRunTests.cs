@@ -135,12 +135,19 @@ public sealed class StartRunTests
         Assert.Empty(_client.Scheduled);
     }
 
-    [Fact]
-    public async Task StartAsync_StartedConcurrently_Returns409()
+    public static TheoryData<Exception> AlreadyExists() => new()
+    {
+        new DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException("An Orchestration instance with the ID demo-run-1 already exists."),
+        new InvalidOperationException("An Orchestration instance with the ID demo-run-1 already exists."),
+    };
+
+    [Theory]
+    [MemberData(nameof(AlreadyExists))]
+    public async Task StartAsync_StartedConcurrently_Returns409(Exception alreadyExists)
     {
         _client.Mock.Setup(c => c.ScheduleNewOrchestrationInstanceAsync(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<StartOrchestrationOptions?>(),
                 It.IsAny<CancellationToken>()))
-            .ThrowsAsync(new InvalidOperationException("An Orchestration instance with the ID demo-run-1 already exists."));
+            .ThrowsAsync(alreadyExists);
         var (status, _, _) = await PostAsync("{\"dataset\": \"demo\", \"runId\": \"demo-run-1\"}");
         Assert.Equal(409, status);
     }

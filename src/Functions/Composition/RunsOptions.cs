@@ -30,7 +30,7 @@ public sealed class RunsOptions
     [Range(1, 20)]
     public int MaxAttempts { get; set; } = 3;
 
-    [Range(0.0, 3600.0)]
+    [Range(0.1, 60.0)]
     public double FirstRetrySeconds { get; set; } = 2;
 
     public RunRequest CreateRequest(string runId, string dataset, DormancyPolicy policy, string triggeredBy) => new()

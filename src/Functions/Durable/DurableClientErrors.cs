@@ -1,11 +1,13 @@
+using DurableTask.Core.Exceptions;
+
 namespace RoleGen.Functions.Durable;
 
 internal static class DurableClientErrors
 {
-    /// <summary>True for the client's "an instance with this id already exists" failure. The gRPC client throws
-    /// DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException, a type name that two referenced assemblies
-    /// define, so it is matched by name.</summary>
+    /// <summary>True for the client's "an instance with this id already exists" failure: the gRPC client turns the
+    /// host's AlreadyExists status into <see cref="OrchestrationAlreadyExistsException"/>; older backends throw an
+    /// <see cref="InvalidOperationException"/> saying so.</summary>
     public static bool IsAlreadyExists(Exception ex)
-        => ex.GetType().Name == "OrchestrationAlreadyExistsException"
+        => ex is OrchestrationAlreadyExistsException
            || (ex is InvalidOperationException && ex.Message.Contains("already exists", StringComparison.OrdinalIgnoreCase));
 }
