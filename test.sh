@@ -29,10 +29,12 @@ set +e
 dotnet test RoleGen.sln -c Release --no-build -nologo -v quiet --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -vE '^\s+Passed |^\s*$'
 status=${PIPESTATUS[0]}
 set -e
-# One summary line over all test assemblies ("Passed!  - Failed: 0, Passed: 42, Skipped: 0, Total: 42 ...").
-awk '/(Passed|Failed)! +- +Failed:/ {
-       gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
-       n++ }
+# One summary line over all test assemblies (vstest prints "Total tests: N / Passed: N / Failed: N / Skipped: N" per
+# assembly; an aborted assembly — a crashed test host — counts as one failure on top of what it reported).
+awk '/^Test Run (Successful|Failed|Aborted)\./ { n++; if ($3 == "Aborted.") f++ }
+     /^ +Passed: +[0-9]+/  { p += $2 }
+     /^ +Failed: +[0-9]+/  { f += $2 }
+     /^ +Skipped: +[0-9]+/ { s += $2 }
      END { if (n == 0) { print "test.sh: no test assembly reported results" > "/dev/stderr"; exit 1 }
            printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log" || status=1
 exit "$status"

@@ -138,7 +138,17 @@ public sealed record RunSummary(
     double Seconds,
     string? Error);
 
-public sealed record RunTimings(DateTime StartedAt, DateTime FinishedAt, double SelectSeconds, double ModelSeconds, double ShardsSeconds, double TotalSeconds);
+public sealed record RunTimings(DateTime StartedAt, DateTime FinishedAt, double SelectSeconds, double ModelSeconds, double ShardsSeconds, double TotalSeconds)
+{
+    public double ModelActivitySeconds { get; init; }
+
+    /// <summary>Seconds spent inside activities along the run (select, model build, every shard's score + publish).</summary>
+    public double ActivitySeconds { get; init; }
+
+    /// <summary>Orchestration overhead: the share of orchestrated time (select + model phases + each shard's wall time)
+    /// not spent inside an activity — dispatch, queues, history replay. Target: under 10%.</summary>
+    public double OverheadShare { get; init; }
+}
 
 public sealed record RunManifest(
     string RunId,

@@ -46,6 +46,7 @@ internal sealed class SidecarOrchestrationService :
     private readonly CancellationTokenSource stopping = new();
     private int stopped;
     private Task? stopTask;
+    private Task? startTask;
 
     /// <param name="inner">The backend; must also implement <see cref="IOrchestrationServiceClient"/>.</param>
     /// <param name="maxConcurrentActivities">Activity work items handed out at once.</param>
@@ -85,7 +86,13 @@ internal sealed class SidecarOrchestrationService :
 
     // ---- IOrchestrationService: lifecycle ----
 
-    public Task StartAsync() => inner.StartAsync();
+    public Task StartAsync()
+    {
+        lock (stopping)
+        {
+            return startTask ??= inner.StartAsync();
+        }
+    }
 
     public Task StopAsync() => StopAsync(isForced: false);
 
@@ -109,9 +116,37 @@ internal sealed class SidecarOrchestrationService :
 
     private async Task StopCoreAsync(bool isForced)
     {
-        await stopping.CancelAsync().ConfigureAwait(false);
-        await AbandonInFlightAsync().ConfigureAwait(false);
-        await inner.StopAsync(isForced).ConfigureAwait(false);
+        // The sidecar calls this from a fire-and-forget callback when the host stops: an exception here would crash the
+        // process, so failures are logged, never thrown. A backend that never started is not stopped (AzureStorage's
+        // StopAsync throws NullReferenceException then — seen when a host is disposed right after start).
+        try
+        {
+            await stopping.CancelAsync().ConfigureAwait(false);
+            await AbandonInFlightAsync().ConfigureAwait(false);
+            Task? started;
+            lock (stopping)
+            {
+                started = startTask;
+            }
+            if (started is null)
+            {
+                return;
+            }
+            try
+            {
+                await started.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                logger.LogWarning(e, "The durable backend had failed to start; nothing to stop.");
+                return;
+            }
+            await inner.StopAsync(isForced).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogWarning(e, "Stopping the durable backend failed; its leases expire on their own.");
+        }
     }
 
     public Task CreateAsync() => inner.CreateAsync();

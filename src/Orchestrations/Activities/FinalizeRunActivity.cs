@@ -12,7 +12,7 @@ public sealed class FinalizeRunActivity(RunReportWriter writer) : TaskActivity<F
         ArgumentNullException.ThrowIfNull(input);
         return writer.WriteAsync(input.Request, input.Cohort, input.Model, input.Shards,
             new RunTimings(input.StartedAt, input.FinishedAt, input.SelectSeconds, input.ModelSeconds, input.ShardsSeconds,
-                (input.FinishedAt - input.StartedAt).TotalSeconds),
+                (input.FinishedAt - input.StartedAt).TotalSeconds) { ModelActivitySeconds = input.ModelActivitySeconds },
             input.Error);
     }
 }

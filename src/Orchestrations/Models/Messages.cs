@@ -34,4 +34,8 @@ public sealed record FinalizeRunInput(
     double SelectSeconds,
     double ModelSeconds,
     double ShardsSeconds,
-    string? Error);
+    string? Error)
+{
+    /// <summary>Time the model build spent inside its activity (for the orchestration-overhead figure).</summary>
+    public double ModelActivitySeconds { get; init; }
+}

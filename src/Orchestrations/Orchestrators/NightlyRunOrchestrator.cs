@@ -23,7 +23,7 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
         var log = context.CreateReplaySafeLogger<NightlyRunOrchestrator>();
         var started = context.CurrentUtcDateTime;
         var outcomes = new List<ShardOutcome>();
-        double selectSeconds = 0, modelSeconds = 0, shardsSeconds = 0;
+        double selectSeconds = 0, modelSeconds = 0, shardsSeconds = 0, modelActivitySeconds = 0;
         SelectDormantUsersResult? cohort = null;
         ScoringModelRef? model = null;
         // Validate before anything uses the options: a bad request must still end in a manifest that says why.
@@ -55,6 +55,7 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
                 var built = await context.CallActivityAsync<BuildBaselineModelResult>(nameof(BuildBaselineModelActivity),
                     new BuildBaselineModelInput(input.RunId, input.Dataset, cohort.Cohort.AsOfUnixSeconds), retry);
                 model = built.Model;
+                modelActivitySeconds = built.Seconds;
                 modelSeconds = (context.CurrentUtcDateTime - modelStarted).TotalSeconds;
             }
             catch (TaskFailedException ex)
@@ -111,7 +112,7 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
         context.SetCustomStatus(new RunProgress("finalizing", outcomes.Count, cohort?.Shards.Count ?? 0,
             outcomes.Count(o => o.Status == ShardStatus.Failed), outcomes.Sum(o => (long)o.Published), cohort?.Cohort.Dormant ?? 0));
         var summary = await context.CallActivityAsync<RunSummary>(nameof(FinalizeRunActivity),
-            new FinalizeRunInput(input, cohort?.Cohort, model, outcomes, started, context.CurrentUtcDateTime, selectSeconds, modelSeconds, shardsSeconds, error),
+            new FinalizeRunInput(input, cohort?.Cohort, model, outcomes, started, context.CurrentUtcDateTime, selectSeconds, modelSeconds, shardsSeconds, error) { ModelActivitySeconds = modelActivitySeconds },
             retry);
         context.SetCustomStatus(new RunProgress("done", outcomes.Count, cohort?.Shards.Count ?? 0,
             summary.FailedShards, summary.Published, summary.Dormant));

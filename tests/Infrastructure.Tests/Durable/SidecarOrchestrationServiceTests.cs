@@ -146,10 +146,38 @@ public sealed class SidecarOrchestrationServiceTests
     [Fact]
     public async Task Stop_is_shared_and_happens_once()
     {
+        inner.Setup(s => s.StartAsync()).Returns(Task.CompletedTask);
         inner.Setup(s => s.StopAsync(false)).Returns(Task.Delay(50));
         using var service = Create();
+        await service.StartAsync();
 
         await Task.WhenAll(service.StopAsync(), service.StopAsync(false));
+
+        inner.Verify(s => s.StopAsync(false), Times.Once);
+    }
+
+    [Fact]
+    public async Task Stop_before_start_does_not_stop_the_backend()
+    {
+        // AzureStorageOrchestrationService.StopAsync throws NullReferenceException when it never started; the sidecar
+        // calls stop from a fire-and-forget callback, so that exception used to crash the process.
+        inner.Setup(s => s.StopAsync(false)).ThrowsAsync(new NullReferenceException());
+        using var service = Create();
+
+        await service.StopAsync();
+
+        inner.Verify(s => s.StopAsync(It.IsAny<bool>()), Times.Never);
+    }
+
+    [Fact]
+    public async Task Stop_failure_is_logged_not_thrown()
+    {
+        inner.Setup(s => s.StartAsync()).Returns(Task.CompletedTask);
+        inner.Setup(s => s.StopAsync(false)).ThrowsAsync(new NullReferenceException());
+        using var service = Create();
+        await service.StartAsync();
+
+        await service.StopAsync();
 
         inner.Verify(s => s.StopAsync(false), Times.Once);
     }
