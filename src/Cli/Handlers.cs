@@ -8,6 +8,7 @@ using RoleGen.Core.Cohort;
 using RoleGen.Core.Demo;
 using RoleGen.Core.Ingest;
 using RoleGen.Core.Runs;
+using RoleGen.Core.Scoring;
 using RoleGen.Core.Storage;
 using RoleGen.Orchestrations.Orchestrators;
 
@@ -324,7 +325,8 @@ public static class Handlers
     private static void PrintSummary(RunSummary s, RunManifest? m, IngestSummary? ingest, IBlobStore store, TimeSpan total, TimeSpan orchestration)
     {
         var peak = Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0;
-        var activities = m is null ? 0 : 3 + m.Shards.Count * 2 - (m.Model is null ? 1 : 0);
+        // select, resolve model, finalize (+ baseline build when no backbone is published) + score and publish per shard
+        var activities = m is null ? 0 : 2 + (m.Cohort is { Dormant: > 0 } ? 1 : 0) + (m.Model?.Kind == TransitionModel.Kind ? 1 : 0) + m.Shards.Count * 2;
         Console.WriteLine();
         Console.WriteLine($"RoleGen run {s.RunId} — {s.Status}");
         if (ingest is not null)

@@ -13,6 +13,7 @@ public static class RoleGenTasks
     public static IReadOnlyList<Type> Activities { get; } =
     [
         typeof(SelectDormantUsersActivity),
+        typeof(ResolveScoringModelActivity),
         typeof(BuildBaselineModelActivity),
         typeof(ScoreShardActivity),
         typeof(PublishShardActivity),
@@ -26,6 +27,7 @@ public static class RoleGenTasks
         registry.AddOrchestrator<NightlyRunOrchestrator>();
         registry.AddOrchestrator<ShardOrchestrator>();
         registry.AddActivity<SelectDormantUsersActivity>();
+        registry.AddActivity<ResolveScoringModelActivity>();
         registry.AddActivity<BuildBaselineModelActivity>();
         registry.AddActivity<ScoreShardActivity>();
         registry.AddActivity<PublishShardActivity>();

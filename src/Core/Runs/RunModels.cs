@@ -112,7 +112,13 @@ public sealed record ShardOutcome(
     double ScoreSeconds,
     double PublishSeconds,
     DateTime StartedAt,
-    DateTime FinishedAt);
+    DateTime FinishedAt)
+{
+    /// <summary>Model that scored the shard (kind@version) and where it ran (execution provider).</summary>
+    public string? Model { get; init; }
+
+    public string? Runtime { get; init; }
+}
 
 public enum RunStatus
 {

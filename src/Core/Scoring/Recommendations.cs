@@ -14,6 +14,9 @@ public interface IRecommender
 {
     ScoringModelRef Model { get; }
 
+    /// <summary>Where the scores are computed, for the manifest (e.g. "onnxruntime CPU (CUDA unavailable: ...)").</summary>
+    string Runtime => "managed";
+
     /// <summary>Top-<paramref name="topK"/> items per user, best first, never an item the user bought in the window.
     /// Returns exactly one entry per input user, in input order.</summary>
     IReadOnlyList<UserRecommendations> Recommend(IReadOnlyList<UserTrajectory> users, int topK);

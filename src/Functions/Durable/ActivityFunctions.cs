@@ -17,6 +17,11 @@ public static class ActivityFunctions
         FunctionContext executionContext)
         => RunAsync<SelectDormantUsersActivity, SelectDormantUsersInput, SelectDormantUsersResult>(input, instanceId, executionContext);
 
+    [Function(nameof(ResolveScoringModelActivity))]
+    public static Task<ResolveScoringModelResult> ResolveScoringModel([ActivityTrigger] ResolveScoringModelInput input, string instanceId,
+        FunctionContext executionContext)
+        => RunAsync<ResolveScoringModelActivity, ResolveScoringModelInput, ResolveScoringModelResult>(input, instanceId, executionContext);
+
     [Function(nameof(BuildBaselineModelActivity))]
     public static Task<BuildBaselineModelResult> BuildBaselineModel([ActivityTrigger] BuildBaselineModelInput input, string instanceId,
         FunctionContext executionContext)

@@ -22,7 +22,10 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<DormantCohortSelector>();
         services.TryAddSingleton<TransitionModelBuilder>();
         services.TryAddSingleton<RunReportWriter>();
-        services.TryAddSingleton<IRecommenderProvider, TransitionRecommenderProvider>();
+        services.TryAddSingleton<TransitionRecommenderProvider>();
+        services.AddOptions<Scoring.ScoringOptions>().BindConfiguration(Scoring.ScoringOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<Scoring.BackboneRecommenderProvider>();
+        services.TryAddSingleton<IRecommenderProvider, Scoring.RoutingRecommenderProvider>();
         return services;
     }
 

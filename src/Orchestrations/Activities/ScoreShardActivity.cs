@@ -40,7 +40,7 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
                 {
                     throw new InvalidOperationException($"Scorer returned {recs.Count} rows for {batch.Count} users.");
                 }
-                cold += recs.Count(r => r.Items.Count > 0 && r.Items.All(i => i.Source == "popularity"));
+                cold += recs.Count(r => r.Items.Count > 0 && r.Items.All(i => i.Source is "popularity" or "backbone-cold"));
                 scored += await JsonLines.WriteAsync(output, recs).ConfigureAwait(false);
                 batch.Clear();
             }
@@ -60,6 +60,6 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
         }
         logger.LogInformation("Scored {Users} users in shard {Shard} with {Model} ({Cold} cold) in {Seconds:F2} s",
             scored, input.Shard, input.Model.Kind, cold, watch.Elapsed.TotalSeconds);
-        return new ScoreShardResult(input.Shard, users, scored, cold, path, watch.Elapsed.TotalSeconds);
+        return new ScoreShardResult(input.Shard, users, scored, cold, path, watch.Elapsed.TotalSeconds) { Runtime = recommender.Runtime };
     }
 }

@@ -18,7 +18,15 @@ public sealed record ShardWork(string RunId, ShardInput Shard, ScoringModelRef M
 
 public sealed record ScoreShardInput(string RunId, int Shard, string UsersPath, int Users, ScoringModelRef Model, int TopK);
 
-public sealed record ScoreShardResult(int Shard, int Users, int Scored, int ColdUsers, string ScoresPath, double Seconds);
+public sealed record ScoreShardResult(int Shard, int Users, int Scored, int ColdUsers, string ScoresPath, double Seconds)
+{
+    public string? Runtime { get; init; }
+}
+
+public sealed record ResolveScoringModelInput(string RunId);
+
+/// <summary>The trained backbone to score with, or null when none is published (the run then builds the baseline).</summary>
+public sealed record ResolveScoringModelResult(ScoringModelRef? Backbone, string Reason);
 
 public sealed record PublishShardInput(string RunId, int Shard, string UsersPath, string ScoresPath, int ExpectedUsers);
 

@@ -52,15 +52,26 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
             context.SetCustomStatus(new RunProgress("building-model", 0, cohort.Shards.Count, 0, 0, cohort.Cohort.Dormant));
             try
             {
-                var built = await context.CallActivityAsync<BuildBaselineModelResult>(nameof(BuildBaselineModelActivity),
-                    new BuildBaselineModelInput(input.RunId, input.Dataset, cohort.Cohort.AsOfUnixSeconds), retry);
-                model = built.Model;
-                modelActivitySeconds = built.Seconds;
+                // The trained backbone (models/backbone/current) when one is published; otherwise the baseline, built now.
+                var resolved = await context.CallActivityAsync<ResolveScoringModelResult>(nameof(ResolveScoringModelActivity),
+                    new ResolveScoringModelInput(input.RunId), retry);
+                log.LogInformation("Run {RunId}: {Reason}", input.RunId, resolved.Reason);
+                if (resolved.Backbone is not null)
+                {
+                    model = resolved.Backbone;
+                }
+                else
+                {
+                    var built = await context.CallActivityAsync<BuildBaselineModelResult>(nameof(BuildBaselineModelActivity),
+                        new BuildBaselineModelInput(input.RunId, input.Dataset, cohort.Cohort.AsOfUnixSeconds), retry);
+                    model = built.Model;
+                    modelActivitySeconds = built.Seconds;
+                }
                 modelSeconds = (context.CurrentUtcDateTime - modelStarted).TotalSeconds;
             }
             catch (TaskFailedException ex)
             {
-                error = $"Building the baseline model failed: {RetryPolicies.Describe(ex)}";
+                error = $"Preparing the scoring model failed: {RetryPolicies.Describe(ex)}";
             }
         }
 

@@ -26,7 +26,11 @@ public sealed class ShardOrchestrator : TaskOrchestrator<ShardWork, ShardOutcome
             var published = await context.CallActivityAsync<PublishShardResult>(nameof(PublishShardActivity),
                 new PublishShardInput(input.RunId, shard.Shard, shard.UsersPath, scored.ScoresPath, shard.Users), retry);
             return new ShardOutcome(shard.Shard, ShardStatus.Succeeded, shard.Users, scored.Scored, published.Published,
-                published.CandidatesPath, null, 1, scored.Seconds, published.Seconds, started, context.CurrentUtcDateTime);
+                published.CandidatesPath, null, 1, scored.Seconds, published.Seconds, started, context.CurrentUtcDateTime)
+            {
+                Model = $"{input.Model.Kind}@{input.Model.Version}",
+                Runtime = scored.Runtime,
+            };
         }
         catch (TaskFailedException ex)
         {
@@ -34,7 +38,11 @@ public sealed class ShardOrchestrator : TaskOrchestrator<ShardWork, ShardOutcome
             log.LogWarning("Shard {Shard} of run {RunId} failed: {Reason}", shard.Shard, input.RunId, reason);
             return new ShardOutcome(shard.Shard, ShardStatus.Failed, shard.Users, scored?.Scored ?? 0, 0, null,
                 $"{(scored is null ? "score" : "publish")}: {reason}", RetryPolicies.IsPermanent(ex.FailureDetails) ? 1 : input.MaxAttempts,
-                scored?.Seconds ?? 0, 0, started, context.CurrentUtcDateTime);
+                scored?.Seconds ?? 0, 0, started, context.CurrentUtcDateTime)
+            {
+                Model = $"{input.Model.Kind}@{input.Model.Version}",
+                Runtime = scored?.Runtime,
+            };
         }
     }
 }

@@ -61,6 +61,9 @@ public sealed class NightlyRunOrchestratorTests
         public Func<BuildBaselineModelInput, Task<BuildBaselineModelResult>> Build { get; set; } =
             _ => Task.FromResult(new BuildBaselineModelResult(Model, 500, 40_000, 0.3));
 
+        public Func<ResolveScoringModelInput, Task<ResolveScoringModelResult>> Resolve { get; set; } =
+            _ => Task.FromResult(new ResolveScoringModelResult(null, "no trained backbone"));
+
         /// <summary>Called when a shard is scheduled; null leaves its task pending for the test to complete.</summary>
         public Func<ShardWork, Task<ShardOutcome>?> Shard { get; set; } = _ => null;
 
@@ -73,6 +76,13 @@ public sealed class NightlyRunOrchestratorTests
                     Assert.Equal(nameof(SelectDormantUsersActivity), name.Name);
                     ActivityOptions.Add(options);
                     return Select((SelectDormantUsersInput)input!);
+                });
+            Context.Setup(c => c.CallActivityAsync<ResolveScoringModelResult>(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<TaskOptions?>()))
+                .Returns<TaskName, object?, TaskOptions?>((name, input, options) =>
+                {
+                    Assert.Equal(nameof(ResolveScoringModelActivity), name.Name);
+                    ActivityOptions.Add(options);
+                    return Resolve((ResolveScoringModelInput)input!);
                 });
             Context.Setup(c => c.CallActivityAsync<BuildBaselineModelResult>(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<TaskOptions?>()))
                 .Returns<TaskName, object?, TaskOptions?>((name, input, options) =>
@@ -237,7 +247,7 @@ public sealed class NightlyRunOrchestratorTests
 
         Assert.Equal(new SelectDormantUsersInput(RunId, "demo", request.Policy, 100, 16), selectInput);
         Assert.Equal(new BuildBaselineModelInput(RunId, "demo", 1_700_000_000), buildInput);
-        Assert.Equal(3, h.ActivityOptions.Count);
+        Assert.Equal(4, h.ActivityOptions.Count); // select, resolve model, build baseline, finalize
         Assert.All(h.ActivityOptions, o => Assert.Equal(3, o?.Retry?.Policy?.MaxNumberOfAttempts));
         var work = Assert.Single(h.SubOrchestrations).Work;
         Assert.Equal(new ShardWork(RunId, Cohort(0).Shards[0], Model, 10, 3, 0.5), work);
@@ -276,7 +286,7 @@ public sealed class NightlyRunOrchestratorTests
 
         h.VerifyNoShards();
         Assert.NotNull(h.Finalized);
-        Assert.Equal("Building the baseline model failed: OutOfMemoryException: too many pairs", h.Finalized.Error);
+        Assert.Equal("Preparing the scoring model failed: OutOfMemoryException: too many pairs", h.Finalized.Error);
         Assert.NotNull(h.Finalized.Cohort);
         Assert.Null(h.Finalized.Model);
         Assert.Empty(h.Finalized.Shards);
@@ -393,5 +403,26 @@ public sealed class NightlyRunOrchestratorTests
         Assert.Equal(shards.Length, done.ShardsTotal);
         Assert.Equal(1, done.ShardsFailed);
         Assert.Equal(Cohort(shards).Cohort.Dormant - 102, done.UsersScored);
+    }
+
+    [Fact]
+    public async Task A_published_backbone_scores_the_run_and_no_baseline_is_built()
+    {
+        var backbone = new ScoringModelRef("backbone-onnx", "v7", "models/backbone/v7/");
+        var h = new Harness
+        {
+            Select = _ => Task.FromResult(Cohort(0, 1)),
+            Resolve = _ => Task.FromResult(new ResolveScoringModelResult(backbone, "scoring with backbone v7")),
+            Build = _ => throw new InvalidOperationException("the baseline must not be built when a backbone is published"),
+            Shard = work => Task.FromResult(new ShardOutcome(work.Shard.Shard, ShardStatus.Succeeded, work.Shard.Users, work.Shard.Users,
+                work.Shard.Users, "c", null, 1, 0.1, 0.1, DateTime.UnixEpoch, DateTime.UnixEpoch)),
+        };
+
+        await new NightlyRunOrchestrator().RunAsync(h.Context.Object, Request());
+
+        Assert.NotNull(h.Finalized);
+        Assert.Null(h.Finalized.Error);
+        Assert.Equal(backbone, h.Finalized.Model);
+        Assert.All(h.SubOrchestrations, s => Assert.Equal(backbone, s.Work.Model));
     }
 }

@@ -1,0 +1,43 @@
+using RoleGen.Core.Storage;
+
+namespace RoleGen.Core.Scoring;
+
+/// <summary>Published backbone versions: <c>models/backbone/{version}/</c> (model.onnx, vocab.json, train-metrics.json) and
+/// the pointer <c>models/backbone/current</c> (JSON <see cref="BackbonePointer"/>). Publishing writes the version's files
+/// first and moves the pointer last, so a reader never sees a half-published version.</summary>
+public static class BackboneRegistry
+{
+    public const string Kind = "backbone-onnx";
+    public const string CurrentPath = "models/backbone/current";
+
+    public static string Folder(string version) => $"models/backbone/{version}/";
+
+    public static string ModelPath(string version) => Folder(version) + "model.onnx";
+
+    public static string VocabPath(string version) => Folder(version) + "vocab.json";
+
+    public static string MetricsPath(string version) => Folder(version) + "train-metrics.json";
+
+    public static ScoringModelRef Reference(string version) => new(Kind, version, Folder(version));
+
+    /// <summary>The current backbone, or null with the reason (no pointer, or the pointed version is incomplete).</summary>
+    public static async Task<(ScoringModelRef? Model, string Reason)> ResolveCurrentAsync(IBlobStore store, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var pointer = await store.TryReadJsonAsync<BackbonePointer>(CurrentPath, cancellationToken).ConfigureAwait(false);
+        if (pointer is null || string.IsNullOrWhiteSpace(pointer.Version))
+        {
+            return (null, $"no trained backbone ({CurrentPath} absent): scoring with the baseline transition model");
+        }
+        foreach (var path in new[] { ModelPath(pointer.Version), VocabPath(pointer.Version) })
+        {
+            if (!await store.ExistsAsync(path, cancellationToken).ConfigureAwait(false))
+            {
+                return (null, $"{CurrentPath} points at version {pointer.Version} but {path} is missing: scoring with the baseline transition model");
+            }
+        }
+        return (Reference(pointer.Version), $"scoring with backbone {pointer.Version}");
+    }
+}
+
+public sealed record BackbonePointer(string Version, DateTimeOffset PublishedAt);

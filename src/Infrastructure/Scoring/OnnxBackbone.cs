@@ -1,0 +1,101 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+namespace RoleGen.Infrastructure.Scoring;
+
+/// <summary>Which execution provider a session runs on, and why (recorded in the run manifest per shard).</summary>
+public sealed record ExecutionProviderInfo(string Requested, string Used, string? FallbackReason);
+
+/// <summary>One <see cref="InferenceSession"/> for one backbone version (owned by the provider's cache: a singleton per
+/// model version). Runs the graph described in src/Training/ONNX-CONTRACT.md with the OrtValue API: inputs <c>items</c>,
+/// <c>actions</c> [B, L], <c>exclude</c> [B, E] (int64, 0 = pad), <c>k</c> [1]; outputs <c>top_items</c> (int64 [B, K]),
+/// <c>top_scores</c> (float [B, K]), <c>conversion</c> (float [B]).</summary>
+public sealed class OnnxBackbone : IDisposable
+{
+    private readonly InferenceSession _session;
+
+    private OnnxBackbone(InferenceSession session, ExecutionProviderInfo provider, int maxLength)
+    {
+        _session = session;
+        Provider = provider;
+        MaxLength = maxLength;
+    }
+
+    public ExecutionProviderInfo Provider { get; }
+
+    public int MaxLength { get; }
+
+    /// <summary>Creates the session on CUDA when asked and loadable, else on CPU; never throws for a missing GPU.</summary>
+    public static OnnxBackbone Create(byte[] model, int maxLength, ScoringOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        var requested = options.ExecutionProvider.ToString().ToUpperInvariant();
+        string? reason = null;
+        if (options.ExecutionProvider == ExecutionProviderKind.Cuda)
+        {
+            SessionOptions? cuda = null;
+            try
+            {
+                cuda = NewOptions(options);
+                cuda.AppendExecutionProvider_CUDA(options.CudaDeviceId);
+                var session = new InferenceSession(model, cuda);
+                logger.LogInformation("Backbone session on CUDA device {Device}", options.CudaDeviceId);
+                return new OnnxBackbone(session, new ExecutionProviderInfo(requested, "CUDA", null), maxLength);
+            }
+            catch (Exception ex) when (ex is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
+            {
+                reason = FirstLine(ex.Message);
+                logger.LogWarning("CUDA execution provider unavailable, scoring on CPU: {Reason}", reason);
+            }
+            finally
+            {
+                cuda?.Dispose();
+            }
+        }
+        using var cpu = NewOptions(options);
+        return new OnnxBackbone(new InferenceSession(model, cpu), new ExecutionProviderInfo(requested, "CPU", reason), maxLength);
+    }
+
+    private static SessionOptions NewOptions(ScoringOptions options)
+    {
+        var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (options.IntraOpThreads > 0)
+        {
+            so.IntraOpNumThreads = options.IntraOpThreads;
+        }
+        return so;
+    }
+
+    private static string FirstLine(string message)
+    {
+        var line = message.Split('\n', 2)[0].Trim();
+        return line.Length > 300 ? line[..300] : line;
+    }
+
+    /// <summary>Scores one batch. <paramref name="items"/>/<paramref name="actions"/> are [batch × MaxLength], right-aligned;
+    /// <paramref name="exclude"/> is [batch × excludeWidth]. Returns top tokens and scores [batch × k] and P(conversion) [batch].</summary>
+    public (long[] TopItems, float[] TopScores, float[] Conversion) Run(long[] items, long[] actions, long[] exclude, int batch, int excludeWidth, int k)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(actions);
+        ArgumentNullException.ThrowIfNull(exclude);
+        using var itemsValue = OrtValue.CreateTensorValueFromMemory(items, [batch, MaxLength]);
+        using var actionsValue = OrtValue.CreateTensorValueFromMemory(actions, [batch, MaxLength]);
+        using var excludeValue = OrtValue.CreateTensorValueFromMemory(exclude, [batch, excludeWidth]);
+        using var kValue = OrtValue.CreateTensorValueFromMemory(new long[] { k }, [1]);
+        var inputs = new Dictionary<string, OrtValue>
+        {
+            ["items"] = itemsValue,
+            ["actions"] = actionsValue,
+            ["exclude"] = excludeValue,
+            ["k"] = kValue,
+        };
+        using var runOptions = new RunOptions();
+        using var outputs = _session.Run(runOptions, inputs, ["top_items", "top_scores", "conversion"]);
+        return (outputs[0].GetTensorDataAsSpan<long>().ToArray(), outputs[1].GetTensorDataAsSpan<float>().ToArray(), outputs[2].GetTensorDataAsSpan<float>().ToArray());
+    }
+
+    public void Dispose() => _session.Dispose();
+}

@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RoleGen.Core.Ingest;
+using RoleGen.Core.Scoring;
+using RoleGen.Core.Storage;
+
+namespace RoleGen.Infrastructure.Scoring;
+
+/// <summary>Loads ONNX backbones from <c>models/backbone/{version}/</c>: one <see cref="OnnxBackbone"/> session per version,
+/// kept for the life of the process (a singleton per model version).</summary>
+public sealed class BackboneRecommenderProvider(IBlobStore store, IOptions<ScoringOptions> options, ILogger<BackboneRecommenderProvider> logger)
+    : IRecommenderProvider, IDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<BackboneRecommender>>> _cache = new(StringComparer.Ordinal);
+
+    public async Task<IRecommender> GetAsync(ScoringModelRef model, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var lazy = _cache.GetOrAdd(model.Version, _ => new Lazy<Task<BackboneRecommender>>(() => LoadAsync(model)));
+        try
+        {
+            return await lazy.Value.ConfigureAwait(false);
+        }
+        catch
+        {
+            _cache.TryRemove(new KeyValuePair<string, Lazy<Task<BackboneRecommender>>>(model.Version, lazy)); // retry the load next time
+            throw;
+        }
+    }
+
+    private async Task<BackboneRecommender> LoadAsync(ScoringModelRef model)
+    {
+        byte[] onnx;
+        BackboneVocabulary vocab;
+        try
+        {
+            await using (var stream = await store.OpenReadAsync(BackboneRegistry.ModelPath(model.Version)).ConfigureAwait(false))
+            using (var buffer = new MemoryStream())
+            {
+                await stream.CopyToAsync(buffer).ConfigureAwait(false);
+                onnx = buffer.ToArray();
+            }
+            await using (var stream = await store.OpenReadAsync(BackboneRegistry.VocabPath(model.Version)).ConfigureAwait(false))
+            {
+                vocab = BackboneVocabulary.Parse(stream);
+            }
+        }
+        catch (BlobNotFoundException ex)
+        {
+            throw new PermanentFailureException($"Backbone {model.Version} is incomplete: {ex.Path} is missing. Re-run `rolegen train` or delete {BackboneRegistry.CurrentPath}.", ex);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new PermanentFailureException($"Backbone {model.Version}: {ex.Message}", ex);
+        }
+        var o = options.Value;
+        OnnxBackbone session;
+        try
+        {
+            session = OnnxBackbone.Create(onnx, vocab.MaxLength, o, logger);
+        }
+        catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException ex)
+        {
+            throw new PermanentFailureException($"Backbone {model.Version}: model.onnx does not load in ONNX Runtime ({ex.Message}).", ex);
+        }
+        logger.LogInformation("Loaded backbone {Version}: {Items} items, max length {Length}, {Provider}", model.Version, vocab.NumItems, vocab.MaxLength, session.Provider.Used);
+        return new BackboneRecommender(session, vocab, model, o.BatchSize);
+    }
+
+    public void Dispose()
+    {
+        foreach (var lazy in _cache.Values)
+        {
+            if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully)
+            {
+                lazy.Value.Result.Dispose();
+            }
+        }
+    }
+}
+
+/// <summary>Routes a model reference to the provider of its kind (baseline transitions or ONNX backbone).</summary>
+public sealed class RoutingRecommenderProvider(TransitionRecommenderProvider baseline, BackboneRecommenderProvider backbone) : IRecommenderProvider
+{
+    public Task<IRecommender> GetAsync(ScoringModelRef model, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Kind switch
+        {
+            TransitionModel.Kind => baseline.GetAsync(model, cancellationToken),
+            BackboneRegistry.Kind => backbone.GetAsync(model, cancellationToken),
+            _ => throw new PermanentFailureException($"Unknown model kind '{model.Kind}' (known: {TransitionModel.Kind}, {BackboneRegistry.Kind})."),
+        };
+    }
+}

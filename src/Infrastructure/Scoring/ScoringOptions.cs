@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace RoleGen.Infrastructure.Scoring;
+
+public enum ExecutionProviderKind
+{
+    Cpu,
+    Cuda,
+}
+
+/// <summary>How the ONNX backbone is served (<c>RoleGen:Scoring</c>).</summary>
+public sealed class ScoringOptions
+{
+    public const string SectionName = "RoleGen:Scoring";
+
+    /// <summary>Cuda: use the CUDA execution provider when it loads, otherwise CPU (the reason is logged and recorded).</summary>
+    public ExecutionProviderKind ExecutionProvider { get; set; } = ExecutionProviderKind.Cpu;
+
+    [Range(0, 16)]
+    public int CudaDeviceId { get; set; }
+
+    /// <summary>Users per ONNX Runtime call.</summary>
+    [Range(1, 65_536)]
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Intra-op threads (0 = ONNX Runtime's default: one per physical core).</summary>
+    [Range(0, 256)]
+    public int IntraOpThreads { get; set; }
+}
