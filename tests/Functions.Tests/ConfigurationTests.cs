@@ -133,7 +133,8 @@ public sealed partial class ConfigurationTests
             "RoleGen__Storage__ConnectionString", "RoleGen__Storage__Container",
             .. typeof(RunsOptions).GetProperties().Where(p => p.CanWrite).Select(p => $"RoleGen__Runs__{p.Name}"),
             .. new[] { "LookbackDays", "MinViews", "MaxConversionRate", "MinActiveDays" }.Select(p => $"RoleGen__Dormancy__{p}"),
-            "RoleGen__Reasoner__Endpoint", "RoleGen__Reasoner__Deployment", "RoleGen__Scoring__ExecutionProvider",
+            "RoleGen__Reasoner__Endpoint", "RoleGen__Reasoner__Deployment",
+            .. typeof(RoleGen.Infrastructure.Scoring.ScoringOptions).GetProperties().Where(p => p.CanWrite).Select(p => $"RoleGen__Scoring__{p.Name}"),
         ];
         var missing = required.Where(r => !names.Contains(r)).ToArray();
         Assert.True(missing.Length == 0, $"local.settings.sample.json lacks {string.Join(", ", missing)}");
@@ -151,5 +152,7 @@ public sealed partial class ConfigurationTests
         Assert.NotNull(services.GetRequiredService<IOptions<ScheduleOptions>>().Value.Nightly);
         Assert.Null(services.GetRequiredService<IOptions<DormancyPolicy>>().Value.Validate());
         Assert.Null(services.GetRequiredService<IOptions<StorageOptions>>().Value.BlobServiceUri);
+        Assert.Equal(RoleGen.Infrastructure.Scoring.ExecutionProviderKind.Cpu,
+            services.GetRequiredService<IOptions<RoleGen.Infrastructure.Scoring.ScoringOptions>>().Value.ExecutionProvider);
     }
 }
