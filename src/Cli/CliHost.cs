@@ -22,6 +22,9 @@ public sealed class CliHost : IAsyncDisposable
 {
     private readonly IHost _host;
 
+    /// <summary>Activities the local host runs at once (one per core, at least two).</summary>
+    public static int ActivitySlots { get; } = Math.Max(2, Environment.ProcessorCount);
+
     private CliHost(IHost host) => _host = host;
 
     public IServiceProvider Services => _host.Services;
@@ -68,7 +71,7 @@ public sealed class CliHost : IAsyncDisposable
                 Backend = settings.InMemory ? DurableBackend.InMemory : DurableBackend.AzureStorage,
                 StorageConnectionString = settings.StorageConnectionString,
                 TaskHubName = settings.TaskHub,
-                MaxConcurrentActivities = Math.Max(2, Environment.ProcessorCount),
+                MaxConcurrentActivities = ActivitySlots,
                 MaxConcurrentOrchestrations = 32,
             }, registry => registry.AddRoleGenTasks());
         }

@@ -341,7 +341,9 @@ public static class Handlers
         {
             Console.WriteLine($"  run time        {m.Timings.TotalSeconds:F1} s in the orchestration (select {m.Timings.SelectSeconds:F1} s, model {m.Timings.ModelSeconds:F1} s, shards {m.Timings.ShardsSeconds:F1} s); " +
                               $"{activities} activities, {activities / Math.Max(orchestration.TotalSeconds, 1e-3):F1}/s");
-            Console.WriteLine($"  overhead        {m.Timings.OverheadShare:P1} of orchestrated time outside activities ({m.Timings.ActivitySeconds:F1} s inside activities)");
+            var overhead = m.Timings.OverheadShare(CliHost.ActivitySlots, m.Shards.Count, m.Request.MaxParallelShards, m.Cohort?.Seconds ?? 0);
+            Console.WriteLine($"  overhead        {overhead:P1} of the run's wall time is orchestration (dispatch, queues, replay), not activity work " +
+                              $"({m.Timings.ActivitySeconds:F1} s in activities over {CliHost.ActivitySlots} activity slots)");
         }
         Console.WriteLine($"  wall time       {total.TotalSeconds:F1} s; peak memory {peak:F0} MiB");
         if (s.Error is not null)

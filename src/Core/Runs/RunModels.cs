@@ -151,9 +151,23 @@ public sealed record RunTimings(DateTime StartedAt, DateTime FinishedAt, double 
     /// <summary>Seconds spent inside activities along the run (select, model build, every shard's score + publish).</summary>
     public double ActivitySeconds { get; init; }
 
-    /// <summary>Orchestration overhead: the share of orchestrated time (select + model phases + each shard's wall time)
-    /// not spent inside an activity — dispatch, queues, history replay. Target: under 10%.</summary>
-    public double OverheadShare { get; init; }
+    /// <summary>Seconds spent inside shard activities (score + publish of every shard).</summary>
+    public double ShardActivitySeconds { get; init; }
+
+    /// <summary>Orchestration overhead: 1 − (ideal time / <see cref="TotalSeconds"/>), where the ideal time is the
+    /// select and model activities plus the shard activities spread over <paramref name="activitySlots"/> (the host's
+    /// concurrent activity limit, capped by the number of shards and the parallel-shard width). What remains is dispatch,
+    /// queue polling and history replay.</summary>
+    public double OverheadShare(int activitySlots, int shards, int maxParallelShards, double selectActivitySeconds)
+    {
+        if (TotalSeconds <= 0)
+        {
+            return 0;
+        }
+        var width = Math.Max(1, Math.Min(activitySlots, Math.Min(Math.Max(shards, 1), maxParallelShards)));
+        var ideal = selectActivitySeconds + ModelActivitySeconds + ShardActivitySeconds / width;
+        return Math.Clamp(1 - ideal / TotalSeconds, 0, 1);
+    }
 }
 
 public sealed record RunManifest(

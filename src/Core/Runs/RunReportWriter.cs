@@ -31,11 +31,10 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
             : failed.Length > 0 ? RunStatus.PartiallySucceeded
             : RunStatus.Succeeded;
         var activitySeconds = (cohort?.Seconds ?? 0) + timings.ModelActivitySeconds + ordered.Sum(s => s.ScoreSeconds + s.PublishSeconds);
-        var orchestratedSeconds = timings.SelectSeconds + timings.ModelSeconds + ordered.Sum(s => Math.Max(0, (s.FinishedAt - s.StartedAt).TotalSeconds));
         timings = timings with
         {
             ActivitySeconds = Math.Round(activitySeconds, 3),
-            OverheadShare = orchestratedSeconds > 0 ? Math.Round(Math.Clamp(1 - activitySeconds / orchestratedSeconds, 0, 1), 4) : 0,
+            ShardActivitySeconds = Math.Round(ordered.Sum(s => s.ScoreSeconds + s.PublishSeconds), 3),
         };
         var manifest = new RunManifest(request.RunId, status, error, request, input, cohort, model, counts, timings, ordered, DateTimeOffset.UtcNow);
         var manifestPath = RunManifest.Path(request.RunId);
@@ -87,7 +86,7 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
         sb.AppendLine(ci, $"| users published | {m.Counts.Published:N0} of {m.Counts.Dormant:N0} |");
         sb.AppendLine(ci, $"| shards failed | {m.Counts.ShardsFailed} ({m.Counts.UsersInFailedShards:N0} users) |");
         sb.AppendLine(ci, $"| wall time | {m.Timings.TotalSeconds:F1} s (select {m.Timings.SelectSeconds:F1} s, model {m.Timings.ModelSeconds:F1} s, shards {m.Timings.ShardsSeconds:F1} s) |");
-        sb.AppendLine(ci, $"| orchestration overhead | {m.Timings.OverheadShare:P1} of orchestrated time outside activities ({m.Timings.ActivitySeconds:F1} s in activities) |");
+        sb.AppendLine(ci, $"| time in activities | {m.Timings.ActivitySeconds:F1} s (shards {m.Timings.ShardActivitySeconds:F1} s) |");
         sb.AppendLine(ci, $"| candidates | `{store.Describe($"runs/{m.RunId}/shards/")}` `*/candidates.jsonl` |");
         sb.AppendLine();
         if (m.Shards.Count > 0)

@@ -1,0 +1,74 @@
+using System.Text.Json.Serialization;
+using RoleGen.Core.Events;
+
+namespace RoleGen.Training.Model;
+
+/// <summary>Sizes of the backbone (a SASRec-style causal transformer). Item tokens are 1..NumItems, 0 is padding.</summary>
+public sealed record BackboneOptions
+{
+    /// <summary>Hidden size d (embedding width).</summary>
+    public int Dim { get; init; } = 64;
+
+    public int Layers { get; init; } = 2;
+
+    public int Heads { get; init; } = 2;
+
+    /// <summary>Maximum sequence length L: the window of most recent events the model reads (and the ONNX input width).</summary>
+    public int MaxLength { get; init; } = 50;
+
+    public double Dropout { get; init; } = 0.2;
+
+    /// <summary>Feed-forward width; 0 means 4 × <see cref="Dim"/>.</summary>
+    public int FeedForwardDim { get; init; }
+
+    [JsonIgnore]
+    public int EffectiveFeedForwardDim => FeedForwardDim > 0 ? FeedForwardDim : 4 * Dim;
+
+    public void Validate()
+    {
+        if (Dim <= 0 || Layers <= 0 || Heads <= 0 || MaxLength <= 1)
+        {
+            throw new ArgumentException("Dim, Layers and Heads must be positive and MaxLength at least 2.");
+        }
+        if (Dim % Heads != 0)
+        {
+            throw new ArgumentException($"Dim ({Dim}) must be a multiple of Heads ({Heads}).");
+        }
+        if (Dropout is < 0 or >= 1)
+        {
+            throw new ArgumentException("Dropout must be in [0, 1).");
+        }
+    }
+}
+
+/// <summary>Action tokens fed to the action-type embedding: 0 = padding, then <see cref="EventType"/> + 1.</summary>
+public static class ActionTokens
+{
+    public const int Pad = 0;
+    public const int View = 1;
+    public const int Fav = 2;
+    public const int Cart = 3;
+    public const int Purchase = 4;
+
+    /// <summary>Size of the action vocabulary including padding.</summary>
+    public const int Count = 5;
+
+    public static int FromEventType(EventType type) => (int)type + 1;
+
+    public static EventType ToEventType(int token) => token is >= View and <= Purchase
+        ? (EventType)(token - 1)
+        : throw new ArgumentOutOfRangeException(nameof(token), token, "action tokens are 1..4");
+
+    /// <summary>True for cart and purchase: the conversion head's positive class.</summary>
+    public static bool IsConversion(int token) => token is Cart or Purchase;
+
+    /// <summary>Names by token, as written to vocab.json.</summary>
+    public static IReadOnlyDictionary<string, int> Names { get; } = new Dictionary<string, int>
+    {
+        ["pad"] = Pad,
+        ["view"] = View,
+        ["fav"] = Fav,
+        ["cart"] = Cart,
+        ["purchase"] = Purchase,
+    };
+}

@@ -1,0 +1,222 @@
+using System.Globalization;
+using Google.Protobuf;
+using RoleGen.Training.Model;
+using RoleGen.Training.Onnx.Proto;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using DataType = RoleGen.Training.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace RoleGen.Training.Onnx;
+
+/// <summary>
+/// Writes a trained <see cref="SequenceBackbone"/> as an ONNX model (opset 17, IR 8), built node by node from C#
+/// with every weight as an initializer. The graph is the contract in ONNX-CONTRACT.md:
+/// inputs items/actions int64 [B, L], exclude int64 [B, E], k int64 [1];
+/// outputs top_items int64 [B, K], top_scores float [B, K], conversion float [B].
+/// Each node mirrors one step of <see cref="SequenceBackbone.forward"/> / <see cref="SequenceBackbone.Score"/> (eval mode).
+/// </summary>
+public static class BackboneOnnxExporter
+{
+    public const int Opset = 17;
+    public const long IrVersion = 8;
+    public const string GraphName = "rolegen_backbone";
+
+    public const string ItemsInput = "items";
+    public const string ActionsInput = "actions";
+    public const string ExcludeInput = "exclude";
+    public const string KInput = "k";
+    public const string TopItemsOutput = "top_items";
+    public const string TopScoresOutput = "top_scores";
+    public const string ConversionOutput = "conversion";
+
+    /// <summary>Serialises the model to <paramref name="path"/>. <paramref name="metadata"/> lands in metadata_props
+    /// (alongside the contract's own keys: rolegen.format, num_items, max_length, ...).</summary>
+    public static void Export(SequenceBackbone model, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var proto = Build(model, metadata);
+        using var stream = File.Create(path);
+        proto.WriteTo(stream);
+    }
+
+    public static byte[] ExportToBytes(SequenceBackbone model, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Build(model, metadata).ToByteArray();
+
+    public static ModelProto Build(SequenceBackbone model, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var options = model.Options;
+        var d = options.Dim;
+        var l = options.MaxLength;
+        var v = model.NumItems;
+        var g = new OnnxGraphBuilder(GraphName);
+
+        g.Input(OnnxGraphBuilder.TensorValue(ItemsInput, DataType.Int64, "batch", (long)l));
+        g.Input(OnnxGraphBuilder.TensorValue(ActionsInput, DataType.Int64, "batch", (long)l));
+        g.Input(OnnxGraphBuilder.TensorValue(ExcludeInput, DataType.Int64, "batch", "exclude"));
+        g.Input(OnnxGraphBuilder.TensorValue(KInput, DataType.Int64, 1L));
+
+        // Weights.
+        var itemEmb = g.FloatInitializer("item_emb.weight", Floats(model.ItemEmbedding), v + 1, d);
+        var actionEmb = g.FloatInitializer("action_emb.weight", Floats(model.ActionEmbedding), ActionTokens.Count, d);
+        var posEmb = g.FloatInitializer("pos_emb.weight", Floats(model.PositionEmbedding), l, d);
+
+        // Constants.
+        var zeroI64 = g.Int64Scalar("const_zero_i64", 0);
+        var zeroF = g.FloatScalar("const_zero_f", 0f);
+        var maskF = g.FloatScalar("const_mask_value", SequenceBackbone.MaskValue);
+        var embScale = g.FloatScalar("const_emb_scale", model.EmbeddingScale);
+        var axes12 = g.Int64Initializer("const_axes_1_2", [1, 2], 2);
+        var axes1 = g.Int64Initializer("const_axes_1", [1], 1);
+        var lastIndex = g.Int64Scalar("const_last_position", l - 1);
+        var numItems = g.Int64Initializer("const_num_items", [v], 1);
+        var numItemsPlusOne = g.Int64Initializer("const_num_items_plus_one", [v + 1L], 1);
+        var one = g.Int64Initializer("const_one", [1], 1);
+        var causal = new bool[l * l];
+        var eye = new bool[l * l];
+        for (var i = 0; i < l; i++)
+        {
+            for (var j = 0; j <= i; j++)
+            {
+                causal[i * l + j] = true;
+            }
+            eye[i * l + i] = true;
+        }
+        var causalMask = g.BoolInitializer("const_causal", causal, l, l);
+        var eyeMask = g.BoolInitializer("const_eye", eye, l, l);
+        var padBias = new float[v + 1];
+        padBias[0] = float.NegativeInfinity;
+        var padBiasName = g.FloatInitializer("const_pad_bias", padBias, v + 1);
+
+        // Embeddings: item * sqrt(d) + action + position (positions 0..L-1: the window is full width).
+        var itemX = g.Node("Mul", [g.Node("Gather", [itemEmb, ItemsInput]), embScale]);
+        var x = g.Node("Add", [g.Node("Add", [itemX, g.Node("Gather", [actionEmb, ActionsInput])]), posEmb]);
+
+        // Attention mask [B,1,L,L]: causal AND (key not pad OR diagonal) → 0 / MaskValue.
+        var keyValid = g.Node("Not", [g.Node("Equal", [ItemsInput, zeroI64])]);
+        var keyValid4 = g.Node("Unsqueeze", [keyValid, axes12]);
+        var allowed = g.Node("And", [causalMask, g.Node("Or", [keyValid4, eyeMask])]);
+        var mask = g.Node("Where", [allowed, zeroF, maskF]);
+
+        var blocks = model.Blocks;
+        for (var b = 0; b < blocks.Count; b++)
+        {
+            x = Block(g, blocks[b], $"block{b}", x, mask);
+        }
+        var hidden = LayerNorm(g, model.FinalNorm, "final_norm", x);
+
+        // Last position → item scores (tied embedding) and conversion probability.
+        var last = g.Node("Gather", [hidden, lastIndex], null, OnnxGraphBuilder.Int("axis", 1)); // [B, d]
+        var logits = g.Node("Gemm", [last, itemEmb], null, OnnxGraphBuilder.Int("transB", 1)); // [B, V+1]
+        var minusInf = new TensorProto { DataType = (int)DataType.Float, RawData = ByteString.CopyFrom(BitConverter.GetBytes(float.NegativeInfinity)) };
+        minusInf.Dims.Add(1);
+        var updates = g.Node("ConstantOfShape", [g.Node("Shape", [ExcludeInput])], null, OnnxGraphBuilder.Tensor("value", minusInf));
+        var excluded = g.Node("ScatterElements", [logits, ExcludeInput, updates], null, OnnxGraphBuilder.Int("axis", 1));
+        var masked = g.Node("Add", [excluded, padBiasName]);
+        // Drop the pad column before TopK (column j of the slice is token j + 1), so pad can never be returned.
+        var realItems = g.Node("Slice", [masked, one, numItemsPlusOne, axes1]); // [B, V]
+        var k = g.Node("Min", [KInput, numItems]);
+        var topIndex = g.Fresh("top_index");
+        g.AddNode("TopK", [realItems, k], [TopScoresOutput, topIndex],
+            OnnxGraphBuilder.Int("axis", 1), OnnxGraphBuilder.Int("largest", 1), OnnxGraphBuilder.Int("sorted", 1));
+        g.Node("Add", [topIndex, one], TopItemsOutput);
+
+        var head = model.ConversionHead;
+        var convW = g.FloatInitializer("conversion_head.weight", Floats(head.weight!), 1, d);
+        var convB = g.FloatInitializer("conversion_head.bias", Floats(head.bias!), 1);
+        var convLogit = g.Node("Gemm", [last, convW, convB], null, OnnxGraphBuilder.Int("transB", 1)); // [B, 1]
+        g.Node("Squeeze", [g.Node("Sigmoid", [convLogit]), axes1], ConversionOutput);
+
+        g.Output(OnnxGraphBuilder.TensorValue(TopItemsOutput, DataType.Int64, "batch", "k"));
+        g.Output(OnnxGraphBuilder.TensorValue(TopScoresOutput, DataType.Float, "batch", "k"));
+        g.Output(OnnxGraphBuilder.TensorValue(ConversionOutput, DataType.Float, "batch"));
+
+        var proto = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "RoleGen.Training",
+            ProducerVersion = typeof(BackboneOnnxExporter).Assembly.GetName().Version?.ToString() ?? "0",
+            Domain = "rolegen",
+            ModelVersion = 1,
+            DocString = "RoleGen behavioural backbone (causal transformer, next item + conversion). See ONNX-CONTRACT.md.",
+            Graph = g.Graph,
+        };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        var props = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["rolegen.format"] = "rolegen-backbone-onnx/1",
+            ["num_items"] = v.ToString(CultureInfo.InvariantCulture),
+            ["max_length"] = l.ToString(CultureInfo.InvariantCulture),
+            ["dim"] = d.ToString(CultureInfo.InvariantCulture),
+            ["layers"] = options.Layers.ToString(CultureInfo.InvariantCulture),
+            ["heads"] = options.Heads.ToString(CultureInfo.InvariantCulture),
+            ["pad_token"] = "0",
+            ["actions"] = "pad=0,view=1,fav=2,cart=3,purchase=4",
+        };
+        if (metadata is not null)
+        {
+            foreach (var (key, value) in metadata)
+            {
+                props[key] = value;
+            }
+        }
+        foreach (var (key, value) in props.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        }
+        return proto;
+    }
+
+    private static string Block(OnnxGraphBuilder g, TransformerBlock block, string prefix, string x, string mask)
+    {
+        var heads = block.Heads;
+        var headDim = block.HeadDim;
+        var dim = block.Dim;
+        var split = g.Int64Initializer($"{prefix}.split_shape", [0, 0, heads, headDim], 4);
+        var merge = g.Int64Initializer($"{prefix}.merge_shape", [0, 0, dim], 3);
+        var scale = g.FloatScalar($"{prefix}.attn_scale", (float)(1.0 / Math.Sqrt(headDim)));
+
+        var h = LayerNorm(g, block.AttnNorm, $"{prefix}.attn_norm", x);
+        string Heads(Linear proj, string name, long[] perm) =>
+            g.Node("Transpose", [g.Node("Reshape", [Linear(g, proj, $"{prefix}.{name}", h), split])], null, OnnxGraphBuilder.Ints("perm", perm));
+        var q = Heads(block.Q, "q_proj", [0, 2, 1, 3]); // [B,H,L,dh]
+        var kT = Heads(block.K, "k_proj", [0, 2, 3, 1]); // [B,H,dh,L]
+        var v = Heads(block.V, "v_proj", [0, 2, 1, 3]); // [B,H,L,dh]
+        var scores = g.Node("Add", [g.Node("Mul", [g.Node("MatMul", [q, kT]), scale]), mask]);
+        var attention = g.Node("Softmax", [scores], null, OnnxGraphBuilder.Int("axis", -1));
+        var context = g.Node("Reshape", [g.Node("Transpose", [g.Node("MatMul", [attention, v])], null, OnnxGraphBuilder.Ints("perm", 0, 2, 1, 3)), merge]);
+        x = g.Node("Add", [x, Linear(g, block.Out, $"{prefix}.out_proj", context)]);
+
+        var f = LayerNorm(g, block.FfnNorm, $"{prefix}.ffn_norm", x);
+        f = g.Node("Relu", [Linear(g, block.FfnIn, $"{prefix}.ffn_in", f)]);
+        f = Linear(g, block.FfnOut, $"{prefix}.ffn_out", f);
+        return g.Node("Add", [x, f]);
+    }
+
+    private static string LayerNorm(OnnxGraphBuilder g, LayerNorm norm, string prefix, string x)
+    {
+        var d = norm.weight!.shape[0];
+        var scale = g.FloatInitializer($"{prefix}.weight", Floats(norm.weight!), d);
+        var bias = g.FloatInitializer($"{prefix}.bias", Floats(norm.bias!), d);
+        return g.Node("LayerNormalization", [x, scale, bias], null,
+            OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Float("epsilon", (float)SequenceBackbone.LayerNormEps));
+    }
+
+    /// <summary>x · Wᵀ + b with Wᵀ stored as a [in, out] initializer (MatMul handles the [B, L, in] batch dims).</summary>
+    private static string Linear(OnnxGraphBuilder g, Linear linear, string prefix, string x)
+    {
+        var weight = linear.weight!;
+        var outFeatures = weight.shape[0];
+        var inFeatures = weight.shape[1];
+        using var transposed = weight.detach().t().contiguous();
+        var w = g.FloatInitializer($"{prefix}.weight_t", Floats(transposed), inFeatures, outFeatures);
+        var b = g.FloatInitializer($"{prefix}.bias", Floats(linear.bias!), outFeatures);
+        return g.Node("Add", [g.Node("MatMul", [x, w]), b]);
+    }
+
+    private static float[] Floats(Tensor tensor)
+    {
+        using var cpu = tensor.detach().cpu().contiguous().to_type(ScalarType.Float32);
+        return cpu.data<float>().ToArray();
+    }
+}
