@@ -1,0 +1,166 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using RoleGen.Training.Model;
+using RoleGen.Training.Onnx;
+using RoleGen.Training.Onnx.Proto;
+using TorchSharp;
+using Xunit.Abstractions;
+
+namespace RoleGen.Training.Tests;
+
+/// <summary>The exported graph against TorchSharp, run in ONNX Runtime (CPU).</summary>
+public sealed class OnnxParityTests : IDisposable
+{
+    private const int NumItems = 40;
+    private const int L = 10;
+    private readonly TrainedBackbone _trained;
+    private readonly InferenceSession _session;
+    private readonly ITestOutputHelper _output;
+
+    public OnnxParityTests(ITestOutputHelper output)
+    {
+        _output = output;
+        // Train briefly so that the weights are not the initial ones (biases, norms, conversion head all move).
+        var corpus = TestSupport.ToyCorpus(users: 80, numItems: NumItems, maxLength: 14);
+        _trained = BackboneTrainer.Train(corpus, TestSupport.TinyModel(maxLength: L) with { Dim = 32, Heads = 4 }, new TrainingOptions
+        {
+            Epochs = 3, BatchSize = 16, LearningRate = 3e-3, Seed = 5, Threads = 1, EvaluateTest = false,
+        });
+        using var options = new SessionOptions { IntraOpNumThreads = 1 };
+        _session = new InferenceSession(BackboneOnnxExporter.ExportToBytes(_trained.Model), options);
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _trained.Dispose();
+    }
+
+    private (long[] Items, float[] Scores, float[] Conversion, int K) RunOnnx(long[] items, long[] actions, long[] exclude, int batch, int excludeWidth, long k)
+    {
+        using var itemsValue = OrtValue.CreateTensorValueFromMemory(items, [batch, L]);
+        using var actionsValue = OrtValue.CreateTensorValueFromMemory(actions, [batch, L]);
+        using var excludeValue = OrtValue.CreateTensorValueFromMemory(exclude, [batch, excludeWidth]);
+        using var kValue = OrtValue.CreateTensorValueFromMemory(new[] { k }, [1]);
+        using var runOptions = new RunOptions();
+        using var outputs = _session.Run(runOptions,
+            ["items", "actions", "exclude", "k"], [itemsValue, actionsValue, excludeValue, kValue],
+            ["top_items", "top_scores", "conversion"]);
+        var shape = outputs[0].GetTensorTypeAndShape().Shape;
+        Assert.Equal(batch, shape[0]);
+        return (outputs[0].GetTensorDataAsSpan<long>().ToArray(), outputs[1].GetTensorDataAsSpan<float>().ToArray(),
+            outputs[2].GetTensorDataAsSpan<float>().ToArray(), (int)shape[1]);
+    }
+
+    private (long[] Items, float[] Scores, float[] Conversion) RunTorch(long[] items, long[] actions, long[] exclude, int batch, int excludeWidth, long k)
+    {
+        using var itemsT = torch.tensor(items, [batch, L]);
+        using var actionsT = torch.tensor(actions, [batch, L]);
+        using var excludeT = torch.tensor(exclude, [batch, excludeWidth]);
+        var (top, scores, conversion) = _trained.Model.Score(itemsT, actionsT, excludeT, k);
+        using (top)
+        using (scores)
+        using (conversion)
+        {
+            return (top.data<long>().ToArray(), scores.data<float>().ToArray(), conversion.data<float>().ToArray());
+        }
+    }
+
+    private static (long[] Items, long[] Actions, long[] Exclude, int ExcludeWidth) RandomBatch(int batch, int seed)
+    {
+        var rng = new Random(seed);
+        var histories = Enumerable.Range(0, batch).Select(b =>
+            Enumerable.Range(0, rng.Next(1, L + 6)).Select(_ => rng.Next(1, NumItems + 1)).ToArray()).ToArray(); // some longer than L
+        var actions = histories.Select(h => h.Select(_ => rng.Next(1, 5)).ToArray()).ToArray();
+        var excludeWidth = histories.Max(h => h.Distinct().Count());
+        var exclude = new long[batch * excludeWidth];
+        for (var b = 0; b < batch; b++)
+        {
+            var distinct = histories[b].Distinct().ToArray();
+            for (var j = 0; j < distinct.Length; j++)
+            {
+                exclude[b * excludeWidth + j] = distinct[j];
+            }
+        }
+        return (SequenceBatch.RightAligned(histories, L), SequenceBatch.RightAligned(actions, L), exclude, excludeWidth);
+    }
+
+    [Theory]
+    [InlineData(1, 101)]
+    [InlineData(7, 102)]
+    [InlineData(64, 103)]
+    public void Onnx_runtime_matches_torchsharp(int batch, int seed)
+    {
+        var (items, actions, exclude, width) = RandomBatch(batch, seed);
+        var onnx = RunOnnx(items, actions, exclude, batch, width, 10);
+        var torchResult = RunTorch(items, actions, exclude, batch, width, 10);
+
+        Assert.Equal(10, onnx.K);
+        Assert.Equal(torchResult.Items, onnx.Items); // identical top-10 lists, in order
+        var scoreDelta = onnx.Scores.Zip(torchResult.Scores, (a, b) => Math.Abs(a - b)).Max();
+        var conversionDelta = onnx.Conversion.Zip(torchResult.Conversion, (a, b) => Math.Abs(a - b)).Max();
+        _output.WriteLine($"batch {batch}: max |Δscore| {scoreDelta:E2}, max |Δconversion| {conversionDelta:E2}");
+        Assert.True(scoreDelta <= 1e-4, $"max |Δscore| = {scoreDelta}");
+        Assert.True(conversionDelta <= 1e-4, $"max |Δconversion| = {conversionDelta}");
+        Assert.Equal(batch, onnx.Conversion.Length);
+        // Seen items and the pad token are never recommended.
+        for (var b = 0; b < batch; b++)
+        {
+            var seen = exclude.Skip(b * width).Take(width).ToHashSet();
+            Assert.All(onnx.Items.Skip(b * 10).Take(10), t => Assert.DoesNotContain(t, seen));
+            Assert.All(onnx.Items.Skip(b * 10).Take(10), t => Assert.InRange(t, 1, NumItems));
+        }
+    }
+
+    [Fact]
+    public void Empty_exclude_and_k_above_the_vocabulary_never_return_pad()
+    {
+        var (items, actions, _, _) = RandomBatch(3, 104);
+        var onnx = RunOnnx(items, actions, [], 3, 0, 1000);
+        Assert.Equal(NumItems, onnx.K); // k clamps to V
+        Assert.DoesNotContain(0L, onnx.Items);
+        for (var b = 0; b < 3; b++)
+        {
+            Assert.Equal(Enumerable.Range(1, NumItems).Select(i => (long)i), onnx.Items.Skip(b * NumItems).Take(NumItems).Order());
+        }
+        Assert.All(onnx.Scores, s => Assert.True(float.IsFinite(s)));
+        var torchResult = RunTorch(items, actions, [], 3, 0, 1000);
+        Assert.Equal(torchResult.Items, onnx.Items);
+    }
+
+    [Fact]
+    public void Excluded_items_only_appear_past_the_available_items_with_minus_infinity()
+    {
+        var (items, actions, _, _) = RandomBatch(1, 105);
+        long[] exclude = [5, 6, 7, 0, 0];
+        var onnx = RunOnnx(items, actions, exclude, 1, 5, NumItems);
+        Assert.Equal(NumItems - 3, onnx.Scores.Count(float.IsFinite));
+        Assert.Equal([5L, 6, 7], onnx.Items.Skip(NumItems - 3).Order());
+        Assert.All(onnx.Scores.Skip(NumItems - 3), s => Assert.True(float.IsNegativeInfinity(s)));
+        Assert.DoesNotContain(0L, onnx.Items);
+    }
+
+    [Fact]
+    public void Graph_declares_the_contract()
+    {
+        var proto = ModelProto.Parser.ParseFrom(BackboneOnnxExporter.ExportToBytes(_trained.Model));
+        Assert.Equal(17, proto.OpsetImport.Single(o => o.Domain == "").Version);
+        Assert.Contains(proto.Graph.Node, n => n.OpType == "TopK");
+        Assert.Contains(proto.Graph.Node, n => n.OpType == "ScatterElements");
+        Assert.Contains(proto.Graph.Initializer, t => t.Name == "item_emb.weight" && t.Dims.SequenceEqual(new long[] { NumItems + 1, 32 }));
+        var meta = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal("rolegen-backbone-onnx/1", meta["rolegen.format"]);
+        Assert.Equal($"{NumItems}", meta["num_items"]);
+        Assert.Equal($"{L}", meta["max_length"]);
+
+        Assert.Equal(["items", "actions", "exclude", "k"], _session.InputNames);
+        Assert.Equal(["top_items", "top_scores", "conversion"], _session.OutputNames);
+        Assert.Equal([-1, L], _session.InputMetadata["items"].Dimensions);
+        Assert.Equal([-1, -1], _session.InputMetadata["exclude"].Dimensions);
+        Assert.Equal(typeof(long), _session.InputMetadata["k"].ElementType);
+        Assert.Equal(typeof(long), _session.OutputMetadata["top_items"].ElementType);
+        Assert.Equal(typeof(float), _session.OutputMetadata["top_scores"].ElementType);
+        Assert.Equal([-1], _session.OutputMetadata["conversion"].Dimensions);
+        Assert.Equal($"{NumItems}", _session.ModelMetadata.CustomMetadataMap["num_items"]);
+    }
+}
