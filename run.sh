@@ -18,4 +18,6 @@ trap cleanup EXIT
 
 echo "run.sh: building the rolegen CLI (Release)..."
 dotnet build src/Cli/Cli.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
+# libtorch (backbone training) spins OpenMP threads actively unless told otherwise: keep them passive.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 dotnet src/Cli/bin/Release/net10.0/rolegen.dll demo "$@"

@@ -1,4 +1,5 @@
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -47,6 +48,9 @@ public sealed class CliHost : IAsyncDisposable
         }
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        // RoleGen__* environment variables configure the local host as app settings do the Functions app
+        // (e.g. RoleGen__Scoring__ExecutionProvider=Cuda, RoleGen__Scoring__BatchSize=256).
+        builder.Configuration.AddEnvironmentVariables();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
         {

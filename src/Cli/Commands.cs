@@ -55,6 +55,11 @@ public static class Commands
     // demo
     public static readonly Option<int> Users = new("--users") { Description = "Users in the generated demo world.", DefaultValueFactory = _ => 20_000 };
     public static readonly Option<int> Seed = new("--seed") { Description = "Seed of the demo world.", DefaultValueFactory = _ => 42 };
+    public static readonly Option<int> TrainSeconds = new("--train-seconds")
+    {
+        Description = "Train the backbone on the demo world for at most this many seconds before the run, unless a backbone for the dataset is already published (0 = score with the baseline).",
+        DefaultValueFactory = _ => 60,
+    };
 
     public static readonly Argument<string> RunIdArgument = new("runId") { Description = "The run id printed by 'rolegen run' or 'rolegen demo'." };
 
@@ -69,7 +74,7 @@ public static class Commands
 
         var demo = new Command("demo", "Generate the seeded demo world (events/{dataset}/), run a nightly run on it end to end, print the summary.")
         {
-            Users, Seed, Dataset, ShardSize, ShardCount, TopK, RunId, Parallel,
+            Users, Seed, Dataset, ShardSize, ShardCount, TopK, RunId, Parallel, TrainSeconds,
         };
         demo.SetAction(Handlers.DemoAsync);
 
@@ -93,6 +98,11 @@ public static class Commands
         root.Subcommands.Add(ingest);
         root.Subcommands.Add(run);
         root.Subcommands.Add(status);
+        root.Subcommands.Add(TrainCommand.Build());
+        foreach (var command in EvaluationCommands.Build())
+        {
+            root.Subcommands.Add(command);
+        }
         return root;
     }
 }

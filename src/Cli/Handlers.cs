@@ -52,9 +52,36 @@ public static class Handlers
             new Progress<(long Users, long Events)>(p => progress.Report($"  generated {p.Users:N0} users, {p.Events:N0} events")),
             cancellationToken: cancellationToken).ConfigureAwait(false);
         progress.Done($"  generated {summary.Users:N0} users, {summary.Events:N0} events ({truth.Triggers.Count} trigger items recorded in {DemoWorldWriter.TruthPath(dataset)}) in {summary.Seconds:F1} s");
+        await EnsureDemoBackboneAsync(host, dataset, parse.GetValue(Commands.TrainSeconds), cancellationToken).ConfigureAwait(false);
         var request = BuildRequest(parse, dataset, policy: new DormancyPolicy());
         return await RunAndReportAsync(host, settings, request, rerun: true, summary, watch, cancellationToken).ConfigureAwait(false);
     });
+
+    /// <summary>The demo scores with the generative backbone: reuse the one published for this dataset, else train one
+    /// within <paramref name="trainSeconds"/> and publish it. 0 seconds keeps the baseline.</summary>
+    private static async Task EnsureDemoBackboneAsync(CliHost host, string dataset, int trainSeconds, CancellationToken cancellationToken)
+    {
+        if (trainSeconds <= 0)
+        {
+            Console.WriteLine("Backbone: --train-seconds 0, scoring with the baseline transition model.");
+            return;
+        }
+        var pointer = await host.Store.TryReadJsonAsync<BackbonePointer>(BackboneRegistry.CurrentPath, cancellationToken).ConfigureAwait(false);
+        var (current, _) = await BackboneRegistry.ResolveCurrentAsync(host.Store, dataset, cancellationToken).ConfigureAwait(false);
+        if (current is not null && pointer?.Dataset == dataset)
+        {
+            Console.WriteLine($"Backbone: reusing {current.Version} (published for '{dataset}'); delete {BackboneRegistry.CurrentPath} to retrain.");
+            return;
+        }
+        var version = $"{dataset}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", Ci)}";
+        Console.WriteLine($"Backbone: training {version} on '{dataset}' for at most {trainSeconds} s...");
+        var outDir = Path.Combine(".rolegen", "models", version);
+        var (artifacts, _) = await TrainCommand.TrainAsync(host.Store, null, EventFormat.Normalized, dataset,
+            new Training.TrainingOptions { TimeBudget = TimeSpan.FromSeconds(trainSeconds), EvaluateTest = false, Log = line => Console.WriteLine($"  {line}") },
+            outDir, cancellationToken).ConfigureAwait(false);
+        await BackbonePublisher.PublishAsync(host.Store, outDir, version, dataset, cancellationToken).ConfigureAwait(false);
+        Console.WriteLine($"Backbone: published {version} (best epoch {artifacts.Metrics.BestEpoch}, validation Recall@10 {artifacts.Metrics.BestValidation?.Recall:F4}) in {artifacts.Metrics.TotalSeconds:F0} s.");
+    }
 
     public static Task<int> IngestAsync(ParseResult parse, CancellationToken cancellationToken) => Guard(async () =>
     {

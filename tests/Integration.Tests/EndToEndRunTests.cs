@@ -66,9 +66,11 @@ public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<Azu
     }
 
     [Fact]
-    public async Task Demo_SmallWorld_CompletesAndPrintsSummary()
+    public async Task Demo_SmallWorld_TrainsTheBackboneAndScoresWithItThroughOnnxRuntime()
     {
-        var (code, output) = await Rolegen.RunAsync([.. Common, "demo", "--users", "1500", "--run-id", "it-demo", "--shard-size", "400"]);
+        // Bounded training (a few epochs), export to ONNX, publish to models/backbone/, then the run resolves it and every
+        // shard is scored by ONNX Runtime (the GPU build, on CPU here through the fallback when CUDA is requested).
+        var (code, output) = await Rolegen.RunAsync([.. Common, "demo", "--users", "1500", "--run-id", "it-demo", "--shard-size", "400", "--train-seconds", "8"]);
         Assert.True(code == 0, output);
         Assert.Contains("RoleGen run it-demo — Succeeded", output, StringComparison.Ordinal);
         Assert.Contains("(= dormant users)", output, StringComparison.Ordinal);
@@ -76,6 +78,26 @@ public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<Azu
         Assert.True(manifest.Counts.Dormant > 500, $"{manifest.Counts.Dormant} dormant");
         Assert.Equal(manifest.Counts.Dormant, manifest.Counts.Published);
         Assert.True(await azurite.Store.ExistsAsync("events/demo/_truth/world.json"));
+
+        var pointer = await azurite.Store.ReadJsonAsync<Core.Scoring.BackbonePointer>(Core.Scoring.BackboneRegistry.CurrentPath);
+        Assert.Equal("demo", pointer.Dataset);
+        Assert.Equal(Core.Scoring.BackboneRegistry.Kind, manifest.Model!.Kind);
+        Assert.Equal(pointer.Version, manifest.Model.Version);
+        Assert.All(manifest.Shards, s =>
+        {
+            Assert.Equal($"backbone-onnx@{pointer.Version}", s.Model);
+            Assert.StartsWith("onnxruntime CPU", s.Runtime, StringComparison.Ordinal);
+        });
+        await foreach (var row in azurite.Store.ReadJsonLinesAsync<CandidateRow>(ShardPlan.CandidatesPath("it-demo", manifest.Shards[0].Shard)))
+        {
+            Assert.All(row.Items, i => Assert.StartsWith("backbone", i.Source, StringComparison.Ordinal));
+            Assert.InRange(row.Items.Count, 1, 20);
+        }
+
+        // A second demo reuses the published backbone instead of training again.
+        var (again, againOutput) = await Rolegen.RunAsync([.. Common, "demo", "--users", "1500", "--run-id", "it-demo-2", "--shard-size", "400", "--train-seconds", "8"]);
+        Assert.True(again == 0, againOutput);
+        Assert.Contains($"Backbone: reusing {pointer.Version}", againOutput, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -93,11 +93,11 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
         {
             sb.AppendLine("## Shards");
             sb.AppendLine();
-            sb.AppendLine("| shard | status | users | published | attempts | score s | publish s | error |");
-            sb.AppendLine("|---:|---|---:|---:|---:|---:|---:|---|");
+            sb.AppendLine("| shard | status | users | published | attempts | score s | publish s | model | runtime | error |");
+            sb.AppendLine("|---:|---|---:|---:|---:|---:|---:|---|---|---|");
             foreach (var s in m.Shards)
             {
-                sb.AppendLine(ci, $"| {s.Shard} | {s.Status} | {s.Users:N0} | {s.Published:N0} | {s.Attempts} | {s.ScoreSeconds:F2} | {s.PublishSeconds:F2} | {s.Error?.Replace("|", "/", StringComparison.Ordinal)} |");
+                sb.AppendLine(ci, $"| {s.Shard} | {s.Status} | {s.Users:N0} | {s.Published:N0} | {s.Attempts} | {s.ScoreSeconds:F2} | {s.PublishSeconds:F2} | {s.Model} | {s.Runtime} | {s.Error?.Replace("|", "/", StringComparison.Ordinal)} |");
             }
         }
         return sb.ToString();

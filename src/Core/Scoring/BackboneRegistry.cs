@@ -21,13 +21,18 @@ public static class BackboneRegistry
     public static ScoringModelRef Reference(string version) => new(Kind, version, Folder(version));
 
     /// <summary>The current backbone, or null with the reason (no pointer, or the pointed version is incomplete).</summary>
-    public static async Task<(ScoringModelRef? Model, string Reason)> ResolveCurrentAsync(IBlobStore store, CancellationToken cancellationToken = default)
+    public static async Task<(ScoringModelRef? Model, string Reason)> ResolveCurrentAsync(IBlobStore store, string? dataset = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         var pointer = await store.TryReadJsonAsync<BackbonePointer>(CurrentPath, cancellationToken).ConfigureAwait(false);
         if (pointer is null || string.IsNullOrWhiteSpace(pointer.Version))
         {
             return (null, $"no trained backbone ({CurrentPath} absent): scoring with the baseline transition model");
+        }
+        if (dataset is not null && pointer.Dataset is not null && !string.Equals(pointer.Dataset, dataset, StringComparison.Ordinal))
+        {
+            return (null, $"the current backbone {pointer.Version} was trained on dataset '{pointer.Dataset}', not '{dataset}': scoring with the baseline transition model");
         }
         foreach (var path in new[] { ModelPath(pointer.Version), VocabPath(pointer.Version) })
         {
@@ -40,4 +45,36 @@ public static class BackboneRegistry
     }
 }
 
-public sealed record BackbonePointer(string Version, DateTimeOffset PublishedAt);
+/// <summary>The content of <c>models/backbone/current</c>: which version, trained on which dataset (item ids are
+/// dataset-specific: a backbone only scores runs on the dataset whose vocabulary it learned).</summary>
+public sealed record BackbonePointer(string Version, DateTimeOffset PublishedAt)
+{
+    public string? Dataset { get; init; }
+}
+
+/// <summary>Publishes a trained backbone folder (model.onnx, vocab.json, train-metrics.json) as a version and moves the
+/// current pointer to it last.</summary>
+public static class BackbonePublisher
+{
+    public static readonly string[] Files = ["model.onnx", "vocab.json", "train-metrics.json"];
+
+    public static async Task<BackbonePointer> PublishAsync(IBlobStore store, string localDirectory, string version, string? dataset,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        foreach (var file in Files)
+        {
+            var local = Path.Combine(localDirectory, file);
+            if (!File.Exists(local))
+            {
+                throw new FileNotFoundException($"Cannot publish backbone {version}: {local} is missing.", local);
+            }
+            await using var input = File.OpenRead(local);
+            await using var output = await store.OpenWriteAsync(BackboneRegistry.Folder(version) + file, cancellationToken).ConfigureAwait(false);
+            await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
+        }
+        var pointer = new BackbonePointer(version, DateTimeOffset.UtcNow) { Dataset = dataset };
+        await store.WriteJsonAsync(BackboneRegistry.CurrentPath, pointer, cancellationToken).ConfigureAwait(false);
+        return pointer;
+    }
+}

@@ -11,7 +11,8 @@ public sealed class ResolveScoringModelActivity(IBlobStore store) : TaskActivity
 {
     public override async Task<ResolveScoringModelResult> RunAsync(TaskActivityContext context, ResolveScoringModelInput input)
     {
-        var (model, reason) = await BackboneRegistry.ResolveCurrentAsync(store).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(input);
+        var (model, reason) = await BackboneRegistry.ResolveCurrentAsync(store, input.Dataset).ConfigureAwait(false);
         return new ResolveScoringModelResult(model, reason);
     }
 }

@@ -23,7 +23,11 @@ public sealed record ScoreShardResult(int Shard, int Users, int Scored, int Cold
     public string? Runtime { get; init; }
 }
 
-public sealed record ResolveScoringModelInput(string RunId);
+public sealed record ResolveScoringModelInput(string RunId)
+{
+    /// <summary>The run's dataset: a backbone trained on another dataset is not used.</summary>
+    public string? Dataset { get; init; }
+}
 
 /// <summary>The trained backbone to score with, or null when none is published (the run then builds the baseline).</summary>
 public sealed record ResolveScoringModelResult(ScoringModelRef? Backbone, string Reason);

@@ -54,7 +54,7 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
             {
                 // The trained backbone (models/backbone/current) when one is published; otherwise the baseline, built now.
                 var resolved = await context.CallActivityAsync<ResolveScoringModelResult>(nameof(ResolveScoringModelActivity),
-                    new ResolveScoringModelInput(input.RunId), retry);
+                    new ResolveScoringModelInput(input.RunId) { Dataset = input.Dataset }, retry);
                 log.LogInformation("Run {RunId}: {Reason}", input.RunId, resolved.Reason);
                 if (resolved.Backbone is not null)
                 {

@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging.Abstractions;
+using RoleGen.Core.Scoring;
+using RoleGen.Infrastructure.Scoring;
+using RoleGen.Training;
+using RoleGen.Training.Model;
+
+namespace RoleGen.Cli.Evaluation;
+
+public sealed record EvalOptions
+{
+    public ExclusionMode Exclusion { get; init; } = ExclusionMode.History;
+
+    /// <summary>Folder with model.onnx + vocab.json of an already trained backbone; null = train one on the train part.</summary>
+    public string? ModelDir { get; init; }
+
+    /// <summary>Where a freshly trained backbone is written.</summary>
+    public string WorkDir { get; init; } = "rolegen-eval-backbone";
+
+    public int Epochs { get; init; } = 200;
+
+    public double BudgetSeconds { get; init; }
+
+    public long Seed { get; init; } = 42;
+
+    public int Threads { get; init; }
+
+    public int ScoreBatch { get; init; } = 256;
+
+    public bool SkipBackbone { get; init; }
+}
+
+public sealed record ModelResult(
+    string Model,
+    string Description,
+    double WallSeconds,
+    double BuildSeconds,
+    double ScoreSeconds,
+    IReadOnlyList<CohortMetrics> Cohorts,
+    IReadOnlyDictionary<string, object?>? Details = null);
+
+public sealed record EvalReport(
+    string Format,
+    string Dataset,
+    string Data,
+    string Split,
+    string Exclusion,
+    IReadOnlyList<int> RecallKs,
+    IReadOnlyList<int> NdcgKs,
+    IReadOnlyDictionary<string, long> Stats,
+    IReadOnlyList<ModelResult> Models,
+    DateTimeOffset CreatedUtc)
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>Markdown table: one row per model × cohort.</summary>
+    public string ToMarkdown()
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.Append("| model | cohort | users |");
+        foreach (var k in RecallKs)
+        {
+            sb.Append(ci, $" Recall@{k} |");
+        }
+        foreach (var k in NdcgKs)
+        {
+            sb.Append(ci, $" NDCG@{k} |");
+        }
+        sb.AppendLine(" wall s |");
+        sb.Append("| --- | --- | ---: |");
+        sb.Append(string.Concat(Enumerable.Repeat(" ---: |", RecallKs.Count + NdcgKs.Count)));
+        sb.AppendLine(" ---: |");
+        foreach (var m in Models)
+        {
+            foreach (var c in m.Cohorts)
+            {
+                sb.Append(ci, $"| {m.Model} | {c.Cohort} | {c.Users} |");
+                foreach (var k in RecallKs)
+                {
+                    sb.Append(ci, $" {c.Recall[$"@{k}"]:F4} |");
+                }
+                foreach (var k in NdcgKs)
+                {
+                    sb.Append(ci, $" {c.Ndcg[$"@{k}"]:F4} |");
+                }
+                sb.AppendLine(ci, $" {m.WallSeconds:F1} |");
+            }
+        }
+        return sb.ToString();
+    }
+}
+
+/// <summary>Runs popularity, the transition baseline and the ONNX backbone on one split and scores them identically:
+/// each model returns its top-K (K = the largest cut-off) with the user's exclusion list masked, the list is filtered
+/// once more (defensive) and compared with the user's relevant items.</summary>
+public static class Evaluator
+{
+    public static async Task<EvalReport> RunAsync(EvalDataset data, string dataPath, EvalOptions options, Action<string> log, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(log);
+        var models = new List<ModelResult>();
+        var trajectories = data.Users.Select(u => u.ToTrajectory(options.Exclusion)).ToArray();
+        var excluded = data.Users.Select(u => u.Excluded(options.Exclusion)).ToArray();
+
+        // Popularity.
+        var watch = Stopwatch.StartNew();
+        var popularity = new PopularityRecommender(data.TrainEvents);
+        var build = watch.Elapsed.TotalSeconds;
+        var (metrics, score) = Score(data, popularity, trajectories, excluded, options.ScoreBatch, cancellationToken);
+        models.Add(new ModelResult("popularity", "items by number of train events", watch.Elapsed.TotalSeconds, build, score, metrics));
+        log(Line(models[^1]));
+
+        // Transition baseline (Core), built from the train events only.
+        watch.Restart();
+        var (transition, info) = await TransitionBaseline.BuildAsync(data.TrainEvents, data.AsOf, cancellationToken).ConfigureAwait(false);
+        build = watch.Elapsed.TotalSeconds;
+        (metrics, score) = Score(data, transition, trajectories, excluded, options.ScoreBatch, cancellationToken);
+        models.Add(new ModelResult("transition", "Core TransitionModelBuilder + TransitionRecommender (train part only)",
+            watch.Elapsed.TotalSeconds, build, score, metrics,
+            new Dictionary<string, object?> { ["items"] = info.Items, ["events"] = info.Events, ["pairs"] = info.Pairs, ["prunedPairs"] = info.PrunedPairs }));
+        log(Line(models[^1]));
+
+        if (!options.SkipBackbone)
+        {
+            models.Add(await BackboneAsync(data, options, trajectories, excluded, log, cancellationToken).ConfigureAwait(false));
+            log(Line(models[^1]));
+        }
+
+        return new EvalReport("rolegen-eval/1", data.Name, dataPath, data.Split, options.Exclusion.ToString().ToLowerInvariant(),
+            data.RecallKs, data.NdcgKs, data.Stats, models, DateTimeOffset.UtcNow);
+    }
+
+    private static async Task<ModelResult> BackboneAsync(EvalDataset data, EvalOptions options, IReadOnlyList<Core.Cohort.UserTrajectory> trajectories,
+        IReadOnlyList<IReadOnlySet<string>> excluded, Action<string> log, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        var details = new Dictionary<string, object?>();
+        string modelDir;
+        if (options.ModelDir is { } given)
+        {
+            modelDir = given;
+            details["source"] = $"pre-trained: {Path.GetFullPath(given)}";
+        }
+        else
+        {
+            modelDir = options.WorkDir;
+            var training = new TrainingOptions
+            {
+                Epochs = options.Epochs,
+                Seed = options.Seed,
+                Threads = options.Threads,
+                EvaluateTest = false,
+                TimeBudget = options.BudgetSeconds > 0 ? TimeSpan.FromSeconds(options.BudgetSeconds) : null,
+                Log = line => log("  " + line),
+            };
+            log($"training the backbone on the train part ({data.BackboneCorpus.ItemSeqs.Count} sequences, {data.BackboneCorpus.NumItems} items); validation: {data.BackboneValidation}");
+            await Task.Yield();
+            using var trained = BackboneTrainer.Train(data.BackboneCorpus, new BackboneOptions(), training, cancellationToken);
+            BackboneExport.Write(trained, data.BackboneCorpus.Vocabulary, modelDir);
+            var m = trained.Metrics;
+            details["source"] = $"trained: {Path.GetFullPath(modelDir)}";
+            details["validation"] = data.BackboneValidation;
+            details["bestEpoch"] = m.BestEpoch;
+            details["epochs"] = m.Epochs.Count;
+            details["stopReason"] = m.StopReason;
+            details["bestValidationRecallAt10"] = m.BestValidation?.Recall;
+            details["bestValidationNdcgAt10"] = m.BestValidation?.Ndcg;
+            details["meanTrainSecondsPerEpoch"] = m.MeanTrainSecondsPerEpoch;
+            details["trainingSeconds"] = m.TotalSeconds;
+        }
+        var build = watch.Elapsed.TotalSeconds;
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(modelDir, TrainingArtifacts.ModelFileName), cancellationToken).ConfigureAwait(false);
+        BackboneVocabulary vocab;
+        await using (var json = File.OpenRead(Path.Combine(modelDir, TrainingArtifacts.VocabularyFileName)))
+        {
+            vocab = BackboneVocabulary.Parse(json);
+        }
+        var scoring = new ScoringOptions { IntraOpThreads = options.Threads, BatchSize = options.ScoreBatch };
+        using var recommender = new BackboneRecommender(OnnxBackbone.Create(bytes, vocab.MaxLength, scoring, NullLogger.Instance), vocab,
+            new ScoringModelRef(BackboneRecommender.Kind, "eval", modelDir), options.ScoreBatch);
+        details["runtime"] = recommender.Runtime;
+        details["items"] = vocab.NumItems;
+        var scoreWatch = Stopwatch.StartNew();
+        var (metrics, _) = Score(data, recommender, trajectories, excluded, options.ScoreBatch, cancellationToken);
+        var score = scoreWatch.Elapsed.TotalSeconds;
+        details["usersPerSecond"] = trajectories.Count / Math.Max(score, 1e-9);
+        return new ModelResult("backbone", "SASRec-style backbone (src/Training), scored by ONNX Runtime via Infrastructure's BackboneRecommender",
+            watch.Elapsed.TotalSeconds, build, score, metrics, details);
+    }
+
+    /// <summary>Scores every user with <paramref name="recommender"/> and accumulates the metrics per cohort.</summary>
+    public static (IReadOnlyList<CohortMetrics> Metrics, double Seconds) Score(EvalDataset data, IRecommender recommender,
+        IReadOnlyList<Core.Cohort.UserTrajectory> trajectories, IReadOnlyList<IReadOnlySet<string>> excluded, int batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(recommender);
+        ArgumentNullException.ThrowIfNull(trajectories);
+        ArgumentNullException.ThrowIfNull(excluded);
+        var watch = Stopwatch.StartNew();
+        var acc = new MetricAccumulator(data.RecallKs, data.NdcgKs);
+        foreach (var cohort in data.Cohorts)
+        {
+            acc.AddCohort(cohort);
+        }
+        var k = acc.MaxK;
+        for (var start = 0; start < trajectories.Count; start += batch)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var slice = trajectories.Skip(start).Take(batch).ToArray();
+            var recs = recommender.Recommend(slice, k);
+            for (var i = 0; i < slice.Length; i++)
+            {
+                var user = data.Users[start + i];
+                var ranked = RankingMath.WithoutExcluded(recs[i].Items.Select(x => x.ItemId), excluded[start + i], k);
+                acc.Add(ranked, user.Targets, CohortsOf(user, data.Cohorts));
+            }
+        }
+        return (acc.Results(), watch.Elapsed.TotalSeconds);
+    }
+
+    public static IEnumerable<string> CohortsOf(EvalUser user, IReadOnlyList<string> cohorts)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(cohorts);
+        foreach (var c in cohorts)
+        {
+            if (c == "all" || (c == "dormant" && user.Dormant))
+            {
+                yield return c;
+            }
+        }
+    }
+
+    private static string Line(ModelResult m)
+    {
+        var all = m.Cohorts[0];
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{m.Model}: {all.Users} users, Recall@10 {all.Recall["@10"]:F4}, NDCG@10 {all.Ndcg["@10"]:F4} ({m.WallSeconds:F1} s: build {m.BuildSeconds:F1} s, score {m.ScoreSeconds:F1} s)");
+    }
+}
