@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is required (dotnet not on PATH)." >&2; exit 3; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# libtorch (backbone training tests) spins OpenMP threads actively unless told otherwise: keep them passive.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 echo "== build (Release, warnings as errors)"
 dotnet build RoleGen.sln -c Release -nologo -v quiet -clp:ErrorsOnly
