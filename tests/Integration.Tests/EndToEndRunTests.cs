@@ -94,10 +94,21 @@ public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<Azu
             Assert.InRange(row.Items.Count, 1, 20);
         }
 
-        // A second demo reuses the published backbone instead of training again.
-        var (again, againOutput) = await Rolegen.RunAsync([.. Common, "demo", "--users", "1500", "--run-id", "it-demo-2", "--shard-size", "400", "--train-seconds", "8"]);
-        Assert.True(again == 0, againOutput);
-        Assert.Contains($"Backbone: reusing {pointer.Version}", againOutput, StringComparison.Ordinal);
+        // A second demo reuses the published backbone instead of training again; asked for CUDA on this GPU-less machine,
+        // the GPU build falls back to CPU and every shard's manifest entry says why.
+        Environment.SetEnvironmentVariable("RoleGen__Scoring__ExecutionProvider", "Cuda");
+        try
+        {
+            var (again, againOutput) = await Rolegen.RunAsync([.. Common, "demo", "--users", "1500", "--run-id", "it-demo-2", "--shard-size", "400", "--train-seconds", "8"]);
+            Assert.True(again == 0, againOutput);
+            Assert.Contains($"Backbone: reusing {pointer.Version}", againOutput, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("RoleGen__Scoring__ExecutionProvider", null);
+        }
+        var cudaManifest = await azurite.Store.ReadJsonAsync<RunManifest>(RunManifest.Path("it-demo-2"));
+        Assert.All(cudaManifest.Shards, s => Assert.StartsWith("onnxruntime CPU (CUDA unavailable:", s.Runtime, StringComparison.Ordinal));
     }
 
     [Fact]
