@@ -8,13 +8,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 command -v dotnet >/dev/null || { echo "run.sh: the .NET 10 SDK is required (dotnet not on PATH)." >&2; exit 3; }
 
-started_azurite=no
-if ! scripts/azurite.sh status >/dev/null 2>&1; then
-  scripts/azurite.sh start
-  started_azurite=yes
-fi
-cleanup() { if [ "$started_azurite" = yes ]; then scripts/azurite.sh stop; fi; }
-trap cleanup EXIT
+# shellcheck source=scripts/azurite-session.sh
+source scripts/azurite-session.sh
 
 echo "run.sh: building the rolegen CLI (Release)..."
 dotnet build src/Cli/Cli.csproj -c Release -nologo -v quiet -clp:ErrorsOnly

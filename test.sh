@@ -16,13 +16,8 @@ echo "== infrastructure: bicep build + lint"
 scripts/bicep.sh check
 
 echo "== azurite"
-started_azurite=no
-if ! scripts/azurite.sh status >/dev/null 2>&1; then
-  scripts/azurite.sh start
-  started_azurite=yes
-fi
-cleanup() { if [ "$started_azurite" = yes ]; then scripts/azurite.sh stop; fi; }
-trap cleanup EXIT
+# shellcheck source=scripts/azurite-session.sh
+source scripts/azurite-session.sh
 
 echo "== tests"
 mkdir -p .artifacts

@@ -73,14 +73,7 @@ public sealed class DemoWorldWriter(IBlobStore store, ILogger<DemoWorldWriter> l
             }
         }
         var parts = writer is null ? 0 : part + 1;
-        await foreach (var entry in store.ListAsync(EventStore.Prefix(dataset), cancellationToken).ConfigureAwait(false))
-        {
-            var name = entry.Path[EventStore.Prefix(dataset).Length..];
-            if (name.StartsWith("part-", StringComparison.Ordinal) && name.Length >= 14 && int.TryParse(name.AsSpan(5, 5), out var index) && index >= parts)
-            {
-                await store.DeleteAsync(entry.Path, cancellationToken).ConfigureAwait(false);
-            }
-        }
+        await EventStore.DeleteStalePartsAsync(store, dataset, parts, cancellationToken).ConfigureAwait(false);
         progress?.Report((users, events));
         var truth = generator.Truth(events, purchases, exposed, lowIntent);
         await store.WriteJsonAsync(TruthPath(dataset), truth, cancellationToken).ConfigureAwait(false);

@@ -119,15 +119,7 @@ public sealed class EventIngestor(IBlobStore store, ILogger<EventIngestor> logge
         var parts = writer is null ? 0 : part + 1;
 
         // Replace the dataset: delete parts left over from an earlier, larger ingest.
-        await foreach (var entry in store.ListAsync(EventStore.Prefix(dataset), cancellationToken).ConfigureAwait(false))
-        {
-            var name = entry.Path[EventStore.Prefix(dataset).Length..];
-            if (name.StartsWith("part-", StringComparison.Ordinal) &&
-                name.Length >= 14 && int.TryParse(name.AsSpan(5, 5), out var index) && index >= parts)
-            {
-                await store.DeleteAsync(entry.Path, cancellationToken).ConfigureAwait(false);
-            }
-        }
+        await EventStore.DeleteStalePartsAsync(store, dataset, parts, cancellationToken).ConfigureAwait(false);
 
         progress?.Report(new IngestProgress(rows, events, quarantined, counting.BytesRead, total));
         var summary = new IngestSummary(dataset, sourceName, format, rows, events, quarantined, reasons, parts, users.Count,

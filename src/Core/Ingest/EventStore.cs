@@ -40,6 +40,26 @@ public static class EventStore
         return name.Length > 63 ? name[..63] : name;
     }
 
+    /// <summary>Deletes <c>part-NNNNN.csv</c> blobs numbered <paramref name="keepParts"/> and above: what an earlier, larger
+    /// write of the same dataset left behind (so re-writing a dataset replaces it).</summary>
+    public static async Task DeleteStalePartsAsync(IBlobStore store, string dataset, int keepParts, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var stale = new List<string>();
+        await foreach (var entry in store.ListAsync(Prefix(dataset), cancellationToken).ConfigureAwait(false))
+        {
+            var name = entry.Path[Prefix(dataset).Length..];
+            if (name.StartsWith("part-", StringComparison.Ordinal) && name.Length >= 14 && int.TryParse(name.AsSpan(5, 5), out var index) && index >= keepParts)
+            {
+                stale.Add(entry.Path);
+            }
+        }
+        foreach (var path in stale)
+        {
+            await store.DeleteAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Streams every event of an ingested dataset, part after part (the parts were validated at ingest).</summary>
     public static async IAsyncEnumerable<BehaviorEvent> ReadAllAsync(IBlobStore store, string dataset,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
