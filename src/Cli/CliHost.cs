@@ -50,6 +50,12 @@ public sealed class CliHost : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         // RoleGen__* environment variables configure the local host as app settings do the Functions app
         // (e.g. RoleGen__Scoring__ExecutionProvider=Cuda, RoleGen__Scoring__BatchSize=256).
+        // ONNX Runtime threads per session: the host runs ActivitySlots scoring activities at once, so give each its share
+        // of the cores instead of letting every session spin one thread per core (oversubscription). Env overrides.
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["RoleGen:Scoring:IntraOpThreads"] = Math.Max(1, Environment.ProcessorCount / ActivitySlots).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
         builder.Configuration.AddEnvironmentVariables();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>

@@ -40,6 +40,7 @@ public static class EvaluationCommands
     public static readonly Option<string> BenchItems = new("--items") { Description = "Comma-separated vocabulary sizes.", DefaultValueFactory = _ => "20000,100000" };
     public static readonly Option<string> BenchBatches = new("--batches") { Description = "Comma-separated batch sizes (users per ONNX Runtime call).", DefaultValueFactory = _ => "1,64,512" };
     public static readonly Option<int> BenchDim = new("--dim") { Description = "Backbone width d (2 layers, 2 heads, L=50).", DefaultValueFactory = _ => 64 };
+    public static readonly Option<int> BenchFfn = new("--ffn") { Description = "Feed-forward width (0 = d, the training default: SASRec's point-wise width; 256 = 4 × d)." };
     public static readonly Option<int> BenchThreads = new("--threads") { Description = "Intra-op threads.", DefaultValueFactory = _ => 2 };
     public static readonly Option<double> BenchSeconds = new("--seconds") { Description = "Timed seconds per (items, batch) after warm-up.", DefaultValueFactory = _ => 5 };
     public static readonly Option<FileInfo> BenchData = new("--data") { Description = "Amazon Beauty file (SASRec format).", Required = true };
@@ -59,7 +60,7 @@ public static class EvaluationCommands
 
         var score = new Command("score", "Users scored per second through OnnxBackbone (CPU) with a randomly initialised backbone: random full-length histories, 5 excluded items, top-20.")
         {
-            BenchItems, BenchBatches, BenchDim, BenchThreads, BenchSeconds,
+            BenchItems, BenchBatches, BenchDim, BenchFfn, BenchThreads, BenchSeconds,
         };
         score.SetAction(ScoreAsync);
         var train = new Command("train", "Seconds per training epoch of the backbone on Amazon Beauty (default sizes).")
@@ -141,7 +142,7 @@ public static class EvaluationCommands
         {
             throw new CliException(ExitCodes.BadInput, "--dim must be an even number >= 2 (2 heads).");
         }
-        var rows = Bench.Score(items, batches, dim, parse.GetValue(BenchThreads), parse.GetValue(BenchSeconds), 42, Console.WriteLine, cancellationToken);
+        var rows = Bench.Score(items, batches, dim, parse.GetValue(BenchThreads), parse.GetValue(BenchSeconds), 42, Console.WriteLine, cancellationToken, parse.GetValue(BenchFfn));
         Console.WriteLine();
         Console.WriteLine(Bench.ScoreTable(rows));
         return Task.FromResult(ExitCodes.Ok);

@@ -21,14 +21,14 @@ public static class Bench
     public const int TopK = 20;
 
     public static IReadOnlyList<ScoreBenchRow> Score(IReadOnlyList<int> itemCounts, IReadOnlyList<int> batches, int dim, int threads, double seconds,
-        long seed, Action<string> log, CancellationToken cancellationToken)
+        long seed, Action<string> log, CancellationToken cancellationToken, int feedForwardDim = 0)
     {
         ArgumentNullException.ThrowIfNull(itemCounts);
         ArgumentNullException.ThrowIfNull(batches);
         ArgumentNullException.ThrowIfNull(log);
         TorchNative.EnsureLoadable();
         var rows = new List<ScoreBenchRow>();
-        var model = new BackboneOptions { Dim = dim };
+        var model = new BackboneOptions { Dim = dim, FeedForwardDim = feedForwardDim };
         var length = model.MaxLength;
         foreach (var v in itemCounts)
         {

@@ -251,7 +251,7 @@ public static class TaobaoSplit
                 days |= 1UL << (int)daysAgo;
             }
         }
-        return views >= policy.MinViews && purchases <= policy.MaxConversionRate * views && BitOperations.PopCount(days) >= policy.MinActiveDays;
+        return policy.NotDormantReason(views, purchases, BitOperations.PopCount(days)) is null;
     }
 
     public static IEnumerable<BehaviorEvent> ReadEvents(Stream stream, EventFormat format = EventFormat.Taobao) =>

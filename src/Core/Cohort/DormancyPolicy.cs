@@ -27,6 +27,13 @@ public sealed record DormancyPolicy
     /// <summary>End of the window, Unix seconds. Null: the latest event in the data (reproducible on a static dataset).</summary>
     public long? AsOfUnixSeconds { get; init; }
 
+    /// <summary>Why a user with these window statistics is not dormant (null: dormant). The one rule every caller uses.</summary>
+    public string? NotDormantReason(int views, int purchases, int activeDays) =>
+        views < MinViews ? "too-few-views"
+        : purchases > MaxConversionRate * views ? "converts-too-often"
+        : activeDays < MinActiveDays ? "too-few-active-days"
+        : null;
+
     public string? Validate()
     {
         var errors = new List<ValidationResult>();

@@ -85,10 +85,7 @@ public sealed class DormantCohortSelector(IBlobStore store, ILogger<DormantCohor
         var dormant = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (user, s) in stats)
         {
-            var reason = s.Views < policy.MinViews ? "too-few-views"
-                : s.Purchases > policy.MaxConversionRate * s.Views ? "converts-too-often"
-                : System.Numerics.BitOperations.PopCount(s.DaysMask) < policy.MinActiveDays ? "too-few-active-days"
-                : null;
+            var reason = policy.NotDormantReason(s.Views, s.Purchases, System.Numerics.BitOperations.PopCount(s.DaysMask));
             if (reason is null)
             {
                 dormant.Add(user);

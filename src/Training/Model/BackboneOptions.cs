@@ -18,11 +18,12 @@ public sealed record BackboneOptions
 
     public double Dropout { get; init; } = 0.2;
 
-    /// <summary>Feed-forward width; 0 means 4 × <see cref="Dim"/>.</summary>
+    /// <summary>Feed-forward width; 0 means <see cref="Dim"/>, SASRec's point-wise feed-forward (4 × d scores ~35% slower
+    /// at serving time; see README for the measurements).</summary>
     public int FeedForwardDim { get; init; }
 
     [JsonIgnore]
-    public int EffectiveFeedForwardDim => FeedForwardDim > 0 ? FeedForwardDim : 4 * Dim;
+    public int EffectiveFeedForwardDim => FeedForwardDim > 0 ? FeedForwardDim : Dim;
 
     public void Validate()
     {
