@@ -27,8 +27,8 @@ public static class EvaluationCommands
     public static readonly Option<int> Threads = new("--threads") { Description = "torch / ONNX Runtime intra-op threads (0 = all cores)." };
     public static readonly Option<string> Exclude = new("--exclude")
     {
-        Description = "Items never recommended nor counted: history (every item of the user's input history; the standard) or purchased (only items bought in it).",
-        DefaultValueFactory = _ => "history",
+        Description = "Items never recommended nor counted: history (every item of the user's input history; the standard for Beauty, the default there) " +
+                      "or purchased (only items bought in it: what production does, and the default for taobao, where browsed items are bought later).",
     };
     public static readonly Option<long> SplitTime = new("--split-time")
     {
@@ -80,7 +80,7 @@ public static class EvaluationCommands
         {
             throw new CliException(ExitCodes.BadInput, $"--data {file.FullName} does not exist.");
         }
-        var exclusion = (parse.GetValue(Exclude) ?? "history").Trim().ToLowerInvariant() switch
+        var exclusion = (parse.GetValue(Exclude) ?? (dataset == "taobao" ? "purchased" : "history")).Trim().ToLowerInvariant() switch
         {
             "history" => ExclusionMode.History,
             "purchased" => ExclusionMode.Purchased,
