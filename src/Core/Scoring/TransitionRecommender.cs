@@ -109,7 +109,21 @@ public sealed class TransitionRecommenderProvider(IBlobStore store) : IRecommend
             throw new NotSupportedException($"Model kind '{model.Kind}' is not served by {nameof(TransitionRecommenderProvider)}.");
         }
         var lazy = _cache.GetOrAdd(model.Path, _ => new Lazy<Task<IRecommender>>(() => LoadAsync(model)));
-        return lazy.Value;
+        return Unwrap(model.Path, lazy);
+    }
+
+    private async Task<IRecommender> Unwrap(string key, Lazy<Task<IRecommender>> lazy)
+    {
+        try
+        {
+            return await lazy.Value.ConfigureAwait(false);
+        }
+        catch
+        {
+            // A failed load (missing blob, transient error) is not cached: the next attempt loads again.
+            _cache.TryRemove(new KeyValuePair<string, Lazy<Task<IRecommender>>>(key, lazy));
+            throw;
+        }
     }
 
     private async Task<IRecommender> LoadAsync(ScoringModelRef model)
