@@ -30,6 +30,23 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
         }
         var path = ShardPlan.ScoresPath(input.RunId, input.Shard);
         int users = 0, scored = 0, cold = 0;
+        try
+        {
+            (users, scored, cold) = await ScoreAsync(recommender, input, path).ConfigureAwait(false);
+        }
+        catch (InvalidDataException ex)
+        {
+            // A corrupt shard input will be corrupt on every attempt: fail the shard now, with the line that is wrong.
+            throw new PermanentFailureException($"Shard {input.Shard}: {ex.Message}", ex);
+        }
+        logger.LogInformation("Scored {Users} users in shard {Shard} with {Model} ({Cold} cold) in {Seconds:F2} s",
+            scored, input.Shard, input.Model.Kind, cold, watch.Elapsed.TotalSeconds);
+        return new ScoreShardResult(input.Shard, users, scored, cold, path, watch.Elapsed.TotalSeconds) { Runtime = recommender.Runtime };
+    }
+
+    private async Task<(int Users, int Scored, int Cold)> ScoreAsync(IRecommender recommender, ScoreShardInput input, string path)
+    {
+        int users = 0, scored = 0, cold = 0;
         await using (var output = await store.OpenWriteAsync(path).ConfigureAwait(false))
         {
             var batch = new List<UserTrajectory>(BatchSize);
@@ -58,8 +75,6 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
                 await FlushAsync().ConfigureAwait(false);
             }
         }
-        logger.LogInformation("Scored {Users} users in shard {Shard} with {Model} ({Cold} cold) in {Seconds:F2} s",
-            scored, input.Shard, input.Model.Kind, cold, watch.Elapsed.TotalSeconds);
-        return new ScoreShardResult(input.Shard, users, scored, cold, path, watch.Elapsed.TotalSeconds) { Runtime = recommender.Runtime };
+        return (users, scored, cold);
     }
 }
