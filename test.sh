@@ -23,7 +23,7 @@ echo "== tests"
 mkdir -p .artifacts
 log=.artifacts/test-output.log
 set +e
-dotnet test RoleGen.sln -c Release --no-build -nologo -v quiet --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -vE '^\s+Passed |^\s*$'
+dotnet test RoleGen.sln -c Release --no-build -nologo -v quiet --logger "console;verbosity=normal" --blame-hang-timeout 10m 2>&1 | tee "$log" | grep -vE '^\s+Passed |^\s*$'
 status=${PIPESTATUS[0]}
 set -e
 # One summary line over all test assemblies (vstest prints "Total tests: N / Passed: N / Failed: N / Skipped: N" per

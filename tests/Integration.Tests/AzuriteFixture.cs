@@ -16,6 +16,8 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public string TaskHub { get; } = $"it{Guid.NewGuid():N}"[..20];
 
+    public string SecondTaskHub { get; } = $"it{Guid.NewGuid():N}"[..20];
+
     public BlobContainerClient ContainerClient { get; private set; } = null!;
 
     public AzureBlobStore Store { get; private set; } = null!;
@@ -38,13 +40,16 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await ContainerClient.DeleteIfExistsAsync();
-        try
+        foreach (var hub in new[] { TaskHub, SecondTaskHub })
         {
-            await LocalDurableHost.DeleteTaskHubAsync(new LocalDurableHostOptions { StorageConnectionString = ConnectionString, TaskHubName = TaskHub });
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or Azure.RequestFailedException)
-        {
-            // best effort: a hub that was never created has nothing to delete
+            try
+            {
+                await LocalDurableHost.DeleteTaskHubAsync(new LocalDurableHostOptions { StorageConnectionString = ConnectionString, TaskHubName = hub });
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or Azure.RequestFailedException)
+            {
+                // best effort: a hub that was never created has nothing to delete
+            }
         }
     }
 }

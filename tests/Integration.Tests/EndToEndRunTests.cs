@@ -9,7 +9,12 @@ namespace RoleGen.Integration.Tests;
 /// the Azure Blob adapter.</summary>
 public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private string[] Common => ["--storage", AzuriteFixture.ConnectionString, "--container", azurite.Container, "--task-hub", azurite.TaskHub];
+    private string[] Common => CommonFor(azurite.TaskHub);
+
+    // One host per process is how rolegen runs. Tests run several CLI invocations in one process: one that must process
+    // orchestrations right after another host stopped uses its own task hub, so it never waits on partition leases the
+    // stopped host may still hold.
+    private string[] CommonFor(string taskHub) => ["--storage", AzuriteFixture.ConnectionString, "--container", azurite.Container, "--task-hub", taskHub];
 
     [Fact]
     public async Task Run_TaobaoHead_EveryDormantUserGetsExactlyOneCandidateRow()
@@ -99,7 +104,7 @@ public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<Azu
         Environment.SetEnvironmentVariable("RoleGen__Scoring__ExecutionProvider", "Cuda");
         try
         {
-            var (again, againOutput) = await Rolegen.RunAsync([.. Common, "demo", "--users", "1500", "--run-id", "it-demo-2", "--shard-size", "400", "--train-seconds", "8"]);
+            var (again, againOutput) = await Rolegen.RunAsync([.. CommonFor(azurite.SecondTaskHub), "demo", "--users", "1500", "--run-id", "it-demo-2", "--shard-size", "400", "--train-seconds", "8"]);
             Assert.True(again == 0, againOutput);
             Assert.Contains($"Backbone: reusing {pointer.Version}", againOutput, StringComparison.Ordinal);
         }
