@@ -18,7 +18,8 @@ internal static class TestSupport
 
     public static TempDir NewTempDir() => new();
 
-    public static BackboneOptions TinyModel(int maxLength = 8) => new() { Dim = 16, Layers = 2, Heads = 2, MaxLength = maxLength, Dropout = 0.1 };
+    // d=16 with a 4×d feed-forward: at this width the default (d) is too small to learn the toy world's conversion rule reliably.
+    public static BackboneOptions TinyModel(int maxLength = 8) => new() { Dim = 16, Layers = 2, Heads = 2, MaxLength = maxLength, Dropout = 0.1, FeedForwardDim = 64 };
 
     /// <summary>A learnable toy world: user u walks items start, start+1, ... (mod <paramref name="numItems"/>); every
     /// third step is a cart, and the step after a cart is a purchase.</summary>
