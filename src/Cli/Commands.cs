@@ -57,7 +57,7 @@ public static class Commands
     public static readonly Option<int> Seed = new("--seed") { Description = "Seed of the demo world.", DefaultValueFactory = _ => 42 };
     public static readonly Option<int> TrainSeconds = new("--train-seconds")
     {
-        Description = "Train the backbone on the demo world for at most this many seconds before the run, unless a backbone for the dataset is already published (0 = score with the baseline).",
+        Description = "Train the backbone on the demo world for about this many seconds (checked between epochs) before the run, unless a backbone for the dataset is already published. 0 = do not train (a backbone already published for the dataset is still used; otherwise the baseline).",
         DefaultValueFactory = _ => 60,
     };
 

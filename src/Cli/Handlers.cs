@@ -63,7 +63,7 @@ public static class Handlers
     {
         if (trainSeconds <= 0)
         {
-            Console.WriteLine("Backbone: --train-seconds 0, scoring with the baseline transition model.");
+            Console.WriteLine("Backbone: --train-seconds 0, not training (a backbone already published for this dataset is still used).");
             return;
         }
         var pointer = await host.Store.TryReadJsonAsync<BackbonePointer>(BackboneRegistry.CurrentPath, cancellationToken).ConfigureAwait(false);
