@@ -74,7 +74,7 @@ public static class Handlers
             return;
         }
         var version = $"{dataset}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", Ci)}";
-        Console.WriteLine($"Backbone: training {version} on '{dataset}' for at most {trainSeconds} s...");
+        Console.WriteLine($"Backbone: training {version} on '{dataset}' for about {trainSeconds} s (the budget is checked between epochs)...");
         var outDir = Path.Combine(".rolegen", "models", version);
         var (artifacts, _) = await TrainCommand.TrainAsync(host.Store, null, EventFormat.Normalized, dataset,
             new Training.TrainingOptions { TimeBudget = TimeSpan.FromSeconds(trainSeconds), EvaluateTest = false, Log = line => Console.WriteLine($"  {line}") },
