@@ -8,28 +8,7 @@ public sealed class CliTests
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
         "BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;";
 
-    private static async Task<(int Code, string Output)> Run(params string[] args)
-    {
-        var writer = new StringWriter();
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        Console.SetOut(writer);
-        Console.SetError(writer);
-        try
-        {
-            var root = Commands.Build();
-            var parse = root.Parse(args);
-            if (parse.Errors.Count > 0)
-            {
-                return (ExitCodes.Usage, string.Join("\n", parse.Errors.Select(e => e.Message)));
-            }
-            return (await parse.InvokeAsync(), writer.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static Task<(int Code, string Output)> Run(params string[] args) => CliRunner.RunAsync(args);
 
     [Theory]
     [InlineData("demo", "--users")]

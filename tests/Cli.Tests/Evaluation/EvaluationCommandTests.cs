@@ -2,27 +2,7 @@ namespace RoleGen.Cli.Tests.Evaluation;
 
 public sealed class EvaluationCommandTests
 {
-    private static async Task<(int Code, string Output)> Run(params string[] args)
-    {
-        var writer = new StringWriter();
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        Console.SetOut(writer);
-        Console.SetError(writer);
-        try
-        {
-            var parse = Commands.Build().Parse(args);
-            if (parse.Errors.Count > 0)
-            {
-                return (ExitCodes.Usage, string.Join("\n", parse.Errors.Select(e => e.Message)));
-            }
-            return (await parse.InvokeAsync(), writer.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static Task<(int Code, string Output)> Run(params string[] args) => CliRunner.RunAsync(args);
 
     [Theory]
     [InlineData(new[] { "eval", "--help" }, "--dataset")]
