@@ -48,7 +48,7 @@ public sealed class BehaviorGraphStatisticsBuilder(IBlobStore store, ILogger<Beh
         options ??= new BehaviorGraphOptions();
         var watch = Stopwatch.StartNew();
         var summary = await store.TryReadJsonAsync<IngestSummary>(EventStore.SummaryPath(dataset), cancellationToken).ConfigureAwait(false);
-        var partitions = (int)Math.Clamp(((summary?.Events ?? 0) + options.EventsPerPartition - 1) / options.EventsPerPartition, 1, 4096);
+        var partitions = UserSequenceSpool.PartitionsFor(summary?.Events ?? 0, options.EventsPerPartition);
         var horizon = (long)Math.Round(options.HorizonDays * 86_400);
         var gap = (long)Math.Round(options.SessionGapSeconds);
 
@@ -58,118 +58,65 @@ public sealed class BehaviorGraphStatisticsBuilder(IBlobStore store, ILogger<Beh
         var catIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var catIds = new List<string>();
 
-        var spool = Path.Combine(Path.GetTempPath(), "rolegen-spool", $"graph-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(spool);
-        try
+        using var spool = new UserSequenceSpool(partitions, "graph");
+        long events = 0;
+        await foreach (var e in EventStore.ReadAllAsync(store, dataset, cancellationToken).ConfigureAwait(false))
         {
-            var writers = new BinaryWriter?[partitions];
-            var spooled = new long[partitions];
-            long events = 0;
-            await foreach (var e in EventStore.ReadAllAsync(store, dataset, cancellationToken).ConfigureAwait(false))
+            if (e.Timestamp > asOf)
             {
-                if (e.Timestamp > asOf)
-                {
-                    continue;
-                }
-                events++;
-                ref var cslot = ref CollectionsMarshal.GetValueRefOrAddDefault(catIndex, e.CategoryId, out var cexists);
-                if (!cexists)
-                {
-                    cslot = catIds.Count;
-                    catIds.Add(e.CategoryId);
-                }
-                var cat = cslot;
-                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(itemIndex, e.ItemId, out var exists);
-                if (!exists)
-                {
-                    slot = itemIds.Count;
-                    itemIds.Add(e.ItemId);
-                    itemCat.Add(cat);
-                }
-                var item = slot;
-                itemCat[item] = cat;
-                var p = partitions == 1 ? 0 : StableHash.Bucket(e.UserId, partitions, "graph");
-                var w = writers[p] ??= new BinaryWriter(new BufferedStream(File.Create(Path.Combine(spool, $"{p}.bin")), 1 << 16));
-                w.Write(e.UserId);
-                w.Write(item);
-                w.Write(cat);
-                w.Write((byte)e.Type);
-                w.Write(e.Timestamp);
-                spooled[p]++;
+                continue;
             }
-            foreach (var w in writers)
+            events++;
+            ref var cslot = ref CollectionsMarshal.GetValueRefOrAddDefault(catIndex, e.CategoryId, out var cexists);
+            if (!cexists)
             {
-                w?.Dispose();
+                cslot = catIds.Count;
+                catIds.Add(e.CategoryId);
             }
-
-            var acc = new Accumulator(itemIds.Count, catIds.Count, horizon, gap);
-            for (var p = 0; p < partitions; p++)
+            var cat = cslot;
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(itemIndex, e.ItemId, out var exists);
+            if (!exists)
             {
-                var file = Path.Combine(spool, $"{p}.bin");
-                if (!File.Exists(file))
-                {
-                    continue;
-                }
-                var byUser = new Dictionary<string, List<Step>>(StringComparer.Ordinal);
-                using (var r = new BinaryReader(new BufferedStream(File.OpenRead(file), 1 << 16)))
-                {
-                    for (long n = 0; n < spooled[p]; n++)
-                    {
-                        var user = r.ReadString();
-                        var step = new Step(r.ReadInt32(), r.ReadInt32(), (EventType)r.ReadByte(), r.ReadInt64(), 0);
-                        if (!byUser.TryGetValue(user, out var list))
-                        {
-                            byUser[user] = list = [];
-                        }
-                        list.Add(step with { Order = list.Count });
-                    }
-                }
-                File.Delete(file);
-                foreach (var sequence in byUser.Values)
-                {
-                    sequence.Sort(static (a, b) => a.Ts != b.Ts ? a.Ts.CompareTo(b.Ts) : a.Order.CompareTo(b.Order));
-                    acc.AddUser(sequence, itemCat);
-                }
-                cancellationToken.ThrowIfCancellationRequested();
+                slot = itemIds.Count;
+                itemIds.Add(e.ItemId);
+                itemCat.Add(cat);
             }
-
-            var items = new ItemStatistics[itemIds.Count];
-            for (var i = 0; i < items.Length; i++)
-            {
-                items[i] = new ItemStatistics(itemIds[i], catIds[itemCat[i]], acc.ItemExposures[i], acc.ItemUsers[i], acc.ItemConverted[i],
-                    acc.ItemEverOther[i], acc.ItemRevisits[i], acc.ItemPurchasers[i]);
-            }
-            var categories = new CategoryStatistics[catIds.Count];
-            for (var c = 0; c < categories.Length; c++)
-            {
-                // Users with a purchase outside c: purchasers anywhere minus those whose only purchase category is c.
-                var outside = acc.UsersWithPurchase - acc.OnlyPurchasedIn[c];
-                categories[c] = new CategoryStatistics(catIds[c], acc.CatExposures[c], acc.CatUsers[c], acc.CatConverted[c], acc.CatRevisits[c],
-                    acc.CatPurchasers[c], outside);
-            }
-            var transitions = acc.Transitions
-                .Select(kv => new CategoryTransition(catIds[(int)(kv.Key >> 32)], catIds[(int)(uint)kv.Key], kv.Value))
-                .OrderBy(t => t.From, StringComparer.Ordinal).ThenBy(t => t.To, StringComparer.Ordinal)
-                .ToArray();
-            var stats = new BehaviorGraphStatistics(asOf, options.HorizonDays, options.SessionGapSeconds, options.PriorStrength,
-                acc.Users, events, acc.UsersWithPurchase, acc.BaselineExposed, acc.BaselineConverted, items, categories, transitions);
-            logger.LogInformation("Built behaviour-graph statistics: {Items} items, {Categories} categories, {Transitions} transitions from {Events} events of {Users} users in {Seconds:F1} s (base rate {BaseRate:F4})",
-                items.Length, categories.Length, transitions.Length, events, acc.Users, watch.Elapsed.TotalSeconds, stats.BaseRate);
-            return stats;
+            var item = slot;
+            itemCat[item] = cat;
+            spool.Add(e.UserId, new SpooledStep(item, cat, e.Type, e.Timestamp));
         }
-        finally
+
+        var acc = new Accumulator(itemIds.Count, catIds.Count, horizon, gap);
+        foreach (var sequence in spool.Users(cancellationToken))
         {
-            try
-            {
-                Directory.Delete(spool, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            acc.AddUser(sequence, itemCat);
         }
+
+        var items = new ItemStatistics[itemIds.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = new ItemStatistics(itemIds[i], catIds[itemCat[i]], acc.ItemExposures[i], acc.ItemUsers[i], acc.ItemConverted[i],
+                acc.ItemEverOther[i], acc.ItemRevisits[i], acc.ItemPurchasers[i]);
+        }
+        var categories = new CategoryStatistics[catIds.Count];
+        for (var c = 0; c < categories.Length; c++)
+        {
+            // Users with a purchase outside c: purchasers anywhere minus those whose only purchase category is c.
+            var outside = acc.UsersWithPurchase - acc.OnlyPurchasedIn[c];
+            categories[c] = new CategoryStatistics(catIds[c], acc.CatExposures[c], acc.CatUsers[c], acc.CatConverted[c], acc.CatRevisits[c],
+                acc.CatPurchasers[c], outside);
+        }
+        var transitions = acc.Transitions
+            .Select(kv => new CategoryTransition(catIds[(int)(kv.Key >> 32)], catIds[(int)(uint)kv.Key], kv.Value))
+            .OrderBy(t => t.From, StringComparer.Ordinal).ThenBy(t => t.To, StringComparer.Ordinal)
+            .ToArray();
+        var stats = new BehaviorGraphStatistics(asOf, options.HorizonDays, options.SessionGapSeconds, options.PriorStrength,
+            acc.Users, events, acc.UsersWithPurchase, acc.BaselineExposed, acc.BaselineConverted, items, categories, transitions);
+        logger.LogInformation("Built behaviour-graph statistics: {Items} items, {Categories} categories, {Transitions} transitions from {Events} events of {Users} users in {Seconds:F1} s (base rate {BaseRate:F4})",
+            items.Length, categories.Length, transitions.Length, events, acc.Users, watch.Elapsed.TotalSeconds, stats.BaseRate);
+        return stats;
     }
 
-    private readonly record struct Step(int Item, int Cat, EventType Type, long Ts, int Order);
 
     /// <summary>Per-user updates of the global counters (all user-local state is rebuilt per user).</summary>
     private sealed class Accumulator(int items, int categories, long horizon, long gap)
@@ -198,7 +145,7 @@ public sealed class BehaviorGraphStatisticsBuilder(IBlobStore store, ILogger<Beh
         private readonly HashSet<int> _purchaseCats = [];
         private readonly HashSet<int> _targets = [];
 
-        public void AddUser(List<Step> steps, List<int> itemCat)
+        public void AddUser(List<SpooledStep> steps, List<int> itemCat)
         {
             Users++;
             _items.Clear();
@@ -208,17 +155,17 @@ public sealed class BehaviorGraphStatisticsBuilder(IBlobStore store, ILogger<Beh
             foreach (var s in steps)
             {
                 ItemExposures[s.Item]++;
-                CatExposures[s.Cat]++;
+                CatExposures[s.Category]++;
                 ref var it = ref CollectionsMarshal.GetValueRefOrAddDefault(_items, s.Item, out var seen);
                 it = seen
                     ? (it.First, s.Ts, it.Revisited || s.Ts - it.Last > gap, it.Purchased || s.Type == EventType.Purchase)
                     : (s.Ts, s.Ts, false, s.Type == EventType.Purchase);
-                ref var ct = ref CollectionsMarshal.GetValueRefOrAddDefault(_cats, s.Cat, out var cseen);
+                ref var ct = ref CollectionsMarshal.GetValueRefOrAddDefault(_cats, s.Category, out var cseen);
                 ct = cseen ? (ct.First, s.Ts, ct.Revisited || s.Ts - ct.Last > gap) : (s.Ts, s.Ts, false);
                 if (s.Type == EventType.Purchase)
                 {
-                    _purchases.Add((s.Ts, s.Cat));
-                    _purchaseCats.Add(s.Cat);
+                    _purchases.Add((s.Ts, s.Category));
+                    _purchaseCats.Add(s.Category);
                 }
             }
             if (_purchaseCats.Count > 0)

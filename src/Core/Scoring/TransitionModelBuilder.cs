@@ -53,7 +53,7 @@ public sealed class TransitionModelBuilder(IBlobStore store, ILogger<TransitionM
         options ??= new TransitionModelOptions();
         var watch = Stopwatch.StartNew();
         var summary = await store.TryReadJsonAsync<IngestSummary>(EventStore.SummaryPath(dataset), cancellationToken).ConfigureAwait(false);
-        var partitions = (int)Math.Clamp(((summary?.Events ?? 0) + options.EventsPerPartition - 1) / options.EventsPerPartition, 1, 4096);
+        var partitions = UserSequenceSpool.PartitionsFor(summary?.Events ?? 0, options.EventsPerPartition);
 
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         var ids = new List<string>();
@@ -61,167 +61,114 @@ public sealed class TransitionModelBuilder(IBlobStore store, ILogger<TransitionM
         var pop = new List<float>();
         var halfLife = options.PopularityHalfLifeDays * 86_400.0;
 
-        var spool = Path.Combine(Path.GetTempPath(), "rolegen-spool", $"{runId}-model-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(spool);
-        try
+        using var spool = new UserSequenceSpool(partitions, "model");
+        // Pass: vocabulary, popularity, and spool (user-partitioned) of compact events.
+        long events = 0;
+        await foreach (var e in EventStore.ReadAllAsync(store, dataset, cancellationToken).ConfigureAwait(false))
         {
-            // Pass: vocabulary, popularity, and spool (user-partitioned) of compact events.
-            var writers = new BinaryWriter?[partitions];
-            var spooled = new long[partitions];
-            long events = 0;
-            await foreach (var e in EventStore.ReadAllAsync(store, dataset, cancellationToken).ConfigureAwait(false))
+            if (e.Timestamp > asOf)
             {
-                if (e.Timestamp > asOf)
+                continue;
+            }
+            events++;
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(index, e.ItemId, out var exists);
+            if (!exists)
+            {
+                slot = ids.Count;
+                ids.Add(e.ItemId);
+                cats.Add(e.CategoryId);
+                pop.Add(0);
+            }
+            var item = slot;
+            cats[item] = e.CategoryId;
+            pop[item] += ActionWeight(e.Type) * (float)Math.Pow(0.5, (asOf - e.Timestamp) / halfLife);
+            spool.Add(e.UserId, new SpooledStep(item, 0, e.Type, e.Timestamp));
+        }
+
+        // Per partition: sequences → weighted transitions (lossy counting keeps the map bounded).
+        var pairs = new Dictionary<long, float>(PairKeyComparer.Instance);
+        var occurrences = new float[ids.Count];
+        long users = 0, pruned = 0;
+        float pruneBelow = 0;
+        foreach (var seq in spool.Users(cancellationToken))
+        {
+            users++;
+            // Collapse immediate repeats (view → cart of the same item) into the strongest action.
+            var steps = new List<(int Item, EventType Type)>(seq.Count);
+            foreach (var s in seq)
+            {
+                if (steps.Count > 0 && steps[^1].Item == s.Item)
                 {
+                    if (s.Type > steps[^1].Type)
+                    {
+                        steps[^1] = (s.Item, s.Type);
+                    }
                     continue;
                 }
-                events++;
-                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(index, e.ItemId, out var exists);
-                if (!exists)
-                {
-                    slot = ids.Count;
-                    ids.Add(e.ItemId);
-                    cats.Add(e.CategoryId);
-                    pop.Add(0);
-                }
-                var item = slot;
-                cats[item] = e.CategoryId;
-                pop[item] += ActionWeight(e.Type) * (float)Math.Pow(0.5, (asOf - e.Timestamp) / halfLife);
-                var p = partitions == 1 ? 0 : StableHash.Bucket(e.UserId, partitions, "model");
-                var w = writers[p] ??= new BinaryWriter(new BufferedStream(File.Create(Path.Combine(spool, $"{p}.bin")), 1 << 16));
-                w.Write(e.UserId);
-                w.Write(item);
-                w.Write((byte)e.Type);
-                w.Write(e.Timestamp);
-                spooled[p]++;
+                steps.Add((s.Item, s.Type));
             }
-            foreach (var w in writers)
+            for (var i = 0; i < steps.Count; i++)
             {
-                w?.Dispose();
-            }
-
-            // Per partition: sequences → weighted transitions (lossy counting keeps the map bounded).
-            var pairs = new Dictionary<long, float>(PairKeyComparer.Instance);
-            var occurrences = new float[ids.Count];
-            long users = 0, pruned = 0;
-            float pruneBelow = 0;
-            for (var p = 0; p < partitions; p++)
-            {
-                var file = Path.Combine(spool, $"{p}.bin");
-                if (!File.Exists(file))
+                var a = steps[i].Item;
+                occurrences[a] += 1;
+                for (var j = i + 1; j < steps.Count && j <= i + options.Window; j++)
                 {
-                    continue;
-                }
-                var byUser = new Dictionary<string, List<(int Item, EventType Type, long Ts)>>(StringComparer.Ordinal);
-                using (var r = new BinaryReader(new BufferedStream(File.OpenRead(file), 1 << 16)))
-                {
-                    // Read a known count: asking a buffered file stream for Position/Length per record costs a syscall each.
-                    for (long n = 0; n < spooled[p]; n++)
+                    var b = steps[j].Item;
+                    if (b == a)
                     {
-                        var user = r.ReadString();
-                        var item = r.ReadInt32();
-                        var type = (EventType)r.ReadByte();
-                        var ts = r.ReadInt64();
-                        if (!byUser.TryGetValue(user, out var list))
-                        {
-                            byUser[user] = list = [];
-                        }
-                        list.Add((item, type, ts));
+                        continue;
                     }
-                }
-                File.Delete(file);
-                foreach (var sequence in byUser.Values)
-                {
-                    users++;
-                    var seq = sequence.Select((x, i) => (x, i)).OrderBy(x => x.x.Ts).ThenBy(x => x.i).Select(x => x.x).ToList();
-                    // Collapse immediate repeats (view → cart of the same item) into the strongest action.
-                    var steps = new List<(int Item, EventType Type)>(seq.Count);
-                    foreach (var s in seq)
-                    {
-                        if (steps.Count > 0 && steps[^1].Item == s.Item)
-                        {
-                            if (s.Type > steps[^1].Type)
-                            {
-                                steps[^1] = (s.Item, s.Type);
-                            }
-                            continue;
-                        }
-                        steps.Add((s.Item, s.Type));
-                    }
-                    for (var i = 0; i < steps.Count; i++)
-                    {
-                        var a = steps[i].Item;
-                        occurrences[a] += 1;
-                        for (var j = i + 1; j < steps.Count && j <= i + options.Window; j++)
-                        {
-                            var b = steps[j].Item;
-                            if (b == a)
-                            {
-                                continue;
-                            }
-                            var key = ((long)a << 32) | (uint)b;
-                            ref var weight = ref CollectionsMarshal.GetValueRefOrAddDefault(pairs, key, out _);
-                            weight += ActionWeight(steps[j].Type) / (j - i);
-                        }
-                    }
-                    if (pairs.Count > options.MaxPairs)
-                    {
-                        // Keep the heaviest half: drop every pair at or below the median weight (ties included, so at
-                        // least half goes). Heavy pairs are never dropped before light ones.
-                        var weights = pairs.Values.ToArray();
-                        Array.Sort(weights);
-                        pruneBelow = weights[weights.Length / 2];
-                        var before = pairs.Count;
-                        foreach (var key in pairs.Where(kv => kv.Value <= pruneBelow).Select(kv => kv.Key).ToList())
-                        {
-                            pairs.Remove(key);
-                        }
-                        pruned += before - pairs.Count;
-                        logger.LogInformation("Transition pairs over budget: pruned {Pruned} pairs of weight <= {Threshold}", before - pairs.Count, pruneBelow);
-                    }
+                    var key = ((long)a << 32) | (uint)b;
+                    ref var weight = ref CollectionsMarshal.GetValueRefOrAddDefault(pairs, key, out _);
+                    weight += ActionWeight(steps[j].Type) / (j - i);
                 }
             }
-
-            var grouped = new List<(int Item, float Weight)>[ids.Count];
-            foreach (var (key, weight) in pairs)
+            if (pairs.Count > options.MaxPairs)
             {
-                var a = (int)(key >> 32);
-                var b = (int)(uint)key;
-                (grouped[a] ??= []).Add((b, weight / Math.Max(1f, occurrences[a])));
+                // Keep the heaviest half: drop every pair at or below the median weight (ties included, so at
+                // least half goes). Heavy pairs are never dropped before light ones.
+                var weights = pairs.Values.ToArray();
+                Array.Sort(weights);
+                pruneBelow = weights[weights.Length / 2];
+                var before = pairs.Count;
+                foreach (var key in pairs.Where(kv => kv.Value <= pruneBelow).Select(kv => kv.Key).ToList())
+                {
+                    pairs.Remove(key);
+                }
+                pruned += before - pairs.Count;
+                logger.LogInformation("Transition pairs over budget: pruned {Pruned} pairs of weight <= {Threshold}", before - pairs.Count, pruneBelow);
             }
-            var neighbours = new (int, float)[ids.Count][];
-            for (var a = 0; a < ids.Count; a++)
-            {
-                neighbours[a] = grouped[a] is null
-                    ? []
-                    : [.. grouped[a].OrderByDescending(x => x.Weight).ThenBy(x => x.Item).Take(options.MaxNeighbours)];
-            }
-            var popArray = pop.ToArray();
-            var popular = Enumerable.Range(0, ids.Count).OrderByDescending(i => popArray[i]).ThenBy(i => i).Take(options.PopularHead).ToArray();
-            var model = new TransitionModel([.. ids], [.. cats], popArray, neighbours, popular, asOf);
-            var path = ModelPath(runId);
-            await using (var output = await store.OpenWriteAsync(path, cancellationToken).ConfigureAwait(false))
-            {
-                // Serialize in memory first: blob write streams pay per call, and the model is millions of small writes.
-                using var buffer = new MemoryStream();
-                model.Save(buffer);
-                buffer.Position = 0;
-                await buffer.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
-            }
-            logger.LogInformation("Built {Kind} model: {Items} items, {Pairs} pairs from {Events} events of {Users} users in {Seconds:F1} s",
-                TransitionModel.Kind, ids.Count, pairs.Count, events, users, watch.Elapsed.TotalSeconds);
-            return new TransitionModelInfo(path, ids.Count, events, users, pairs.Count, pruned, watch.Elapsed.TotalSeconds);
         }
-        finally
+
+        var grouped = new List<(int Item, float Weight)>[ids.Count];
+        foreach (var (key, weight) in pairs)
         {
-            try
-            {
-                Directory.Delete(spool, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            var a = (int)(key >> 32);
+            var b = (int)(uint)key;
+            (grouped[a] ??= []).Add((b, weight / Math.Max(1f, occurrences[a])));
         }
+        var neighbours = new (int, float)[ids.Count][];
+        for (var a = 0; a < ids.Count; a++)
+        {
+            neighbours[a] = grouped[a] is null
+                ? []
+                : [.. grouped[a].OrderByDescending(x => x.Weight).ThenBy(x => x.Item).Take(options.MaxNeighbours)];
+        }
+        var popArray = pop.ToArray();
+        var popular = Enumerable.Range(0, ids.Count).OrderByDescending(i => popArray[i]).ThenBy(i => i).Take(options.PopularHead).ToArray();
+        var model = new TransitionModel([.. ids], [.. cats], popArray, neighbours, popular, asOf);
+        var path = ModelPath(runId);
+        await using (var output = await store.OpenWriteAsync(path, cancellationToken).ConfigureAwait(false))
+        {
+            // Serialize in memory first: blob write streams pay per call, and the model is millions of small writes.
+            using var buffer = new MemoryStream();
+            model.Save(buffer);
+            buffer.Position = 0;
+            await buffer.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
+        }
+        logger.LogInformation("Built {Kind} model: {Items} items, {Pairs} pairs from {Events} events of {Users} users in {Seconds:F1} s",
+            TransitionModel.Kind, ids.Count, pairs.Count, events, users, watch.Elapsed.TotalSeconds);
+        return new TransitionModelInfo(path, ids.Count, events, users, pairs.Count, pruned, watch.Elapsed.TotalSeconds);
     }
 }
 
