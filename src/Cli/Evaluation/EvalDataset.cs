@@ -64,6 +64,10 @@ public sealed class EvalDataset
     public required IReadOnlyList<string> Cohorts { get; init; }
 
     public IReadOnlyDictionary<string, long> Stats { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>Carves a validation split out of the train part only (for choices such as fusion weights); null when the
+    /// dataset has none. The test part is never looked at.</summary>
+    public Func<EvalDataset>? ValidationSplit { get; init; }
 }
 
 /// <summary>Amazon Beauty, leave-one-out: train on seq[:-2], validate on seq[-2] (input seq[:-2]), test on seq[-1] with
@@ -125,6 +129,10 @@ public static class TaobaoSplit
 {
     /// <summary>2017-12-01 00:00 China time (UTC+8).</summary>
     public const long DefaultSplit = 1_512_057_600;
+
+    /// <summary>The validation split sits this long before the test split: train = events before it, relevant = purchases
+    /// in the last day of the train window.</summary>
+    public const long ValidationSeconds = 86_400;
 
     public static EvalDataset Create(IEnumerable<BehaviorEvent> events, long splitTime, DormancyPolicy policy)
     {
@@ -204,6 +212,7 @@ public static class TaobaoSplit
             RecallKs = [1, 5, 10, 20],
             NdcgKs = [5, 10],
             Cohorts = ["all", "dormant"],
+            ValidationSplit = () => Create(train, splitTime - ValidationSeconds, policy),
             Stats = new Dictionary<string, long>
             {
                 ["trainEvents"] = train.Count,

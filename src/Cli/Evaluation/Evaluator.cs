@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging.Abstractions;
+using RoleGen.Core.Reasoning;
 using RoleGen.Core.Scoring;
 using RoleGen.Infrastructure.Scoring;
 using RoleGen.Training;
@@ -32,6 +33,12 @@ public sealed record EvalOptions
     public int ScoreBatch { get; init; } = 256;
 
     public bool SkipBackbone { get; init; }
+
+    /// <summary>Skip RoleGen (reasoner + fusion). It runs only on datasets with a validation split (Taobao).</summary>
+    public bool SkipRoleGen { get; init; }
+
+    /// <summary>Reasoner options for RoleGen; the fusion weights in it are replaced by the ones chosen on validation.</summary>
+    public ReasonerOptions Reasoner { get; init; } = new();
 }
 
 public sealed record ModelResult(
@@ -133,30 +140,166 @@ public static class Evaluator
             new Dictionary<string, object?> { ["items"] = info.Items, ["events"] = info.Events, ["pairs"] = info.Pairs, ["prunedPairs"] = info.PrunedPairs }));
         log(Line(models[^1]));
 
+        string? backboneDir = null;
         if (!options.SkipBackbone)
         {
-            models.Add(await BackboneAsync(data, options, trajectories, excluded, log, cancellationToken).ConfigureAwait(false));
+            var (result, dir) = await BackboneAsync(data, options, trajectories, excluded, log, cancellationToken).ConfigureAwait(false);
+            models.Add(result);
+            backboneDir = dir;
             log(Line(models[^1]));
+        }
+
+        if (!options.SkipRoleGen && data.ValidationSplit is not null)
+        {
+            models.Add(await RoleGenAsync(data, options, backboneDir, trajectories, excluded, log, cancellationToken).ConfigureAwait(false));
+            log(Line(models[^1]));
+        }
+        else if (!options.SkipRoleGen)
+        {
+            log($"rolegen: skipped on {data.Name} (no validation split carved from the train window to choose fusion weights on)");
         }
 
         return new EvalReport("rolegen-eval/1", data.Name, dataPath, data.Split, options.Exclusion.ToString().ToLowerInvariant(),
             data.RecallKs, data.NdcgKs, data.Stats, models, DateTimeOffset.UtcNow);
     }
 
-    private static async Task<ModelResult> BackboneAsync(EvalDataset data, EvalOptions options, IReadOnlyList<Core.Cohort.UserTrajectory> trajectories,
+    private static async Task<(ModelResult Result, string ModelDir)> BackboneAsync(EvalDataset data, EvalOptions options, IReadOnlyList<Core.Cohort.UserTrajectory> trajectories,
         IReadOnlyList<IReadOnlySet<string>> excluded, Action<string> log, CancellationToken cancellationToken)
     {
         var watch = Stopwatch.StartNew();
+        var (modelDir, details) = await TrainOrLoadBackboneAsync(data, options, options.ModelDir, options.WorkDir, log, cancellationToken).ConfigureAwait(false);
+        var build = watch.Elapsed.TotalSeconds;
+        using var recommender = LoadBackbone(modelDir, options);
+        details["runtime"] = recommender.Runtime;
+        details["items"] = recommender.Vocabulary.NumItems;
+        var scoreWatch = Stopwatch.StartNew();
+        var (metrics, _) = Score(data, recommender, trajectories, excluded, options.ScoreBatch, cancellationToken);
+        var score = scoreWatch.Elapsed.TotalSeconds;
+        details["usersPerSecond"] = trajectories.Count / Math.Max(score, 1e-9);
+        return (new ModelResult("backbone", "SASRec-style backbone (src/Training), scored by ONNX Runtime via Infrastructure's BackboneRecommender",
+            watch.Elapsed.TotalSeconds, build, score, metrics, details), modelDir);
+    }
+
+    /// <summary>The ONNX backbone in <paramref name="modelDir"/> behind the production scoring port.</summary>
+    public static BackboneRecommender LoadBackbone(string modelDir, EvalOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var bytes = File.ReadAllBytes(Path.Combine(modelDir, TrainingArtifacts.ModelFileName));
+        BackboneVocabulary vocab;
+        using (var json = File.OpenRead(Path.Combine(modelDir, TrainingArtifacts.VocabularyFileName)))
+        {
+            vocab = BackboneVocabulary.Parse(json);
+        }
+        var scoring = new ScoringOptions { IntraOpThreads = options.Threads, BatchSize = options.ScoreBatch };
+        return new BackboneRecommender(OnnxBackbone.Create(bytes, vocab.MaxLength, scoring, NullLogger.Instance), vocab,
+            new ScoringModelRef(BackboneRecommender.Kind, "eval", modelDir), options.ScoreBatch);
+    }
+
+    /// <summary>RoleGen = the backbone (or, with --skip-backbone, the transition baseline) + the embedded reasoner + fusion.
+    /// The fusion weights are chosen on the validation split carved from the train window (its own backbone, statistics
+    /// and reasoning, all from events before the validation cut); the test part is scored once, with the chosen weights.</summary>
+    private static async Task<ModelResult> RoleGenAsync(EvalDataset data, EvalOptions options, string? backboneDir,
+        IReadOnlyList<Core.Cohort.UserTrajectory> trajectories, IReadOnlyList<IReadOnlySet<string>> excluded, Action<string> log, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        var details = new Dictionary<string, object?>();
+        var validation = data.ValidationSplit!();
+        log($"rolegen: validation split from the train window only: {validation.Split} ({validation.Users.Count} users)");
+        var vTrajectories = validation.Users.Select(u => u.ToTrajectory(options.Exclusion)).ToArray();
+        var vExcluded = validation.Users.Select(u => u.Excluded(options.Exclusion)).ToArray();
+
+        // Validation: a ranker that saw only the validation train part, then a grid over the fusion weights.
+        RoleGenEval vPrepared;
+        if (backboneDir is not null)
+        {
+            var (vDir, vDetails) = await TrainOrLoadBackboneAsync(validation, options, null, options.WorkDir + "-validation", log, cancellationToken).ConfigureAwait(false);
+            details["validationBackbone"] = vDetails;
+            using var vBackbone = LoadBackbone(vDir, options);
+            vPrepared = await RoleGenEval.PrepareAsync(validation.TrainEvents, validation.AsOf, vTrajectories, vBackbone,
+                _ => new BackboneCounterfactualModel(vBackbone, options.ScoreBatch), options.Reasoner, options.ScoreBatch, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var (vTransition, _) = await TransitionBaseline.BuildAsync(validation.TrainEvents, validation.AsOf, cancellationToken).ConfigureAwait(false);
+            vPrepared = await RoleGenEval.PrepareAsync(validation.TrainEvents, validation.AsOf, vTrajectories, vTransition,
+                stats => new StatisticalCounterfactualModel(stats), options.Reasoner, options.ScoreBatch, cancellationToken).ConfigureAwait(false);
+        }
+        var grid = new List<(FusionWeights Weights, double Recall1, double Recall10)>();
+        foreach (var weights in FusionWeightSearch.Grid(options.Reasoner.Fusion))
+        {
+            var (m, _) = Score(validation, vPrepared.Fused(weights), vTrajectories, vExcluded, options.ScoreBatch, cancellationToken);
+            grid.Add((weights, m[0].Recall["@1"], m[0].Recall["@10"]));
+        }
+        var best = grid.OrderByDescending(g => g.Recall1).ThenByDescending(g => g.Recall10).First();
+        var (defaultMetrics, _) = Score(validation, vPrepared.Fused(options.Reasoner.Fusion), vTrajectories, vExcluded, options.ScoreBatch, cancellationToken);
+        var chosen = best.Weights with { Version = "validated-" + best.Weights.Version };
+        log(string.Create(CultureInfo.InvariantCulture,
+            $"rolegen: chose {chosen.Version} on validation (Recall@1 {best.Recall1:F4}, Recall@10 {best.Recall10:F4}; default weights {defaultMetrics[0].Recall["@1"]:F4}) from {grid.Count} weight sets"));
+        details["validationUsers"] = validation.Users.Count;
+        details["validationGrid"] = grid.OrderByDescending(g => g.Recall1).ThenByDescending(g => g.Recall10).Take(5)
+            .Select(g => new { weights = g.Weights.Version, recallAt1 = g.Recall1, recallAt10 = g.Recall10 }).ToArray();
+        details["validationDefaultRecallAt1"] = defaultMetrics[0].Recall["@1"];
+        details["chosenWeights"] = chosen;
+        var build = watch.Elapsed.TotalSeconds;
+
+        // Test: the ranker trained on the whole train window, statistics of the whole train window, the chosen weights.
+        RoleGenEval prepared;
+        BackboneRecommender? backbone = null;
+        try
+        {
+            if (backboneDir is not null)
+            {
+                backbone = LoadBackbone(backboneDir, options);
+                var b = backbone;
+                prepared = await RoleGenEval.PrepareAsync(data.TrainEvents, data.AsOf, trajectories, b,
+                    _ => new BackboneCounterfactualModel(b, options.ScoreBatch), options.Reasoner, options.ScoreBatch, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var (transition, _) = await TransitionBaseline.BuildAsync(data.TrainEvents, data.AsOf, cancellationToken).ConfigureAwait(false);
+                prepared = await RoleGenEval.PrepareAsync(data.TrainEvents, data.AsOf, trajectories, transition,
+                    stats => new StatisticalCounterfactualModel(stats), options.Reasoner, options.ScoreBatch, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            backbone?.Dispose();
+        }
+        var scoreWatch = Stopwatch.StartNew();
+        var (metrics, _) = Score(data, prepared.Fused(chosen), trajectories, excluded, options.ScoreBatch, cancellationToken);
+        var fuseSeconds = scoreWatch.Elapsed.TotalSeconds;
+        var (defaultTest, _) = Score(data, prepared.Fused(options.Reasoner.Fusion), trajectories, excluded, options.ScoreBatch, cancellationToken);
+        details["ranker"] = backboneDir is not null ? "backbone" : "transition";
+        details["worldModel"] = prepared.WorldModel;
+        details["rankerUsersPerSecond"] = prepared.Users / Math.Max(prepared.ModelSeconds, 1e-9);
+        details["reasoningUsersPerSecond"] = prepared.Users / Math.Max(prepared.ReasonSeconds, 1e-9);
+        details["reasoningOverScoringTime"] = prepared.ReasonSeconds / Math.Max(prepared.ModelSeconds, 1e-9);
+        details["fusionSeconds"] = fuseSeconds;
+        details["defaultWeightsTestRecallAt1"] = defaultTest.Select(c => new { cohort = c.Cohort, recallAt1 = c.Recall["@1"] }).ToArray();
+        var reasonings = prepared.Reasonings.ToArray();
+        details["usersWithPaths"] = reasonings.Count(r => r.Paths.Count > 0);
+        details["pathsByRole"] = reasonings.SelectMany(r => r.Paths).GroupBy(p => p.Role.ToString().ToLowerInvariant())
+            .ToDictionary(g => g.Key, g => new { paths = g.Count(), meanDelta = g.Where(p => double.IsFinite(p.Delta)).Select(p => p.Delta).DefaultIfEmpty(0).Average() });
+        details["maxInterventions"] = options.Reasoner.MaxInterventions;
+        details["pathsPerUser"] = options.Reasoner.PathsPerUser;
+        return new ModelResult("rolegen",
+            $"RoleGen: {details["ranker"]} + embedded reasoner (roles, {options.Reasoner.MaxInterventions} role-diverse interventions, Δ from {prepared.WorldModel}) + fusion, weights chosen on validation",
+            watch.Elapsed.TotalSeconds, build + prepared.ModelSeconds + prepared.ReasonSeconds, prepared.ReasonSeconds + fuseSeconds, metrics, details);
+    }
+
+    private static async Task<(string ModelDir, Dictionary<string, object?> Details)> TrainOrLoadBackboneAsync(EvalDataset data, EvalOptions options,
+        string? given, string workDir, Action<string> log, CancellationToken cancellationToken)
+    {
         var details = new Dictionary<string, object?>();
         string modelDir;
-        if (options.ModelDir is { } given)
+        if (given is not null)
         {
             modelDir = given;
             details["source"] = $"pre-trained: {Path.GetFullPath(given)}";
         }
         else
         {
-            modelDir = options.WorkDir;
+            modelDir = workDir;
             var training = new TrainingOptions
             {
                 Epochs = options.Epochs,
@@ -181,24 +324,7 @@ public static class Evaluator
             details["meanTrainSecondsPerEpoch"] = m.MeanTrainSecondsPerEpoch;
             details["trainingSeconds"] = m.TotalSeconds;
         }
-        var build = watch.Elapsed.TotalSeconds;
-        var bytes = await File.ReadAllBytesAsync(Path.Combine(modelDir, TrainingArtifacts.ModelFileName), cancellationToken).ConfigureAwait(false);
-        BackboneVocabulary vocab;
-        await using (var json = File.OpenRead(Path.Combine(modelDir, TrainingArtifacts.VocabularyFileName)))
-        {
-            vocab = BackboneVocabulary.Parse(json);
-        }
-        var scoring = new ScoringOptions { IntraOpThreads = options.Threads, BatchSize = options.ScoreBatch };
-        using var recommender = new BackboneRecommender(OnnxBackbone.Create(bytes, vocab.MaxLength, scoring, NullLogger.Instance), vocab,
-            new ScoringModelRef(BackboneRecommender.Kind, "eval", modelDir), options.ScoreBatch);
-        details["runtime"] = recommender.Runtime;
-        details["items"] = vocab.NumItems;
-        var scoreWatch = Stopwatch.StartNew();
-        var (metrics, _) = Score(data, recommender, trajectories, excluded, options.ScoreBatch, cancellationToken);
-        var score = scoreWatch.Elapsed.TotalSeconds;
-        details["usersPerSecond"] = trajectories.Count / Math.Max(score, 1e-9);
-        return new ModelResult("backbone", "SASRec-style backbone (src/Training), scored by ONNX Runtime via Infrastructure's BackboneRecommender",
-            watch.Elapsed.TotalSeconds, build, score, metrics, details);
+        return (modelDir, details);
     }
 
     /// <summary>Scores every user with <paramref name="recommender"/> and accumulates the metrics per cohort.</summary>

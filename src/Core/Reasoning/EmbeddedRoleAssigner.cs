@@ -29,24 +29,64 @@ public sealed class EmbeddedRoleAssigner(BehaviorGraphStatistics stats, RoleAssi
 {
     private readonly RoleAssignerOptions _o = options ?? new RoleAssignerOptions();
 
+    /// <summary>Roles of every step, in O(n · c) for n steps and c conversions (single passes with per-item, per-session
+    /// and per-category counters; production trajectories hold up to 200 steps).</summary>
     public IReadOnlyList<StepRole> Assign(UserTrajectory trajectory)
     {
         ArgumentNullException.ThrowIfNull(trajectory);
         var steps = trajectory.Steps;
+        var n = steps.Count;
         var gap = (long)Math.Round(_o.SessionGapSeconds ?? stats.SessionGapSeconds);
         var horizon = (long)Math.Round(stats.HorizonDays * 86_400);
-        var session = new int[steps.Count];
-        for (var i = 1; i < steps.Count; i++)
+        var session = new int[n];
+        for (var i = 1; i < n; i++)
         {
             session[i] = steps[i].Ts - steps[i - 1].Ts > gap ? session[i - 1] + 1 : session[i - 1];
         }
-        var result = new StepRole[steps.Count];
-        for (var i = 0; i < steps.Count; i++)
+        // Same-session, same-category step counts (for Comparison), with and without the item.
+        var inCategory = new Dictionary<(int, string), int>();
+        var inItem = new Dictionary<(int, string, string), int>();
+        var conversions = new List<int>();
+        var purchases = new List<int>();
+        for (var i = 0; i < n; i++)
         {
             var s = steps[i];
-            result[i] = Converter(i, s) ?? Anchor(i, s, steps, gap) ?? Trigger(i, s, steps, horizon)
-                ?? Comparison(i, s, steps, session) ?? Complement(i, s, steps)
+            inCategory[(session[i], s.Category)] = inCategory.GetValueOrDefault((session[i], s.Category)) + 1;
+            inItem[(session[i], s.Category, s.Item)] = inItem.GetValueOrDefault((session[i], s.Category, s.Item)) + 1;
+            if (s.Type.IsConversion())
+            {
+                conversions.Add(i);
+            }
+            if (s.Type == EventType.Purchase)
+            {
+                purchases.Add(i);
+            }
+        }
+        var history = new Dictionary<string, (int Previous, int Occasions)>(StringComparer.Ordinal);
+        var lifts = new Dictionary<(string, string), Uplift>();
+        var result = new StepRole[n];
+        int nextConversion = 0, nextPurchase = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var s = steps[i];
+            while (nextConversion < conversions.Count && conversions[nextConversion] <= i)
+            {
+                nextConversion++;
+            }
+            while (nextPurchase < purchases.Count && purchases[nextPurchase] <= i)
+            {
+                nextPurchase++;
+            }
+            var seenBefore = history.TryGetValue(s.Item, out var h);
+            result[i] = Converter(i, s)
+                ?? (seenBefore ? Anchor(i, s, steps, h.Previous, h.Occasions, gap) : Trigger(i, s, steps, conversions, nextConversion, horizon))
+                ?? Comparison(i, s, inCategory[(session[i], s.Category)] - inItem[(session[i], s.Category, s.Item)])
+                ?? Complement(i, s, steps, purchases, nextPurchase, lifts)
                 ?? new StepRole(i, s.Item, s.Category, FunctionalRole.Noise, NoiseConfidence(s), "no downstream evidence");
+            // An occurrence starts a new occasion when it is the first, or something else / the session gap came between.
+            var previous = seenBefore ? h.Previous : -1;
+            var occasion = previous < 0 || i - previous > 1 || s.Ts - steps[previous].Ts > gap;
+            history[s.Item] = (i, (seenBefore ? h.Occasions : 0) + (occasion ? 1 : 0));
         }
         return result;
     }
@@ -58,23 +98,11 @@ public sealed class EmbeddedRoleAssigner(BehaviorGraphStatistics stats, RoleAssi
         _ => null,
     };
 
-    private static StepRole? Anchor(int i, TrajectoryStep s, IReadOnlyList<TrajectoryStep> steps, long gap)
+    /// <summary>Revisit: the item appeared before, and either something else came in between or the gap is a new occasion.
+    /// <paramref name="occasions"/> counts the earlier occasions on which the item was seen.</summary>
+    private static StepRole? Anchor(int i, TrajectoryStep s, IReadOnlyList<TrajectoryStep> steps, int previous, int occasions, long gap)
     {
-        // Revisit: the item appeared before, and either something else came in between or the gap is a new occasion.
-        var previous = -1;
-        var occasions = 0;
-        for (var j = 0; j < i; j++)
-        {
-            if (steps[j].Item == s.Item)
-            {
-                if (previous < 0 || j - previous > 1 || steps[j].Ts - steps[previous].Ts > gap)
-                {
-                    occasions++;
-                }
-                previous = j;
-            }
-        }
-        if (previous < 0 || (i - previous == 1 && s.Ts - steps[previous].Ts <= gap))
+        if (i - previous == 1 && s.Ts - steps[previous].Ts <= gap)
         {
             return null;
         }
@@ -82,22 +110,17 @@ public sealed class EmbeddedRoleAssigner(BehaviorGraphStatistics stats, RoleAssi
         return new StepRole(i, s.Item, s.Category, FunctionalRole.Anchor, confidence, $"revisit #{occasions} of {s.Item}");
     }
 
-    private StepRole? Trigger(int i, TrajectoryStep s, IReadOnlyList<TrajectoryStep> steps, long horizon)
+    /// <summary>A first exposure (the caller checked) with high uplift, confirmed by the first later conversion in another
+    /// category within the horizon, or with very high global uplift.</summary>
+    private StepRole? Trigger(int i, TrajectoryStep s, IReadOnlyList<TrajectoryStep> steps, List<int> conversions, int from, long horizon)
     {
-        for (var j = 0; j < i; j++)
-        {
-            if (steps[j].Item == s.Item)
-            {
-                return null; // not a first exposure
-            }
-        }
         var uplift = stats.ItemUplift(s.Item);
         string? converted = null;
-        for (var j = i + 1; j < steps.Count && steps[j].Ts <= s.Ts + horizon; j++)
+        for (var c = from; c < conversions.Count && steps[conversions[c]].Ts <= s.Ts + horizon; c++)
         {
-            if (steps[j].Type.IsConversion() && steps[j].Category != s.Category)
+            if (steps[conversions[c]].Category != s.Category)
             {
-                converted = steps[j].Category;
+                converted = steps[conversions[c]].Category;
                 break;
             }
         }
@@ -115,36 +138,33 @@ public sealed class EmbeddedRoleAssigner(BehaviorGraphStatistics stats, RoleAssi
         return null;
     }
 
-    private static StepRole? Comparison(int i, TrajectoryStep s, IReadOnlyList<TrajectoryStep> steps, int[] session)
-    {
-        var alternatives = 0;
-        for (var j = 0; j < steps.Count; j++)
-        {
-            if (j != i && session[j] == session[i] && steps[j].Category == s.Category && steps[j].Item != s.Item)
-            {
-                alternatives++;
-            }
-        }
-        return alternatives == 0
+    /// <summary><paramref name="alternatives"/>: steps of the same session and category on another item.</summary>
+    private static StepRole? Comparison(int i, TrajectoryStep s, int alternatives) =>
+        alternatives == 0
             ? null
             : new StepRole(i, s.Item, s.Category, FunctionalRole.Comparison, Math.Min(0.9, 0.5 + 0.1 * alternatives),
                 $"{alternatives} same-category alternative(s) in session");
-    }
 
-    private StepRole? Complement(int i, TrajectoryStep s, IReadOnlyList<TrajectoryStep> steps)
+    private StepRole? Complement(int i, TrajectoryStep s, IReadOnlyList<TrajectoryStep> steps, List<int> purchases, int from,
+        Dictionary<(string, string), Uplift> lifts)
     {
         Uplift best = default;
         string? partner = null;
-        for (var j = i + 1; j < steps.Count; j++)
+        for (var p = from; p < purchases.Count; p++)
         {
-            if (steps[j].Type == EventType.Purchase && steps[j].Category != s.Category)
+            var category = steps[purchases[p]].Category;
+            if (category == s.Category)
             {
-                var lift = stats.TransitionLift(s.Category, steps[j].Category);
-                if (partner is null || lift.Value > best.Value)
-                {
-                    best = lift;
-                    partner = steps[j].Category;
-                }
+                continue;
+            }
+            if (!lifts.TryGetValue((s.Category, category), out var lift))
+            {
+                lifts[(s.Category, category)] = lift = stats.TransitionLift(s.Category, category);
+            }
+            if (partner is null || lift.Value > best.Value)
+            {
+                best = lift;
+                partner = category;
             }
         }
         return partner is null || best.Value < _o.ComplementLift

@@ -2,7 +2,13 @@ using RoleGen.Core.Cohort;
 
 namespace RoleGen.Core.Scoring;
 
-public sealed record RecommendedItem(string ItemId, string CategoryId, double Score, string Source);
+/// <summary>One recommended item. <see cref="Source"/>: backbone / backbone-cold / transition / popularity for a model's
+/// own list; reasoned or backbone+reasoned after fusion. <see cref="Role"/>: the functional role the item plays for the
+/// user (null when no evidence gives it one).</summary>
+public sealed record RecommendedItem(string ItemId, string CategoryId, double Score, string Source)
+{
+    public Reasoning.FunctionalRole? Role { get; init; }
+}
 
 public sealed record UserRecommendations(string UserId, IReadOnlyList<RecommendedItem> Items);
 

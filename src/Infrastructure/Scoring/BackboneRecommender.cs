@@ -35,6 +35,41 @@ public sealed class BackboneRecommender(OnnxBackbone backbone, BackboneVocabular
         return result;
     }
 
+    public BackboneVocabulary Vocabulary => vocab;
+
+    public int MaxLength => backbone.MaxLength;
+
+    internal OnnxBackbone Session => backbone;
+
+    /// <summary>Writes row <paramref name="row"/> of the [B, L] item/action inputs: the user's known steps right-aligned,
+    /// then, when <paramref name="appendToken"/> is given, a view of that token as the newest step (the counterfactual
+    /// do(show x)). Returns whether any step was known (false: a cold user).</summary>
+    internal bool Encode(UserTrajectory user, int? appendToken, long[] items, long[] actions, int row)
+    {
+        var length = backbone.MaxLength;
+        var position = length - 1;
+        if (appendToken is { } x)
+        {
+            items[row * length + position] = x;
+            actions[row * length + position] = (long)EventType.View + 1;
+            position--;
+        }
+        var known = false;
+        for (var i = user.Steps.Count - 1; i >= 0 && position >= 0; i--)
+        {
+            var step = user.Steps[i];
+            if (!vocab.Tokens.TryGetValue(step.Item, out var token))
+            {
+                continue;
+            }
+            items[row * length + position] = token;
+            actions[row * length + position] = (long)step.Type + 1;
+            position--;
+            known = true;
+        }
+        return known;
+    }
+
     /// <summary>Top-K plus the conversion head's P(next action converts) for each user.</summary>
     public (IReadOnlyList<UserRecommendations> Recommendations, float[] Conversion) ScoreBatch(IReadOnlyList<UserTrajectory> users, int start, int count, int topK)
     {
@@ -48,19 +83,7 @@ public sealed class BackboneRecommender(OnnxBackbone backbone, BackboneVocabular
         for (var b = 0; b < count; b++)
         {
             var user = users[start + b];
-            var position = length - 1;
-            for (var i = user.Steps.Count - 1; i >= 0 && position >= 0; i--)
-            {
-                var step = user.Steps[i];
-                if (!vocab.Tokens.TryGetValue(step.Item, out var token))
-                {
-                    continue;
-                }
-                items[b * length + position] = token;
-                actions[b * length + position] = (long)step.Type + 1;
-                position--;
-            }
-            cold[b] = position == length - 1;
+            cold[b] = !Encode(user, null, items, actions, b);
             var exclude = new List<int>();
             foreach (var bought in user.Purchased)
             {
