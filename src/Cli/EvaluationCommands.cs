@@ -47,6 +47,13 @@ public static class EvaluationCommands
     public static readonly Option<int> BenchEpochs = new("--epochs") { Description = "Epochs to time.", DefaultValueFactory = _ => 2 };
     public static readonly Option<int> BenchTrainThreads = new("--threads") { Description = "torch intra-op threads (0 = all cores)." };
 
+    public static readonly Option<int> ReasonUsers = new("--users") { Description = "Demo-world users generated (about two thirds are dormant).", DefaultValueFactory = _ => 20_000 };
+    public static readonly Option<int> ReasonItems = new("--items") { Description = "Backbone vocabulary size (demo items padded with filler ids).", DefaultValueFactory = _ => 20_000 };
+    public static readonly Option<string> ReasonInterventions = new("--interventions") { Description = "Comma-separated M values (interventions evaluated per user).", DefaultValueFactory = _ => "2,4" };
+    public static readonly Option<int> ReasonBatch = new("--batch") { Description = "Users (scoring) / sequences (world model) per ONNX Runtime call.", DefaultValueFactory = _ => 256 };
+    public static readonly Option<int> ReasonThreads = new("--threads") { Description = "Intra-op threads.", DefaultValueFactory = _ => 2 };
+    public static readonly Option<int> ReasonRepeats = new("--repeats") { Description = "Timed repetitions; the fastest is reported.", DefaultValueFactory = _ => 3 };
+
     public static IReadOnlyList<Command> Build()
     {
         var eval = new Command("eval",
@@ -68,7 +75,12 @@ public static class EvaluationCommands
             BenchData, BenchEpochs, BenchTrainThreads,
         };
         train.SetAction(TrainAsync);
-        var bench = new Command("bench", "Benchmarks: 'bench score' (ONNX Runtime scoring throughput) and 'bench train' (seconds per epoch).") { score, train };
+        var reason = new Command("reason", "Users per second of backbone-only scoring vs the embedded reasoner with counterfactual world-model passes, on the demo world's dormant users.")
+        {
+            ReasonUsers, ReasonItems, ReasonInterventions, ReasonBatch, ReasonThreads, ReasonRepeats,
+        };
+        reason.SetAction(ReasonAsync);
+        var bench = new Command("bench", "Benchmarks: 'bench score' (ONNX Runtime scoring throughput), 'bench reason' (reasoning cost vs scoring) and 'bench train' (seconds per epoch).") { score, reason, train };
         return [eval, bench];
     }
 
@@ -146,6 +158,22 @@ public static class EvaluationCommands
         Console.WriteLine();
         Console.WriteLine(Bench.ScoreTable(rows));
         return Task.FromResult(ExitCodes.Ok);
+    });
+
+    private static Task<int> ReasonAsync(ParseResult parse, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        var users = parse.GetValue(ReasonUsers);
+        var items = parse.GetValue(ReasonItems);
+        var batch = parse.GetValue(ReasonBatch);
+        if (users < 100 || items < 1 || batch < 1 || parse.GetValue(ReasonRepeats) < 1)
+        {
+            throw new CliException(ExitCodes.BadInput, "--users must be at least 100; --items, --batch and --repeats at least 1.");
+        }
+        var m = ParseList(parse.GetValue(ReasonInterventions), "--interventions");
+        var rows = await ReasonBench.RunAsync(users, items, m, batch, parse.GetValue(ReasonThreads), parse.GetValue(ReasonRepeats), Console.WriteLine, cancellationToken).ConfigureAwait(false);
+        Console.WriteLine();
+        Console.WriteLine(ReasonBench.Table(rows));
+        return ExitCodes.Ok;
     });
 
     private static Task<int> TrainAsync(ParseResult parse, CancellationToken cancellationToken) => Guard(() =>

@@ -191,8 +191,12 @@ public static class Evaluator
             vocab = BackboneVocabulary.Parse(json);
         }
         var scoring = new ScoringOptions { IntraOpThreads = options.Threads, BatchSize = options.ScoreBatch };
+        var conversionFile = Path.Combine(modelDir, TrainingArtifacts.ConversionModelFileName);
+        var conversion = File.Exists(conversionFile)
+            ? OnnxBackbone.Create(File.ReadAllBytes(conversionFile), vocab.MaxLength, scoring, NullLogger.Instance)
+            : null;
         return new BackboneRecommender(OnnxBackbone.Create(bytes, vocab.MaxLength, scoring, NullLogger.Instance), vocab,
-            new ScoringModelRef(BackboneRecommender.Kind, "eval", modelDir), options.ScoreBatch);
+            new ScoringModelRef(BackboneRecommender.Kind, "eval", modelDir), options.ScoreBatch, conversion);
     }
 
     /// <summary>RoleGen = the backbone (or, with --skip-backbone, the transition baseline) + the embedded reasoner + fusion.

@@ -16,6 +16,11 @@ public static class BackboneRegistry
 
     public static string VocabPath(string version) => Folder(version) + "vocab.json";
 
+    /// <summary>The conversion-only graph for counterfactual passes (absent in versions published before it existed).</summary>
+    public static string ConversionModelPath(string version) => Folder(version) + ConversionModelFile;
+
+    public const string ConversionModelFile = "conversion.onnx";
+
     public static string MetricsPath(string version) => Folder(version) + "train-metrics.json";
 
     public static ScoringModelRef Reference(string version) => new(Kind, version, Folder(version));
@@ -58,6 +63,9 @@ public static class BackbonePublisher
 {
     public static readonly string[] Files = ["model.onnx", "vocab.json", "train-metrics.json"];
 
+    /// <summary>Published when present (training writes it since the reasoner landed).</summary>
+    public static readonly string[] OptionalFiles = [BackboneRegistry.ConversionModelFile];
+
     public static async Task<BackbonePointer> PublishAsync(IBlobStore store, string localDirectory, string version, string? dataset,
         CancellationToken cancellationToken = default)
     {
@@ -72,6 +80,16 @@ public static class BackbonePublisher
             await using var input = File.OpenRead(local);
             await using var output = await store.OpenWriteAsync(BackboneRegistry.Folder(version) + file, cancellationToken).ConfigureAwait(false);
             await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
+        }
+        foreach (var file in OptionalFiles)
+        {
+            var local = Path.Combine(localDirectory, file);
+            if (File.Exists(local))
+            {
+                await using var input = File.OpenRead(local);
+                await using var output = await store.OpenWriteAsync(BackboneRegistry.Folder(version) + file, cancellationToken).ConfigureAwait(false);
+                await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
+            }
         }
         var pointer = new BackbonePointer(version, DateTimeOffset.UtcNow) { Dataset = dataset };
         await store.WriteJsonAsync(BackboneRegistry.CurrentPath, pointer, cancellationToken).ConfigureAwait(false);

@@ -7,12 +7,13 @@ namespace RoleGen.Infrastructure.Scoring;
 /// The backbone as the world model of counterfactual inference: its conversion head gives P(the next action converts |
 /// the right-aligned sequence). For each user the base sequence and one sequence per intervention (the trajectory with a
 /// view of x appended as the newest step) go through the same ONNX session in batches of <paramref name="batchSize"/>
-/// sequences, with k = 1 (the top-K output is not needed, so the cheapest cut-off is asked for). An intervention whose
+/// sequences — on the conversion-only graph (conversion.onnx) when the version has one, else on the full graph with
+/// k = 1. An intervention whose
 /// item is outside the backbone's vocabulary gets NaN (the model has no embedding for it).
 /// </summary>
 public sealed class BackboneCounterfactualModel(BackboneRecommender backbone, int batchSize) : ICounterfactualModel
 {
-    public string Name => $"{backbone.Model.Kind}@{backbone.Model.Version} conversion head ({backbone.Runtime})";
+    public string Name => $"{backbone.Model.Kind}@{backbone.Model.Version} conversion head, {(backbone.HasConversionGraph ? "conversion-only graph" : "full graph")} ({backbone.Runtime})";
 
     public CounterfactualEstimates Evaluate(IReadOnlyList<UserTrajectory> users, IReadOnlyList<IReadOnlyList<Intervention>> interventions)
     {
@@ -52,7 +53,7 @@ public sealed class BackboneCounterfactualModel(BackboneRecommender backbone, in
                 var job = jobs[start + b];
                 backbone.Encode(users[job.User], job.Index < 0 ? null : job.Token, items, actions, b);
             }
-            var conversion = backbone.Session.RunConversion(
+            var conversion = backbone.ConversionSession.RunConversion(
                 count == size ? items : items[..(count * length)],
                 count == size ? actions : actions[..(count * length)], count);
             for (var b = 0; b < count; b++)

@@ -8,13 +8,20 @@ namespace RoleGen.Infrastructure.Scoring;
 /// right-aligned) go in, the graph masks the user's bought items and returns the top-K. Items unknown to the vocabulary
 /// are skipped (they carry no learned embedding); a user with no known step is scored from position embeddings alone
 /// (source <c>backbone-cold</c>).</summary>
-public sealed class BackboneRecommender(OnnxBackbone backbone, BackboneVocabulary vocab, ScoringModelRef reference, int batchSize) : IRecommender, IDisposable
+/// <remarks><paramref name="conversion"/>: the optional conversion-only graph (conversion.onnx) for counterfactual passes;
+/// without it they run the full graph.</remarks>
+public sealed class BackboneRecommender(OnnxBackbone backbone, BackboneVocabulary vocab, ScoringModelRef reference, int batchSize,
+    OnnxBackbone? conversion = null) : IRecommender, IDisposable
 {
     public const string Kind = "backbone-onnx";
 
     public ScoringModelRef Model { get; } = reference;
 
-    public void Dispose() => backbone.Dispose();
+    public void Dispose()
+    {
+        backbone.Dispose();
+        conversion?.Dispose();
+    }
 
     public ExecutionProviderInfo Provider => backbone.Provider;
 
@@ -39,7 +46,11 @@ public sealed class BackboneRecommender(OnnxBackbone backbone, BackboneVocabular
 
     public int MaxLength => backbone.MaxLength;
 
-    internal OnnxBackbone Session => backbone;
+    /// <summary>The session counterfactual passes run on: the conversion-only graph when loaded, else the full graph.</summary>
+    internal OnnxBackbone ConversionSession => conversion ?? backbone;
+
+    /// <summary>Whether the conversion-only graph is loaded (recorded with the world model's name).</summary>
+    public bool HasConversionGraph => conversion is not null;
 
     /// <summary>Writes row <paramref name="row"/> of the [B, L] item/action inputs: the user's known steps right-aligned,
     /// then, when <paramref name="appendToken"/> is given, a view of that token as the newest step (the counterfactual

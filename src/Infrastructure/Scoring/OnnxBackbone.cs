@@ -97,26 +97,39 @@ public sealed class OnnxBackbone : IDisposable
         return (outputs[0].GetTensorDataAsSpan<long>().ToArray(), outputs[1].GetTensorDataAsSpan<float>().ToArray(), outputs[2].GetTensorDataAsSpan<float>().ToArray());
     }
 
-    /// <summary>Runs the graph for the <c>conversion</c> output only (the counterfactual world model's question), with k = 1
-    /// and an empty exclusion list.</summary>
+    /// <summary>True for the conversion-only graph (inputs items and actions; output conversion).</summary>
+    public bool IsConversionOnly => !_session.InputMetadata.ContainsKey("exclude");
+
+    /// <summary>P(conversion) [batch] for right-aligned [batch × MaxLength] inputs: on the conversion-only graph directly,
+    /// on the full graph with k = 1 and an empty exclusion list (ONNX Runtime still computes the item scores there).</summary>
     public float[] RunConversion(long[] items, long[] actions, int batch)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(actions);
         using var itemsValue = OrtValue.CreateTensorValueFromMemory(items, [batch, MaxLength]);
         using var actionsValue = OrtValue.CreateTensorValueFromMemory(actions, [batch, MaxLength]);
-        using var excludeValue = OrtValue.CreateTensorValueFromMemory(new long[batch], [batch, 1]);
-        using var kValue = OrtValue.CreateTensorValueFromMemory(new long[] { 1 }, [1]);
         var inputs = new Dictionary<string, OrtValue>
         {
             ["items"] = itemsValue,
             ["actions"] = actionsValue,
-            ["exclude"] = excludeValue,
-            ["k"] = kValue,
         };
-        using var runOptions = new RunOptions();
-        using var outputs = _session.Run(runOptions, inputs, ["conversion"]);
-        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        OrtValue? excludeValue = null, kValue = null;
+        try
+        {
+            if (!IsConversionOnly)
+            {
+                inputs["exclude"] = excludeValue = OrtValue.CreateTensorValueFromMemory(new long[batch], [batch, 1]);
+                inputs["k"] = kValue = OrtValue.CreateTensorValueFromMemory(new long[] { 1 }, [1]);
+            }
+            using var runOptions = new RunOptions();
+            using var outputs = _session.Run(runOptions, inputs, ["conversion"]);
+            return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        }
+        finally
+        {
+            excludeValue?.Dispose();
+            kValue?.Dispose();
+        }
     }
 
     public void Dispose() => _session.Dispose();

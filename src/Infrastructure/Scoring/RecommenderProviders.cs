@@ -64,8 +64,26 @@ public sealed class BackboneRecommenderProvider(IBlobStore store, IOptions<Scori
         {
             throw new PermanentFailureException($"Backbone {model.Version}: model.onnx does not load in ONNX Runtime ({ex.Message}).", ex);
         }
-        logger.LogInformation("Loaded backbone {Version}: {Items} items, max length {Length}, {Provider}", model.Version, vocab.NumItems, vocab.MaxLength, session.Provider.Used);
-        return new BackboneRecommender(session, vocab, model, o.BatchSize);
+        // The conversion-only graph (counterfactual passes) is optional: versions published before it fall back to model.onnx.
+        OnnxBackbone? conversion = null;
+        var conversionPath = BackboneRegistry.ConversionModelPath(model.Version);
+        if (await store.ExistsAsync(conversionPath).ConfigureAwait(false))
+        {
+            try
+            {
+                await using var stream = await store.OpenReadAsync(conversionPath).ConfigureAwait(false);
+                using var buffer = new MemoryStream();
+                await stream.CopyToAsync(buffer).ConfigureAwait(false);
+                conversion = OnnxBackbone.Create(buffer.ToArray(), vocab.MaxLength, o, logger);
+            }
+            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException ex)
+            {
+                logger.LogWarning("Backbone {Version}: {Path} does not load ({Message}); counterfactual passes use model.onnx", model.Version, conversionPath, ex.Message);
+            }
+        }
+        logger.LogInformation("Loaded backbone {Version}: {Items} items, max length {Length}, {Provider}, conversion graph {Conversion}",
+            model.Version, vocab.NumItems, vocab.MaxLength, session.Provider.Used, conversion is null ? "absent" : "loaded");
+        return new BackboneRecommender(session, vocab, model, o.BatchSize, conversion);
     }
 
     public void Dispose()

@@ -42,7 +42,13 @@ public static class BackboneOnnxExporter
     public static byte[] ExportToBytes(SequenceBackbone model, IReadOnlyDictionary<string, string>? metadata = null) =>
         Build(model, metadata).ToByteArray();
 
-    public static ModelProto Build(SequenceBackbone model, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <summary>The conversion-only graph (<c>conversion.onnx</c>): inputs <c>items</c>, <c>actions</c>; output
+    /// <c>conversion</c>. The counterfactual world model asks only for P(conversion), so this graph leaves out the output
+    /// layer over the whole vocabulary, the exclusion mask and TopK — the larger part of a pass at 20k+ items.</summary>
+    public static byte[] ExportConversionToBytes(SequenceBackbone model, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Build(model, metadata, conversionOnly: true).ToByteArray();
+
+    public static ModelProto Build(SequenceBackbone model, IReadOnlyDictionary<string, string>? metadata = null, bool conversionOnly = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         var options = model.Options;
@@ -53,8 +59,11 @@ public static class BackboneOnnxExporter
 
         g.Input(OnnxGraphBuilder.TensorValue(ItemsInput, DataType.Int64, "batch", (long)l));
         g.Input(OnnxGraphBuilder.TensorValue(ActionsInput, DataType.Int64, "batch", (long)l));
-        g.Input(OnnxGraphBuilder.TensorValue(ExcludeInput, DataType.Int64, "batch", "exclude"));
-        g.Input(OnnxGraphBuilder.TensorValue(KInput, DataType.Int64, 1L));
+        if (!conversionOnly)
+        {
+            g.Input(OnnxGraphBuilder.TensorValue(ExcludeInput, DataType.Int64, "batch", "exclude"));
+            g.Input(OnnxGraphBuilder.TensorValue(KInput, DataType.Int64, 1L));
+        }
 
         // Weights.
         var itemEmb = g.FloatInitializer("item_emb.weight", Floats(model.ItemEmbedding), v + 1, d);
@@ -111,23 +120,10 @@ public static class BackboneOnnxExporter
 
         // Last position → item scores (tied embedding) and conversion probability.
         var last = g.Node("Gather", [hidden, zeroI64], null, OnnxGraphBuilder.Int("axis", 1)); // [B, d]
-        // The output layer reads a transposed copy of the (tied) item table: a constant [d, V+1] MatMul operand is
-        // pre-packed by ONNX Runtime (measured: 6.4k → 8.3k users/s at 20k items, batch 64, 2 cores, vs Gemm with transB).
-        using var itemEmbT = model.ItemEmbedding.detach().t().contiguous();
-        var itemEmbTransposed = g.FloatInitializer("item_emb.weight_t", Floats(itemEmbT), d, v + 1);
-        var logits = g.Node("MatMul", [last, itemEmbTransposed]); // [B, V+1]
-        var minusInf = new TensorProto { DataType = (int)DataType.Float, RawData = ByteString.CopyFrom(BitConverter.GetBytes(float.NegativeInfinity)) };
-        minusInf.Dims.Add(1);
-        var updates = g.Node("ConstantOfShape", [g.Node("Shape", [ExcludeInput])], null, OnnxGraphBuilder.Tensor("value", minusInf));
-        var excluded = g.Node("ScatterElements", [logits, ExcludeInput, updates], null, OnnxGraphBuilder.Int("axis", 1));
-        var masked = g.Node("Add", [excluded, padBiasName]);
-        // Drop the pad column before TopK (column j of the slice is token j + 1), so pad can never be returned.
-        var realItems = g.Node("Slice", [masked, one, numItemsPlusOne, axes1]); // [B, V]
-        var k = g.Node("Min", [KInput, numItems]);
-        var topIndex = g.Fresh("top_index");
-        g.AddNode("TopK", [realItems, k], [TopScoresOutput, topIndex],
-            OnnxGraphBuilder.Int("axis", 1), OnnxGraphBuilder.Int("largest", 1), OnnxGraphBuilder.Int("sorted", 1));
-        g.Node("Add", [topIndex, one], TopItemsOutput);
+        if (!conversionOnly)
+        {
+            ItemScores(g, model, last, d, v, padBiasName, numItems, numItemsPlusOne, one, axes1);
+        }
 
         var head = model.ConversionHead;
         var convW = g.FloatInitializer("conversion_head.weight", Floats(head.weight!), 1, d);
@@ -135,8 +131,11 @@ public static class BackboneOnnxExporter
         var convLogit = g.Node("Gemm", [last, convW, convB], null, OnnxGraphBuilder.Int("transB", 1)); // [B, 1]
         g.Node("Squeeze", [g.Node("Sigmoid", [convLogit]), axes1], ConversionOutput);
 
-        g.Output(OnnxGraphBuilder.TensorValue(TopItemsOutput, DataType.Int64, "batch", "k"));
-        g.Output(OnnxGraphBuilder.TensorValue(TopScoresOutput, DataType.Float, "batch", "k"));
+        if (!conversionOnly)
+        {
+            g.Output(OnnxGraphBuilder.TensorValue(TopItemsOutput, DataType.Int64, "batch", "k"));
+            g.Output(OnnxGraphBuilder.TensorValue(TopScoresOutput, DataType.Float, "batch", "k"));
+        }
         g.Output(OnnxGraphBuilder.TensorValue(ConversionOutput, DataType.Float, "batch"));
 
         var proto = new ModelProto
@@ -173,6 +172,29 @@ public static class BackboneOnnxExporter
             proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         }
         return proto;
+    }
+
+    /// <summary>Last hidden state → tied-embedding scores → exclusion mask → TopK (outputs top_items, top_scores).</summary>
+    private static void ItemScores(OnnxGraphBuilder g, SequenceBackbone model, string last, int d, int v, string padBiasName,
+        string numItems, string numItemsPlusOne, string one, string axes1)
+    {
+        // The output layer reads a transposed copy of the (tied) item table: a constant [d, V+1] MatMul operand is
+        // pre-packed by ONNX Runtime (measured: 6.4k → 8.3k users/s at 20k items, batch 64, 2 cores, vs Gemm with transB).
+        using var itemEmbT = model.ItemEmbedding.detach().t().contiguous();
+        var itemEmbTransposed = g.FloatInitializer("item_emb.weight_t", Floats(itemEmbT), d, v + 1);
+        var logits = g.Node("MatMul", [last, itemEmbTransposed]); // [B, V+1]
+        var minusInf = new TensorProto { DataType = (int)DataType.Float, RawData = ByteString.CopyFrom(BitConverter.GetBytes(float.NegativeInfinity)) };
+        minusInf.Dims.Add(1);
+        var updates = g.Node("ConstantOfShape", [g.Node("Shape", [ExcludeInput])], null, OnnxGraphBuilder.Tensor("value", minusInf));
+        var excluded = g.Node("ScatterElements", [logits, ExcludeInput, updates], null, OnnxGraphBuilder.Int("axis", 1));
+        var masked = g.Node("Add", [excluded, padBiasName]);
+        // Drop the pad column before TopK (column j of the slice is token j + 1), so pad can never be returned.
+        var realItems = g.Node("Slice", [masked, one, numItemsPlusOne, axes1]); // [B, V]
+        var k = g.Node("Min", [KInput, numItems]);
+        var topIndex = g.Fresh("top_index");
+        g.AddNode("TopK", [realItems, k], [TopScoresOutput, topIndex],
+            OnnxGraphBuilder.Int("axis", 1), OnnxGraphBuilder.Int("largest", 1), OnnxGraphBuilder.Int("sorted", 1));
+        g.Node("Add", [topIndex, one], TopItemsOutput);
     }
 
     private static string Block(OnnxGraphBuilder g, TransformerBlock block, string prefix, string x, string mask)

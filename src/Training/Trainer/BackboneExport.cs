@@ -11,6 +11,9 @@ namespace RoleGen.Training;
 public sealed record TrainingArtifacts(string Directory, string ModelPath, string VocabularyPath, string MetricsPath, TrainingMetrics Metrics)
 {
     public const string ModelFileName = "model.onnx";
+
+    /// <summary>The conversion-only graph used by the counterfactual world model (optional for readers: older versions lack it).</summary>
+    public const string ConversionModelFileName = "conversion.onnx";
     public const string VocabularyFileName = "vocab.json";
     public const string MetricsFileName = "train-metrics.json";
 }
@@ -45,7 +48,7 @@ public static class BackboneExport
         return Write(trained, trainingData.Vocabulary, outDir);
     }
 
-    /// <summary>Writes the three artefacts of an already trained model.</summary>
+    /// <summary>Writes the artefacts of an already trained model (model.onnx, conversion.onnx, vocab.json, train-metrics.json).</summary>
     public static TrainingArtifacts Write(TrainedBackbone trained, ItemVocabulary vocabulary, string outDir)
     {
         ArgumentNullException.ThrowIfNull(trained);
@@ -70,6 +73,7 @@ public static class BackboneExport
             metadata["val_ndcg_at_10"] = validation.Ndcg.ToString("R", CultureInfo.InvariantCulture);
         }
         BackboneOnnxExporter.Export(trained.Model, modelPath, metadata);
+        File.WriteAllBytes(Path.Combine(outDir, TrainingArtifacts.ConversionModelFileName), BackboneOnnxExporter.ExportConversionToBytes(trained.Model, metadata));
         vocabulary.Save(vocabPath, trained.Model.Options);
         using (var stream = File.Create(metricsPath))
         {
