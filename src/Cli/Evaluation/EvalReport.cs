@@ -101,12 +101,20 @@ public sealed record EvalReport(
     private static string Optional(double? value, ConfidenceInterval? ci, string format = "F4") =>
         value is { } v ? (ci is null ? v.ToString(format, Ci) : string.Create(Ci, $"{v.ToString(format, Ci)} {ci.ToString(format)}")) : "n/a";
 
+    /// <summary>Whether diversity was measured (the dataset has item categories). Without categories the diversity columns
+    /// are left out of the tables and a note says they are n/a (a 0 would read as total interest collapse).</summary>
+    [JsonIgnore]
+    public bool HasCategories => Models.Any(m => m.Cohorts.Any(c => c.CategoriesAt10 is not null));
+
+    private const string NoCategories = "Diversity (categories per top-10 list, ILD@10, category coverage): n/a, the dataset has no item categories.";
+
     private IReadOnlyList<string> MetricHeader() =>
     [
         "model", "cohort", "users",
         .. RecallKs.Select(MetricNames.Recall),
         .. NdcgKs.Select(MetricNames.Ndcg),
-        "categories/top-10", "ILD@10", "category coverage", "wall s",
+        .. HasCategories ? new[] { "categories/top-10", "ILD@10", "category coverage" } : [],
+        "wall s",
     ];
 
     private IEnumerable<IReadOnlyList<string>> MetricRows(string? cohort) =>
@@ -118,9 +126,14 @@ public sealed record EvalReport(
             m.Model, c.Cohort, c.Users.ToString(Ci),
             .. RecallKs.Select(k => WithCi(c.Recall[$"@{k}"], c.RecallCi?.GetValueOrDefault($"@{k}"))),
             .. NdcgKs.Select(k => WithCi(c.Ndcg[$"@{k}"], c.NdcgCi?.GetValueOrDefault($"@{k}"))),
-            Optional(c.CategoriesAt10, c.CategoriesAt10Ci, "F2"),
-            Optional(c.IldAt10, c.IldAt10Ci, "F3"),
-            c.CategoryCoverage is { } cov ? string.Create(Ci, $"{cov:F3} ({c.ListCategories} categories)") : "n/a",
+            .. HasCategories
+                ? new[]
+                {
+                    Optional(c.CategoriesAt10, c.CategoriesAt10Ci, "F2"),
+                    Optional(c.IldAt10, c.IldAt10Ci, "F3"),
+                    c.CategoryCoverage is { } cov ? string.Create(Ci, $"{cov:F3} ({c.ListCategories} categories)") : "n/a",
+                }
+                : [],
             m.WallSeconds.ToString("F1", Ci),
         ];
 
@@ -145,7 +158,9 @@ public sealed record EvalReport(
         AppendTable(sb, MetricHeader(), MetricRows(cohort));
         sb.AppendLine();
         sb.AppendLine(string.Create(Ci, $"Cells: mean [95% percentile bootstrap CI over users, B = {Resamples}]. categories/top-10: distinct categories per top-10 list; ") +
-                                        "ILD@10: share of top-10 item pairs in different categories; category coverage: distinct categories over all the cohort's top-10 lists / categories in the train events; n/a: the dataset has no categories.");
+                                        (HasCategories
+                          ? "ILD@10: share of top-10 item pairs in different categories (lists shorter than 2: 0); category coverage: distinct categories over all the cohort's top-10 lists / categories in the train events."
+                          : NoCategories));
         var comparisons = ComparisonRows(cohort).ToArray();
         if (comparisons.Length > 0)
         {
@@ -169,7 +184,9 @@ public sealed record EvalReport(
             HtmlReport.Paragraph("Stats: " + string.Join(", ", Stats.Select(kv => string.Create(Ci, $"{kv.Key} {kv.Value}"))), "meta"),
             HtmlReport.Heading("Metrics"),
             HtmlReport.Table(MetricHeader(), MetricRows(cohort)),
-            HtmlReport.Paragraph(string.Create(Ci, $"Cells: mean [95% percentile bootstrap CI over users, B = {Resamples}]. ILD@10 = share of pairs of top-10 items in different categories (lists shorter than 2 score 0). n/a: the dataset has no categories.")),
+            HtmlReport.Paragraph(string.Create(Ci, $"Cells: mean [95% percentile bootstrap CI over users, B = {Resamples}]. ") + (HasCategories
+                ? "categories/top-10: distinct categories per top-10 list; ILD@10: share of pairs of top-10 items in different categories (lists shorter than 2 score 0); category coverage: distinct categories over all the cohort's top-10 lists / categories in the train events."
+                : NoCategories)),
         };
         var cohorts = Models.Select(m => m.Cohorts.FirstOrDefault(c => c.Cohort == chart)).ToArray();
         if (cohorts.All(c => c is not null))
@@ -193,7 +210,7 @@ public sealed record EvalReport(
             }
             else
             {
-                body.Add(HtmlReport.Paragraph("n/a: this dataset has no item categories, so diversity is not measured."));
+                body.Add(HtmlReport.Paragraph(NoCategories));
             }
         }
         var comparisons = ComparisonRows(cohort).ToArray();
