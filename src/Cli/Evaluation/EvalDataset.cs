@@ -68,6 +68,32 @@ public sealed class EvalDataset
     /// <summary>Carves a validation split out of the train part only (for choices such as fusion weights); null when the
     /// dataset has none. The test part is never looked at.</summary>
     public Func<EvalDataset>? ValidationSplit { get; init; }
+
+    private IReadOnlyDictionary<string, string>? _itemCategories;
+
+    /// <summary>Item → category from the train events (the category of the item's last train event with a known
+    /// category), for the diversity metrics. Empty when no train event has a category (Beauty: every category is
+    /// <see cref="EventReader.UnknownCategory"/>), and diversity is then reported as n/a rather than 0. Computed on
+    /// first use unless set.</summary>
+    public IReadOnlyDictionary<string, string> ItemCategories
+    {
+        get => _itemCategories ??= CategoriesOf(TrainEvents);
+        init => _itemCategories = value;
+    }
+
+    public static IReadOnlyDictionary<string, string> CategoriesOf(IEnumerable<BehaviorEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            if (!string.IsNullOrEmpty(e.CategoryId) && e.CategoryId != EventReader.UnknownCategory)
+            {
+                map[e.ItemId] = e.CategoryId;
+            }
+        }
+        return map;
+    }
 }
 
 /// <summary>Amazon Beauty, leave-one-out: train on seq[:-2], validate on seq[-2] (input seq[:-2]), test on seq[-1] with

@@ -39,6 +39,12 @@ public sealed record EvalOptions
 
     /// <summary>Reasoner options for RoleGen; the fusion weights in it are replaced by the ones chosen on validation.</summary>
     public ReasonerOptions Reasoner { get; init; } = new();
+
+    /// <summary>Bootstrap resamples (B) for every CI and comparison.</summary>
+    public int Resamples { get; init; } = Bootstrap.DefaultResamples;
+
+    /// <summary>Paired comparisons to compute; null = <see cref="Evaluator.DefaultComparisons"/> for every cohort.</summary>
+    public IReadOnlyList<ComparisonRequest>? Comparisons { get; init; }
 }
 
 public sealed record ModelResult(
@@ -49,64 +55,6 @@ public sealed record ModelResult(
     double ScoreSeconds,
     IReadOnlyList<CohortMetrics> Cohorts,
     IReadOnlyDictionary<string, object?>? Details = null);
-
-public sealed record EvalReport(
-    string Format,
-    string Dataset,
-    string Data,
-    string Split,
-    string Exclusion,
-    IReadOnlyList<int> RecallKs,
-    IReadOnlyList<int> NdcgKs,
-    IReadOnlyDictionary<string, long> Stats,
-    IReadOnlyList<ModelResult> Models,
-    DateTimeOffset CreatedUtc)
-{
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
-    /// <summary>Markdown table: one row per model × cohort.</summary>
-    public string ToMarkdown()
-    {
-        var ci = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder();
-        sb.Append("| model | cohort | users |");
-        foreach (var k in RecallKs)
-        {
-            sb.Append(ci, $" Recall@{k} |");
-        }
-        foreach (var k in NdcgKs)
-        {
-            sb.Append(ci, $" NDCG@{k} |");
-        }
-        sb.AppendLine(" wall s |");
-        sb.Append("| --- | --- | ---: |");
-        sb.Append(string.Concat(Enumerable.Repeat(" ---: |", RecallKs.Count + NdcgKs.Count)));
-        sb.AppendLine(" ---: |");
-        foreach (var m in Models)
-        {
-            foreach (var c in m.Cohorts)
-            {
-                sb.Append(ci, $"| {m.Model} | {c.Cohort} | {c.Users} |");
-                foreach (var k in RecallKs)
-                {
-                    sb.Append(ci, $" {c.Recall[$"@{k}"]:F4} |");
-                }
-                foreach (var k in NdcgKs)
-                {
-                    sb.Append(ci, $" {c.Ndcg[$"@{k}"]:F4} |");
-                }
-                sb.AppendLine(ci, $" {m.WallSeconds:F1} |");
-            }
-        }
-        return sb.ToString();
-    }
-}
 
 /// <summary>Runs popularity, the transition baseline and the ONNX backbone on one split and scores them identically:
 /// each model returns its top-K (K = the largest cut-off) with the user's exclusion list masked, the list is filtered
@@ -126,7 +74,7 @@ public static class Evaluator
         var watch = Stopwatch.StartNew();
         var popularity = new PopularityRecommender(data.TrainEvents);
         var build = watch.Elapsed.TotalSeconds;
-        var (metrics, score) = Score(data, popularity, trajectories, excluded, options.ScoreBatch, cancellationToken);
+        var (metrics, score) = Score(data, popularity, trajectories, excluded, options.ScoreBatch, cancellationToken, options.Resamples);
         models.Add(new ModelResult("popularity", "items by number of train events", watch.Elapsed.TotalSeconds, build, score, metrics));
         log(Line(models[^1]));
 
@@ -134,7 +82,7 @@ public static class Evaluator
         watch.Restart();
         var (transition, info) = await TransitionBaseline.BuildAsync(data.TrainEvents, data.AsOf, cancellationToken).ConfigureAwait(false);
         build = watch.Elapsed.TotalSeconds;
-        (metrics, score) = Score(data, transition, trajectories, excluded, options.ScoreBatch, cancellationToken);
+        (metrics, score) = Score(data, transition, trajectories, excluded, options.ScoreBatch, cancellationToken, options.Resamples);
         models.Add(new ModelResult("transition", "Core TransitionModelBuilder + TransitionRecommender (train part only)",
             watch.Elapsed.TotalSeconds, build, score, metrics,
             new Dictionary<string, object?> { ["items"] = info.Items, ["events"] = info.Events, ["pairs"] = info.Pairs, ["prunedPairs"] = info.PrunedPairs }));
@@ -159,8 +107,33 @@ public static class Evaluator
             log($"rolegen: skipped on {data.Name} (no validation split carved from the train window to choose fusion weights on)");
         }
 
-        return new EvalReport("rolegen-eval/1", data.Name, dataPath, data.Split, options.Exclusion.ToString().ToLowerInvariant(),
-            data.RecallKs, data.NdcgKs, data.Stats, models, DateTimeOffset.UtcNow);
+
+        var report = new EvalReport("rolegen-eval/2", data.Name, dataPath, data.Split, options.Exclusion.ToString().ToLowerInvariant(),
+            data.RecallKs, data.NdcgKs, data.Stats, models, DateTimeOffset.UtcNow) { Resamples = options.Resamples };
+        return report.WithComparisons(options.Comparisons ?? data.Cohorts.SelectMany(DefaultComparisons));
+    }
+
+    /// <summary>RoleGen's acceptance target on the dormant cohort: Recall@1 at least 1.062 × the backbone alone.</summary>
+    public const double RoleGenRecallAt1Target = 1.062;
+
+    /// <summary>Each model against the next simpler one (rolegen → backbone → transition → popularity) on Recall@1,
+    /// Recall@10 and NDCG@10 in <paramref name="cohort"/>; rolegen vs backbone uses <see cref="RoleGenRecallAt1Target"/>,
+    /// the others 1 ("A beats B"). Pairs whose models were not evaluated are skipped by <see cref="EvalReport.WithComparisons"/>.</summary>
+    public static IEnumerable<ComparisonRequest> DefaultComparisons(string cohort)
+    {
+        (string A, string B, double Target)[] pairs =
+        [
+            ("rolegen", "backbone", RoleGenRecallAt1Target),
+            ("backbone", "transition", 1.0),
+            ("transition", "popularity", 1.0),
+        ];
+        foreach (var (a, b, target) in pairs)
+        {
+            foreach (var metric in new[] { MetricNames.Recall(1), MetricNames.Recall(10), MetricNames.Ndcg(10) })
+            {
+                yield return new ComparisonRequest(a, b, cohort, metric, target);
+            }
+        }
     }
 
     private static async Task<(ModelResult Result, string ModelDir)> BackboneAsync(EvalDataset data, EvalOptions options, IReadOnlyList<Core.Cohort.UserTrajectory> trajectories,
@@ -173,7 +146,7 @@ public static class Evaluator
         details["runtime"] = recommender.Runtime;
         details["items"] = recommender.Vocabulary.NumItems;
         var scoreWatch = Stopwatch.StartNew();
-        var (metrics, _) = Score(data, recommender, trajectories, excluded, options.ScoreBatch, cancellationToken);
+        var (metrics, _) = Score(data, recommender, trajectories, excluded, options.ScoreBatch, cancellationToken, options.Resamples);
         var score = scoreWatch.Elapsed.TotalSeconds;
         details["usersPerSecond"] = trajectories.Count / Math.Max(score, 1e-9);
         return (new ModelResult("backbone", "SASRec-style backbone (src/Training), scored by ONNX Runtime via Infrastructure's BackboneRecommender",
@@ -231,11 +204,11 @@ public static class Evaluator
         var grid = new List<(FusionWeights Weights, double Recall1, double Recall10)>();
         foreach (var weights in FusionWeightSearch.Grid(options.Reasoner.Fusion))
         {
-            var (m, _) = Score(validation, vPrepared.Fused(weights), vTrajectories, vExcluded, options.ScoreBatch, cancellationToken);
+            var (m, _) = Score(validation, vPrepared.Fused(weights), vTrajectories, vExcluded, options.ScoreBatch, cancellationToken, resamples: 0);
             grid.Add((weights, m[0].Recall["@1"], m[0].Recall["@10"]));
         }
         var best = grid.OrderByDescending(g => g.Recall1).ThenByDescending(g => g.Recall10).First();
-        var (defaultMetrics, _) = Score(validation, vPrepared.Fused(options.Reasoner.Fusion), vTrajectories, vExcluded, options.ScoreBatch, cancellationToken);
+        var (defaultMetrics, _) = Score(validation, vPrepared.Fused(options.Reasoner.Fusion), vTrajectories, vExcluded, options.ScoreBatch, cancellationToken, resamples: 0);
         var chosen = best.Weights with { Version = "validated-" + best.Weights.Version };
         log(string.Create(CultureInfo.InvariantCulture,
             $"rolegen: chose {chosen.Version} on validation (Recall@1 {best.Recall1:F4}, Recall@10 {best.Recall10:F4}; default weights {defaultMetrics[0].Recall["@1"]:F4}) from {grid.Count} weight sets"));
@@ -270,14 +243,16 @@ public static class Evaluator
             backbone?.Dispose();
         }
         var scoreWatch = Stopwatch.StartNew();
-        var (metrics, _) = Score(data, prepared.Fused(chosen), trajectories, excluded, options.ScoreBatch, cancellationToken);
+        var (metrics, _) = Score(data, prepared.Fused(chosen), trajectories, excluded, options.ScoreBatch, cancellationToken, options.Resamples);
         var fuseSeconds = scoreWatch.Elapsed.TotalSeconds;
-        var (defaultTest, _) = Score(data, prepared.Fused(options.Reasoner.Fusion), trajectories, excluded, options.ScoreBatch, cancellationToken);
+        var (defaultTest, _) = Score(data, prepared.Fused(options.Reasoner.Fusion), trajectories, excluded, options.ScoreBatch, cancellationToken, resamples: 0);
         details["ranker"] = backboneDir is not null ? "backbone" : "transition";
         details["worldModel"] = prepared.WorldModel;
         details["rankerUsersPerSecond"] = prepared.Users / Math.Max(prepared.ModelSeconds, 1e-9);
         details["reasoningUsersPerSecond"] = prepared.Users / Math.Max(prepared.ReasonSeconds, 1e-9);
         details["reasoningOverScoringTime"] = prepared.ReasonSeconds / Math.Max(prepared.ModelSeconds, 1e-9);
+        details["reasoningRolesSeconds"] = prepared.RolesSeconds;
+        details["reasoningWorldModelSeconds"] = prepared.WorldModelSeconds;
         details["fusionSeconds"] = fuseSeconds;
         details["defaultWeightsTestRecallAt1"] = defaultTest.Select(c => new { cohort = c.Cohort, recallAt1 = c.Recall["@1"] }).ToArray();
         var reasonings = prepared.Reasonings.ToArray();
@@ -331,16 +306,21 @@ public static class Evaluator
         return (modelDir, details);
     }
 
-    /// <summary>Scores every user with <paramref name="recommender"/> and accumulates the metrics per cohort.</summary>
+    /// <summary>Scores every user with <paramref name="recommender"/> and collects the metrics per cohort: means, per-user
+    /// vectors (for paired comparisons; users in <see cref="EvalDataset.Users"/> order, so every model pairs the same users)
+    /// and percentile bootstrap 95% CIs with <paramref name="resamples"/> resamples (0 = no CIs). Diversity is measured
+    /// against <see cref="EvalDataset.ItemCategories"/> when the dataset has categories. Any <see cref="IRecommender"/>
+    /// can be evaluated this way; the seconds are the scoring time (CIs excluded).</summary>
     public static (IReadOnlyList<CohortMetrics> Metrics, double Seconds) Score(EvalDataset data, IRecommender recommender,
-        IReadOnlyList<Core.Cohort.UserTrajectory> trajectories, IReadOnlyList<IReadOnlySet<string>> excluded, int batch, CancellationToken cancellationToken)
+        IReadOnlyList<Core.Cohort.UserTrajectory> trajectories, IReadOnlyList<IReadOnlySet<string>> excluded, int batch, CancellationToken cancellationToken,
+        int resamples = Bootstrap.DefaultResamples)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(recommender);
         ArgumentNullException.ThrowIfNull(trajectories);
         ArgumentNullException.ThrowIfNull(excluded);
         var watch = Stopwatch.StartNew();
-        var acc = new MetricAccumulator(data.RecallKs, data.NdcgKs);
+        var acc = new MetricAccumulator(data.RecallKs, data.NdcgKs, data.ItemCategories);
         foreach (var cohort in data.Cohorts)
         {
             acc.AddCohort(cohort);
@@ -355,10 +335,12 @@ public static class Evaluator
             {
                 var user = data.Users[start + i];
                 var ranked = RankingMath.WithoutExcluded(recs[i].Items.Select(x => x.ItemId), excluded[start + i], k);
-                acc.Add(ranked, user.Targets, CohortsOf(user, data.Cohorts));
+                acc.Add(ranked, user.Targets, CohortsOf(user, data.Cohorts), user.UserId);
             }
         }
-        return (acc.Results(), watch.Elapsed.TotalSeconds);
+        var seconds = watch.Elapsed.TotalSeconds;
+        var results = acc.Results();
+        return (resamples > 0 ? [.. results.Select(c => c.WithIntervals(resamples))] : results, seconds);
     }
 
     public static IEnumerable<string> CohortsOf(EvalUser user, IReadOnlyList<string> cohorts)

@@ -46,6 +46,11 @@ public sealed class RoleGenEval
 
     public string WorldModel { get; }
 
+    /// <summary>Of <see cref="ReasonSeconds"/>: role assignment + intervention proposal, and world-model passes.</summary>
+    public double RolesSeconds { get; private init; }
+
+    public double WorldModelSeconds { get; private init; }
+
     public int Users => _byUser.Count;
 
     public IEnumerable<UserReasoning> Reasonings => _byUser.Values.Select(v => v.Reasoning);
@@ -76,13 +81,16 @@ public sealed class RoleGenEval
             reasonings.AddRange(reasoner.Reason(users.Skip(start).Take(batch).ToArray()));
         }
         var reasonSeconds = watch.Elapsed.TotalSeconds;
-        Console.Error.WriteLine($"[rolegen] roles+proposal {reasoner.RolesAndProposalTime.TotalSeconds:F2} s, world model {reasoner.WorldModelTime.TotalSeconds:F2} s");
         var byUser = new Dictionary<string, (UserTrajectory, UserRecommendations, UserReasoning)>(StringComparer.Ordinal);
         for (var i = 0; i < users.Count; i++)
         {
             byUser[users[i].UserId] = (users[i], lists[i], reasonings[i]);
         }
-        return new RoleGenEval(byUser, stats, options, modelSeconds, reasonSeconds, reasoner.WorldModel);
+        return new RoleGenEval(byUser, stats, options, modelSeconds, reasonSeconds, reasoner.WorldModel)
+        {
+            RolesSeconds = reasoner.RolesAndProposalTime.TotalSeconds,
+            WorldModelSeconds = reasoner.WorldModelTime.TotalSeconds,
+        };
     }
 
     /// <summary>Behaviour-graph statistics of the train events (written as one normalized part to an in-memory store and

@@ -1,3 +1,5 @@
+using RoleGen.Cli.Evaluation;
+
 namespace RoleGen.Cli.Tests.Evaluation;
 
 public sealed class EvaluationCommandTests
@@ -41,6 +43,119 @@ public sealed class EvaluationCommandTests
         {
             File.Delete(file);
         }
+    }
+
+    [Theory]
+    [InlineData(new[] { "eval", "--help" }, "--cohort")]
+    [InlineData(new[] { "eval", "--help" }, "--no-upload")]
+    [InlineData(new[] { "eval", "--help" }, "--blob-prefix")]
+    [InlineData(new[] { "eval", "--help" }, "demo")]
+    public async Task Help_DescribesReportOptions(string[] args, string expected) => await Help_DescribesOptions(args, expected);
+
+    [Fact]
+    public async Task Eval_UnknownCohort_IsBadInput()
+    {
+        var (code, output) = await Run("eval", "--dataset", "taobao", "--data", "/nonexistent.csv", "--cohort", "sleepy");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("--cohort must be all or dormant", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Eval_DormantCohortOnBeauty_IsBadInput()
+    {
+        var (code, output) = await Run("eval", "--dataset", "beauty", "--data", "/nonexistent.txt", "--cohort", "dormant");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("needs --dataset taobao", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Eval_PublicDatasetWithoutData_IsBadInput()
+    {
+        var (code, output) = await Run("eval", "--dataset", "taobao", "--no-upload");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("--data is required for --dataset taobao", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A tiny Taobao log: 12 dormant-looking users view items of two categories before the split and buy one after.</summary>
+    private static string TaobaoCsv()
+    {
+        var sb = new System.Text.StringBuilder();
+        var split = TaobaoSplit.DefaultSplit;
+        for (var u = 0; u < 12; u++)
+        {
+            for (var i = 0; i < 12; i++)
+            {
+                sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"u{u},i{(u + i) % 8},c{i % 2},pv,{split - 86_400 * (i % 4) - 100 - i}\n");
+            }
+            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"u{u},i{(u + 1) % 8},c{(u + 1) % 2},buy,{split + 10}\n");
+        }
+        return sb.ToString();
+    }
+
+    [Fact]
+    public async Task Eval_Taobao_WritesJsonMarkdownHtml_AndUnreachableStoreIsOnlyAWarning()
+    {
+        var dir = Directory.CreateTempSubdirectory("rolegen-eval-");
+        try
+        {
+            var csv = Path.Combine(dir.FullName, "ub.csv");
+            await File.WriteAllTextAsync(csv, TaobaoCsv());
+            var json = Path.Combine(dir.FullName, "out", "eval.json");
+            var (code, output) = await Run("--storage", CliTests.Unreachable, "eval", "--dataset", "taobao", "--data", csv, "--skip-backbone",
+                "--cohort", "dormant", "--resamples", "50", "--out", json);
+            Assert.True(code == ExitCodes.Ok, output);
+            Assert.Contains("cohort = dormant", output, StringComparison.Ordinal);
+            Assert.Contains("| transition | dormant |", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("| transition | all |", output, StringComparison.Ordinal);
+            Assert.Contains("warning: the report was not uploaded", output, StringComparison.Ordinal);
+            Assert.Contains("scripts/azurite.sh start", output, StringComparison.Ordinal);
+            var md = await File.ReadAllTextAsync(Path.ChangeExtension(json, ".md"));
+            Assert.Contains("| transition | all |", md, StringComparison.Ordinal); // files keep every cohort
+            Assert.Contains("| transition | popularity | dormant | Recall@1 |", md, StringComparison.Ordinal);
+            var html = await File.ReadAllTextAsync(Path.ChangeExtension(json, ".html"));
+            Assert.Contains("<svg ", html, StringComparison.Ordinal);
+            Assert.Contains("taobao / dormant: Recall@K per model", html, StringComparison.Ordinal);
+            var report = await File.ReadAllTextAsync(json);
+            Assert.Contains("\"recallCi\"", report, StringComparison.Ordinal);
+            Assert.Contains("\"ildAt10\"", report, StringComparison.Ordinal);
+            Assert.Contains("\"comparisons\"", report, StringComparison.Ordinal);
+            Assert.Contains("\"cohort\": \"all\"", report, StringComparison.Ordinal);
+            Assert.DoesNotContain("perUser", report, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Eval_Demo_ReportsTriggerRecoveryWithoutData()
+    {
+        var dir = Directory.CreateTempSubdirectory("rolegen-eval-demo-");
+        try
+        {
+            var json = Path.Combine(dir.FullName, "demo.json");
+            var (code, output) = await Run("eval", "--dataset", "demo", "--users", "1500", "--seed", "7", "--no-upload", "--out", json);
+            Assert.True(code == ExitCodes.Ok, output);
+            Assert.Contains("| smoothed uplift (reasoner) | 10 |", output, StringComparison.Ordinal);
+            Assert.Contains("| popularity (exposed users) |", output, StringComparison.Ordinal);
+            Assert.Contains("precision (labelled Trigger", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("warning", output, StringComparison.Ordinal);
+            Assert.Contains("<svg ", await File.ReadAllTextAsync(Path.ChangeExtension(json, ".html")), StringComparison.Ordinal);
+            Assert.Contains("chance", await File.ReadAllTextAsync(Path.ChangeExtension(json, ".md")), StringComparison.Ordinal);
+            Assert.Contains("\"truePositives\"", await File.ReadAllTextAsync(json), StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ReportFiles_SitNextToTheJson()
+    {
+        Assert.Equal(("/r/eval.md", "/r/eval.html"), EvaluationCommands.ReportFiles("/r/eval.json"));
+        Assert.Equal(("/r/eval.out.md", "/r/eval.out.html"), EvaluationCommands.ReportFiles("/r/eval.out"));
     }
 
     [Fact]

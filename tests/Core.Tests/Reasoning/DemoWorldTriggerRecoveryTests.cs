@@ -1,107 +1,86 @@
 using System.Diagnostics;
-using Microsoft.Extensions.Logging.Abstractions;
-using RoleGen.Core.Cohort;
 using RoleGen.Core.Demo;
-using RoleGen.Core.Events;
 using RoleGen.Core.Reasoning;
-using RoleGen.Core.Storage;
 using Xunit.Abstractions;
 
 namespace RoleGen.Core.Tests.Reasoning;
 
 /// <summary>On the seeded demo world (5,000 users, seed 7 — the smoothing α was chosen on seed 42, so this is held out), the ground-truth trigger items must rank high by smoothed
-/// trigger uplift: precision@|triggers| well above the share of triggers among items.</summary>
+/// trigger uplift: precision@|triggers| well above the share of triggers among items. The numbers come from
+/// <see cref="TriggerRecovery"/>, which <c>rolegen eval --dataset demo</c> reports too.</summary>
 public class DemoWorldTriggerRecoveryTests(ITestOutputHelper output)
 {
+    private static readonly DemoWorldOptions Options = new() { Users = 5_000, Seed = 7 };
+
     [Fact]
     public async Task SmoothedUplift_RanksGroundTruthTriggersFarAboveChance()
     {
         var watch = Stopwatch.StartNew();
-        var store = new InMemoryBlobStore();
-        var options = new DemoWorldOptions { Users = 5_000, Seed = 7 };
-        var (summary, truth) = await new DemoWorldWriter(store, NullLogger<DemoWorldWriter>.Instance).WriteAsync(options, "demo");
-        var stats = await new BehaviorGraphStatisticsBuilder(store, NullLogger<BehaviorGraphStatisticsBuilder>.Instance)
-            .BuildAsync("demo-run", "demo", summary.MaxTimestamp);
-
-        var triggers = truth.Triggers.Select(t => t.ItemId).ToHashSet(StringComparer.Ordinal);
-        var ranked = stats.RankItemsByUplift();
+        var sample = await TriggerRecovery.GenerateAsync(Options);
+        var stats = sample.Statistics;
+        var triggers = sample.TriggerItems;
+        var ranked = stats.RankItemsByUplift().Select(x => x.Item.Item).ToArray();
         var k = triggers.Count;
-        var baseRate = (double)triggers.Count(t => stats.Item(t) is not null) / stats.Items.Count;
-        var hitsAtK = ranked.Take(k).Count(x => triggers.Contains(x.Item.Item));
-        var precisionAtK = (double)hitsAtK / k;
-        var recallAt2K = (double)ranked.Take(2 * k).Count(x => triggers.Contains(x.Item.Item)) / k;
-        var exposedTriggers = stats.Items.Count(i => triggers.Contains(i.Item));
-        output.WriteLine($"events={stats.Events} users={stats.Users} items={stats.Items.Count} triggers={k} (exposed {exposedTriggers}) p0={stats.BaseRate:F4} ({watch.Elapsed.TotalSeconds:F1} s)");
-        output.WriteLine($"base rate of triggers among items={baseRate:F4}; precision@{k}={precisionAtK:F3} (recall@{k} is the same); recall@{2 * k}={recallAt2K:F3}; lift over chance={precisionAtK / baseRate:F1}x");
+        var atK = TriggerRecovery.At(ranked, triggers, k);
+        var at2K = TriggerRecovery.At(ranked, triggers, 2 * k);
+        var byExposure = TriggerRecovery.At(TriggerRecovery.PopularityRanking(stats), triggers, k);
+        var baseRate = atK.ChancePrecision;
+        output.WriteLine($"events={stats.Events} users={stats.Users} items={stats.Items.Count} triggers={k} p0={stats.BaseRate:F4} ({watch.Elapsed.TotalSeconds:F1} s)");
+        output.WriteLine($"base rate of triggers among items={baseRate:F4}; precision@{k}={atK.Precision:F3} (recall@{k} is the same); recall@{2 * k}={at2K.Recall:F3}; lift over chance={atK.Precision / baseRate:F1}x");
         foreach (var n in new[] { 10, 25, 50 })
         {
-            output.WriteLine($"precision@{n}={(double)ranked.Take(n).Count(x => triggers.Contains(x.Item.Item)) / n:F3}");
+            output.WriteLine($"precision@{n}={TriggerRecovery.At(ranked, triggers, n).Precision:F3}");
         }
-        var raw = stats.Items.Where(i => i.Users > 0).OrderByDescending(i => (double)i.ConvertedOther / i.Users).ThenBy(i => i.Item, StringComparer.Ordinal)
-            .Take(k).Count(i => triggers.Contains(i.Item));
         foreach (var a in new[] { 20.0, 50, 100, 200, 400 })
         {
-            var top = stats.RankItemsByUplift(priorStrength: a);
-            output.WriteLine($"alpha={a}: precision@{k}={(double)top.Take(k).Count(x => triggers.Contains(x.Item.Item)) / k:F3} precision@10={top.Take(10).Count(x => triggers.Contains(x.Item.Item)) / 10.0:F1}");
+            var top = stats.RankItemsByUplift(priorStrength: a).Select(x => x.Item.Item).ToArray();
+            output.WriteLine($"alpha={a}: precision@{k}={TriggerRecovery.At(top, triggers, k).Precision:F3} precision@10={TriggerRecovery.At(top, triggers, 10).Precision:F1}");
         }
-        var byExposure = stats.Items.OrderByDescending(i => i.Users).ThenBy(i => i.Item, StringComparer.Ordinal).Take(k).Count(i => triggers.Contains(i.Item));
-        output.WriteLine($"exposure-only (popularity) precision@{k}={(double)byExposure / k:F3}");
-        output.WriteLine($"unsmoothed K/N precision@{k}={(double)raw / k:F3}");
+        output.WriteLine($"exposure-only (popularity) precision@{k}={byExposure.Precision:F3}");
 
         Assert.Equal(72, k);
-        Assert.True(precisionAtK >= 3 * baseRate, $"precision@{k} {precisionAtK:F3} < 3 × base rate {baseRate:F4}");
+        Assert.True(atK.Precision >= 3 * baseRate, $"precision@{k} {atK.Precision:F3} < 3 × base rate {baseRate:F4}");
         // The top of the ranking should be almost all triggers.
-        Assert.True(ranked.Take(10).Count(x => triggers.Contains(x.Item.Item)) >= 7);
+        Assert.True(TriggerRecovery.At(ranked, triggers, 10).Hits >= 7);
         // Uplift is not just exposure: it beats ranking by exposed users.
-        Assert.True(hitsAtK > byExposure, $"uplift hits {hitsAtK} <= exposure-only hits {byExposure}");
+        Assert.True(atK.Hits > byExposure.Hits, $"uplift hits {atK.Hits} <= exposure-only hits {byExposure.Hits}");
         Assert.True(watch.Elapsed.TotalSeconds < 20, $"took {watch.Elapsed.TotalSeconds:F1} s");
+
+        // The summary the CLI reports agrees with the direct computation.
+        var result = TriggerRecovery.Evaluate(sample);
+        Assert.Equal([10, k, 2 * k], result.Uplift.Select(r => r.K));
+        Assert.Equal(atK, result.Uplift.Single(r => r.K == k));
+        Assert.Equal(byExposure, result.Popularity.Single(r => r.K == k));
     }
 
     [Fact]
     public async Task EmbeddedRoles_LabelGroundTruthTriggerExposuresAsTriggersFarMoreOften()
     {
-        var store = new InMemoryBlobStore();
-        var (summary, truth) = await new DemoWorldWriter(store, NullLogger<DemoWorldWriter>.Instance)
-            .WriteAsync(new DemoWorldOptions { Users = 5_000, Seed = 7 }, "demo");
-        var stats = await new BehaviorGraphStatisticsBuilder(store, NullLogger<BehaviorGraphStatisticsBuilder>.Instance)
-            .ComputeAsync("demo", summary.MaxTimestamp);
-        var triggers = truth.Triggers.Select(t => t.ItemId).ToHashSet(StringComparer.Ordinal);
-        var assigner = new EmbeddedRoleAssigner(stats);
-        var events = await TestSupport.ReadDatasetAsync(store, "demo");
+        var sample = await TriggerRecovery.GenerateAsync(Options);
+        var steps = TriggerRecovery.Steps(sample.Trajectories, sample.TriggerItems, new EmbeddedRoleAssigner(sample.Statistics));
+        output.WriteLine($"roles: {string.Join(", ", steps.RoleCounts.Select(kv => $"{kv.Key}={kv.Value}"))}");
+        output.WriteLine($"Trigger label on views of true triggers: {steps.TriggerViewLabelRate:F3}; on other views: {steps.OtherViewLabelRate:F4}");
+        output.WriteLine($"first exposures to true triggers: precision {steps.Precision:F3}, recall {steps.Recall:F3} (TP {steps.TruePositives}, FP {steps.FalsePositives}, FN {steps.FalseNegatives})");
 
-        long triggerSteps = 0, triggerLabelled = 0, otherSteps = 0, otherLabelled = 0;
-        var roleCounts = new Dictionary<FunctionalRole, long>();
-        foreach (var user in events.GroupBy(e => e.UserId, StringComparer.Ordinal))
-        {
-            var steps = user.OrderBy(e => e.Timestamp).Select(e => new TrajectoryStep(e.ItemId, e.CategoryId, e.Type, e.Timestamp)).ToArray();
-            var trajectory = new UserTrajectory(user.Key, steps.Count(s => s.Type == EventType.View), steps.Count(s => s.Type == EventType.Cart),
-                steps.Count(s => s.Type == EventType.Purchase), 1, steps, [.. steps.Where(s => s.Type == EventType.Purchase).Select(s => s.Item)]);
-            foreach (var role in assigner.Assign(trajectory))
-            {
-                roleCounts[role.Role] = roleCounts.GetValueOrDefault(role.Role) + 1;
-                if (steps[role.Position].Type != EventType.View)
-                {
-                    continue;
-                }
-                var isTrigger = role.Role == FunctionalRole.Trigger;
-                if (triggers.Contains(role.Item))
-                {
-                    triggerSteps++;
-                    triggerLabelled += isTrigger ? 1 : 0;
-                }
-                else
-                {
-                    otherSteps++;
-                    otherLabelled += isTrigger ? 1 : 0;
-                }
-            }
-        }
-        var triggerRate = (double)triggerLabelled / triggerSteps;
-        var otherRate = (double)otherLabelled / otherSteps;
-        output.WriteLine($"roles: {string.Join(", ", roleCounts.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}"))}");
-        output.WriteLine($"Trigger label on views of true triggers: {triggerLabelled}/{triggerSteps} = {triggerRate:F3}; on other views: {otherLabelled}/{otherSteps} = {otherRate:F4}");
+        Assert.True(steps.TriggerViewLabelRate >= 5 * steps.OtherViewLabelRate,
+            $"trigger-view rate {steps.TriggerViewLabelRate:F3} < 5 × other-view rate {steps.OtherViewLabelRate:F4}");
+        Assert.True(steps.TruePositives > 0);
+        Assert.NotNull(steps.Precision);
+        Assert.NotNull(steps.Recall);
+    }
 
-        Assert.True(triggerRate >= 5 * otherRate, $"trigger-view rate {triggerRate:F3} < 5 × other-view rate {otherRate:F4}");
-        Assert.True(triggerLabelled > 0);
+    [Fact]
+    public void RankingAtK_CountsHitsAndChance()
+    {
+        var truth = new HashSet<string>(["a", "b"], StringComparer.Ordinal);
+        var r = TriggerRecovery.At(["a", "x", "b", "y"], truth, 2);
+        Assert.Equal(1, r.Hits);
+        Assert.Equal(0.5, r.Precision, 12);
+        Assert.Equal(0.5, r.Recall, 12);
+        Assert.Equal(0.5, r.ChancePrecision, 12); // 2 of 4 ranked items are triggers
+        Assert.Equal(0.5, r.ChanceRecall, 12);    // 2 random picks × 0.5 / 2
+        var beyond = TriggerRecovery.At(["a"], truth, 4);
+        Assert.Equal(0.25, beyond.Precision, 12); // missing ranks are misses
+        Assert.Equal(0.25, beyond.ChancePrecision, 12);
     }
 }
