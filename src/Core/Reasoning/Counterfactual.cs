@@ -77,3 +77,46 @@ public sealed class StatisticalCounterfactualModel(BehaviorGraphStatistics stats
         return new CounterfactualEstimates(baseline, with);
     }
 }
+
+/// <summary>Resolves the world model of a run: the backbone's conversion head when the run scores with a backbone,
+/// otherwise <see cref="StatisticalCounterfactualModel"/> over the run's statistics.</summary>
+public interface ICounterfactualModelProvider
+{
+    Task<ICounterfactualModel> GetAsync(Scoring.ScoringModelRef model, BehaviorGraphStatistics stats, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The provider for hosts without a backbone runtime: always the statistical model.</summary>
+public sealed class StatisticalCounterfactualModelProvider : ICounterfactualModelProvider
+{
+    public Task<ICounterfactualModel> GetAsync(Scoring.ScoringModelRef model, BehaviorGraphStatistics stats, CancellationToken cancellationToken = default) =>
+        Task.FromResult<ICounterfactualModel>(new StatisticalCounterfactualModel(stats));
+}
+
+/// <summary>Per-process cache of a run's behaviour-graph statistics and intervention catalogue (loaded from blob once per
+/// run and reused by every shard activity of that run in this process; the last few runs are kept).</summary>
+public sealed class ReasoningStatisticsCache(Storage.IBlobStore store)
+{
+    private readonly object _gate = new();
+    private readonly LinkedList<(string Path, Task<BehaviorGraphStatistics> Stats)> _recent = new();
+
+    public Task<BehaviorGraphStatistics> GetAsync(string path, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            for (var node = _recent.First; node is not null; node = node.Next)
+            {
+                if (node.Value.Path == path && !node.Value.Stats.IsFaulted && !node.Value.Stats.IsCanceled)
+                {
+                    return node.Value.Stats;
+                }
+            }
+            var task = Storage.BlobStoreExtensions.ReadJsonAsync<BehaviorGraphStatistics>(store, path, cancellationToken);
+            _recent.AddFirst((path, task));
+            while (_recent.Count > 4)
+            {
+                _recent.RemoveLast();
+            }
+            return task;
+        }
+    }
+}
