@@ -208,7 +208,7 @@ public sealed class AzureOpenAiReasoner(
                     cancellationToken).ConfigureAwait(false);
                 return new LlmReasoningResult(LlmOutcome.Ok, output.Roles, output.Paths, output.Rationale, output.DroppedIds, promptTokens, completionTokens, null);
             }
-            lastError = completion.FinishReason == ChatFinishReason.Stop ? error : $"{error} (finish reason {completion.FinishReason})";
+            lastError = completion.FinishReason == ChatFinishReason.Stop ? error : $"{error} (finish reason {completion.FinishReason.ToString().ToLowerInvariant()})";
             _logger.LogWarning("LLM reasoner attempt {Attempt}/{MaxAttempts} returned invalid output: {Error}", attempt, _options.MaxAttempts, lastError);
         }
         Stats.AddInvalid();
