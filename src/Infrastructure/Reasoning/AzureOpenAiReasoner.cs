@@ -22,6 +22,8 @@ namespace RoleGen.Infrastructure.Reasoning;
 /// budget — so the behaviour is visible in the stats and testable with an injected delay and clock.
 /// Valid answers are cached in blob under a signature of (prompt version, prompt text, deployment, data block): a re-run
 /// over unchanged trajectories costs no tokens.
+/// <see cref="ReasonAsync"/> reports bad answers, HTTP failures and budget refusals as outcomes; it throws only when the
+/// caller cancels or the prompt template cannot be loaded from blob (a configuration error for every user alike).
 /// </remarks>
 public sealed class AzureOpenAiReasoner(
     ChatClient chat,
@@ -41,7 +43,7 @@ public sealed class AzureOpenAiReasoner(
     private readonly Func<TimeSpan, CancellationToken, Task> _delay = delay ?? ((wait, token) => Task.Delay(wait, clock ?? TimeProvider.System, token));
     private readonly PromptStore _prompts = new(store);
     private readonly SemaphoreSlim _promptLock = new(1, 1);
-    private PromptTemplate? _prompt;
+    private volatile PromptTemplate? _prompt;
 
     /// <summary>The prompt version in use (recorded in the manifest): the stored <c>prompts/reasoner/{version}</c>.</summary>
     public string PromptVersion => _options.PromptVersion;

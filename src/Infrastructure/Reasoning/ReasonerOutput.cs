@@ -143,7 +143,11 @@ internal static class ReasonerOutput
                 Math.Clamp(confidence, 0, 1), Truncate(reason, MaxReasonLength));
         }
 
-        var embedded = message.Embedded.ToDictionary(r => r.Position);
+        var embedded = new Dictionary<int, StepRole>();
+        foreach (var hint in message.Embedded)
+        {
+            embedded.TryAdd(hint.Position, hint); // the embedded reasoner gives one role per position; tolerate repeats
+        }
         var roles = new StepRole[count];
         for (var slot = 0; slot < count; slot++)
         {
