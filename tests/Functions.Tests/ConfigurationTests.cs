@@ -134,6 +134,7 @@ public sealed partial class ConfigurationTests
             .. typeof(RunsOptions).GetProperties().Where(p => p.CanWrite).Select(p => $"RoleGen__Runs__{p.Name}"),
             .. new[] { "LookbackDays", "MinViews", "MaxConversionRate", "MinActiveDays" }.Select(p => $"RoleGen__Dormancy__{p}"),
             "RoleGen__Reasoner__Endpoint", "RoleGen__Reasoner__Deployment",
+            .. typeof(RoleGen.Infrastructure.Reasoning.LlmReasonerOptions).GetProperties().Where(p => p.CanWrite).Select(p => $"RoleGen__Reasoner__Llm__{p.Name}"),
             .. typeof(RoleGen.Infrastructure.Scoring.ScoringOptions).GetProperties().Where(p => p.CanWrite).Select(p => $"RoleGen__Scoring__{p.Name}"),
         ];
         var missing = required.Where(r => !names.Contains(r)).ToArray();
@@ -154,5 +155,14 @@ public sealed partial class ConfigurationTests
         Assert.Null(services.GetRequiredService<IOptions<StorageOptions>>().Value.BlobServiceUri);
         Assert.Equal(RoleGen.Infrastructure.Scoring.ExecutionProviderKind.Cpu,
             services.GetRequiredService<IOptions<RoleGen.Infrastructure.Scoring.ScoringOptions>>().Value.ExecutionProvider);
+        // The sample leaves the LLM reasoner off (no endpoint): its settings bind, and nothing is registered.
+        var llm = Config(values).GetSection(RoleGen.Infrastructure.Reasoning.LlmReasonerOptions.SectionName).Get<RoleGen.Infrastructure.Reasoning.LlmReasonerOptions>();
+        Assert.NotNull(llm);
+        Assert.False(llm.IsEnabled);
+        Assert.Equal(200_000, llm.MaxTokensPerRun);
+        Assert.Equal("v1", llm.PromptVersion);
+        var registrations = new ServiceCollection();
+        RoleGen.Infrastructure.Composition.LlmReasonerServiceCollectionExtensions.AddRoleGenLlmReasoner(registrations, Config(values));
+        Assert.Empty(registrations);
     }
 }

@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using OpenAI.Chat;
+using RoleGen.Core.Storage;
+
+namespace RoleGen.Infrastructure.Reasoning;
+
+/// <summary>
+/// Creates <see cref="AzureOpenAiReasoner"/>s that share one chat client (one HTTP pipeline per process) but each own a
+/// token budget and stats: call <see cref="Create"/> once per run (or per shard activity, whose budget is then the
+/// per-run budget of that shard) and record the instance's <see cref="AzureOpenAiReasoner.Stats"/> in the manifest.
+/// </summary>
+public sealed class AzureOpenAiReasonerFactory(
+    IBlobStore store,
+    IOptions<LlmReasonerOptions> options,
+    ILoggerFactory? loggerFactory = null,
+    Azure.Core.TokenCredential? credential = null,
+    TimeProvider? clock = null)
+{
+    private readonly Lazy<ChatClient> _chat = new(() => AzureOpenAiReasoner.CreateChatClient(options.Value, credential));
+
+    /// <summary>A reasoner with a fresh budget of <see cref="LlmReasonerOptions.MaxTokensPerRun"/> and zeroed stats.</summary>
+    public AzureOpenAiReasoner Create() => new(_chat.Value, store, options.Value,
+        (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<AzureOpenAiReasoner>(), clock);
+}

@@ -1,0 +1,67 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace RoleGen.Infrastructure.Reasoning;
+
+/// <summary>
+/// The optional LLM reasoner (<c>RoleGen:Reasoner:Llm</c>). Disabled unless both <see cref="Endpoint"/> and
+/// <see cref="Deployment"/> are set: nothing is registered then and callers keep the embedded reasoner.
+/// </summary>
+/// <remarks>
+/// Authentication: <see cref="ApiKey"/> when set, otherwise the <see cref="Azure.Core.TokenCredential"/> given to
+/// <c>AddRoleGenLlmReasoner</c> (the host's managed identity). Infrastructure does not reference Azure.Identity, so
+/// there is no implicit <c>DefaultAzureCredential</c>: a host that wants Entra ID passes its credential explicitly
+/// (the Azure OpenAI account in infra/ has local auth disabled, so Azure deployments need the credential).
+/// </remarks>
+public sealed class LlmReasonerOptions
+{
+    public const string SectionName = "RoleGen:Reasoner:Llm";
+
+    /// <summary>Azure OpenAI endpoint, e.g. https://oai-rolegen-x.openai.azure.com/. Null disables the LLM reasoner.</summary>
+    public Uri? Endpoint { get; set; }
+
+    /// <summary>Chat model deployment name. Null or empty disables the LLM reasoner.</summary>
+    public string? Deployment { get; set; }
+
+    /// <summary>Optional API key; when absent the injected token credential is used.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Prompt template version, stored at <c>prompts/reasoner/{version}</c> (immutable once written).</summary>
+    [Required]
+    [RegularExpression("^[a-z0-9][a-z0-9._-]{0,31}$", ErrorMessage = "PromptVersion is 1-32 lowercase letters, digits, '.', '_' or '-' (it is a blob name segment).")]
+    public string PromptVersion { get; set; } = "v1";
+
+    /// <summary>Attempts per user in total (HTTP retries and invalid-output retries share it).</summary>
+    [Range(1, 10)]
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>First backoff delay in seconds when the service gives no Retry-After (doubled per retry).</summary>
+    [Range(0.0, 60.0)]
+    public double FirstRetryDelay { get; set; } = 1;
+
+    /// <summary>Backoff cap. A Retry-After longer than this fails the user instead of stalling the shard.</summary>
+    [Range(0.0, 600.0)]
+    public double MaxRetryDelaySeconds { get; set; } = 30;
+
+    /// <summary>Timeout of one attempt (also the HTTP pipeline's network timeout).</summary>
+    [Range(1, 600)]
+    public int TimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Token budget of one reasoner instance (one run): reserved before each call, settled with the reported usage.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxTokensPerRun { get; set; } = 200_000;
+
+    /// <summary>Per-user cap on one call: estimated prompt tokens (characters / 4) + <see cref="MaxOutputTokens"/>.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxTokensPerUser { get; set; } = 4_000;
+
+    /// <summary>Completion token cap sent to the model.</summary>
+    [Range(16, 16_384)]
+    public int MaxOutputTokens { get; set; } = 800;
+
+    /// <summary>Trajectory steps sent to the model (the most recent ones).</summary>
+    [Range(1, 500)]
+    public int MaxSteps { get; set; } = 30;
+
+    /// <summary>True when an endpoint and a deployment are configured.</summary>
+    public bool IsEnabled => Endpoint is not null && !string.IsNullOrWhiteSpace(Deployment);
+}
