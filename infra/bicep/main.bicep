@@ -56,7 +56,7 @@ param openAiModelName string = 'gpt-4o-mini'
 @description('Azure OpenAI model version.')
 param openAiModelVersion string = '2024-07-18'
 
-@description('Azure OpenAI deployment name (RoleGen__Reasoner__Deployment).')
+@description('Azure OpenAI deployment name (RoleGen__Reasoner__Llm__Deployment).')
 param openAiDeploymentName string = 'reasoner'
 
 @description('Azure OpenAI deployment SKU.')
@@ -194,8 +194,8 @@ var sharedSettings = {
   RoleGen__Storage__BlobServiceUri: storage.outputs.blobEndpoint
   RoleGen__Storage__Container: storage.outputs.dataContainerName
   RoleGen__Durable__TaskHubName: taskHubName
-  RoleGen__Reasoner__Endpoint: openAi.outputs.endpoint
-  RoleGen__Reasoner__Deployment: openAi.outputs.deploymentName
+  RoleGen__Reasoner__Llm__Endpoint: openAi.outputs.endpoint
+  RoleGen__Reasoner__Llm__Deployment: openAi.outputs.deploymentName
   RoleGen__Schedule__Nightly: nightlySchedule
   RoleGen__Runs__Dataset: nightlyDataset
 }

@@ -133,7 +133,6 @@ public sealed partial class ConfigurationTests
             "RoleGen__Storage__ConnectionString", "RoleGen__Storage__Container",
             .. typeof(RunsOptions).GetProperties().Where(p => p.CanWrite).Select(p => $"RoleGen__Runs__{p.Name}"),
             .. new[] { "LookbackDays", "MinViews", "MaxConversionRate", "MinActiveDays" }.Select(p => $"RoleGen__Dormancy__{p}"),
-            "RoleGen__Reasoner__Endpoint", "RoleGen__Reasoner__Deployment",
             .. typeof(RoleGen.Infrastructure.Reasoning.LlmReasonerOptions).GetProperties().Where(p => p.CanWrite).Select(p => $"RoleGen__Reasoner__Llm__{p.Name}"),
             .. typeof(RoleGen.Infrastructure.Scoring.ScoringOptions).GetProperties().Where(p => p.CanWrite).Select(p => $"RoleGen__Scoring__{p.Name}"),
         ];

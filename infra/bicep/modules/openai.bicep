@@ -11,7 +11,7 @@ param name string
 @description('Custom subdomain (must be globally unique); the endpoint becomes https://<subdomain>.openai.azure.com/.')
 param customSubDomainName string
 
-@description('Deployment name the app calls (RoleGen__Reasoner__Deployment).')
+@description('Deployment name the app calls (RoleGen__Reasoner__Llm__Deployment).')
 param deploymentName string
 
 @description('Model name, e.g. gpt-4o-mini.')
