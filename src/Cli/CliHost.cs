@@ -69,6 +69,8 @@ public sealed class CliHost : IAsyncDisposable
         builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
         builder.Logging.AddFilter("Grpc", LogLevel.Error);
         builder.Services.AddRoleGenCore();
+        // Optional LLM reasoner: RoleGen__Reasoner__Llm__Endpoint / __Deployment / __ApiKey in the environment.
+        builder.Services.AddRoleGenLlmReasoner(builder.Configuration);
         builder.Services.AddRoleGenBlobStorage(o =>
         {
             o.ConnectionString = settings.StorageConnectionString;

@@ -15,6 +15,8 @@ public static class RoleGenTasks
         typeof(SelectDormantUsersActivity),
         typeof(ResolveScoringModelActivity),
         typeof(BuildBaselineModelActivity),
+        typeof(BuildReasoningStatsActivity),
+        typeof(ReasonShardActivity),
         typeof(ScoreShardActivity),
         typeof(PublishShardActivity),
         typeof(FinalizeRunActivity),
@@ -29,6 +31,8 @@ public static class RoleGenTasks
         registry.AddActivity<SelectDormantUsersActivity>();
         registry.AddActivity<ResolveScoringModelActivity>();
         registry.AddActivity<BuildBaselineModelActivity>();
+        registry.AddActivity<BuildReasoningStatsActivity>();
+        registry.AddActivity<ReasonShardActivity>();
         registry.AddActivity<ScoreShardActivity>();
         registry.AddActivity<PublishShardActivity>();
         registry.AddActivity<FinalizeRunActivity>();

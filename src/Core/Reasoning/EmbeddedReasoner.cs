@@ -105,8 +105,9 @@ public sealed class EmbeddedReasoner
                 var x = interventions[u][j];
                 var p1 = estimates.WithIntervention[u][j];
                 var delta = double.IsFinite(p1) ? p1 - p0 : 0;
+                // An item outside the world model gets Δ 0 and P(conv) = P0 (said in the rationale): JSON has no NaN.
                 paths.Add(new ConversionPath(x.Item, x.Category, x.Role, x.TargetCategory, Math.Round(delta, 6),
-                    double.IsFinite(p1) ? Math.Round(p1, 6) : double.NaN, _options.Fusion.PriorOf(x.Role),
+                    Math.Round(double.IsFinite(p1) ? p1 : p0, 6), _options.Fusion.PriorOf(x.Role),
                     double.IsFinite(p1) ? $"{x.Why}; Δ {delta:+0.0000;-0.0000;0}" : $"{x.Why}; Δ unknown (item outside the world model)"));
             }
             var kept = paths

@@ -20,6 +20,9 @@ public sealed record RunRequest
 
     public int TopK { get; init; } = 20;
 
+    /// <summary>The Conversion Trajectory Reasoner and fusion (on by default; <c>Enabled = false</c> scores with the model alone).</summary>
+    public Reasoning.ReasonerOptions Reasoner { get; init; } = new();
+
     /// <summary>Shard sub-orchestrations in flight at once.</summary>
     public int MaxParallelShards { get; init; } = 8;
 
@@ -75,6 +78,14 @@ public sealed record RunRequest
         {
             errors.Add("TopK must be between 1 and 1000.");
         }
+        if (Reasoner is null)
+        {
+            errors.Add("Reasoner options are missing.");
+        }
+        else if (Reasoner.Validate() is { } r)
+        {
+            errors.Add(r);
+        }
         if (MaxParallelShards is < 1 or > 1000)
         {
             errors.Add("MaxParallelShards must be between 1 and 1000.");
@@ -118,7 +129,33 @@ public sealed record ShardOutcome(
     public string? Model { get; init; }
 
     public string? Runtime { get; init; }
+
+    /// <summary>The shard's reasoning (null when the shard was scored without it).</summary>
+    public ShardReasoning? Reasoning { get; init; }
+
+    public IReadOnlyDictionary<string, long>? ItemsBySource { get; init; }
+
+    public IReadOnlyDictionary<string, long>? ItemsByRole { get; init; }
 }
+
+/// <summary>What the reasoner did for one shard (counts, cost, which reasoner and world model).</summary>
+/// <param name="Reasoners">Users per reasoner kind (embedded, llm, embedded-fallback).</param>
+/// <param name="PathsByRole">Kept conversion paths per role of the shown item.</param>
+/// <param name="MeanDelta">Mean counterfactual uplift Δ of the kept paths with a finite Δ.</param>
+/// <param name="Llm">LLM counters (null when the LLM reasoner is not configured).</param>
+public sealed record ShardReasoning(
+    int Users,
+    long Paths,
+    IReadOnlyDictionary<string, long> Reasoners,
+    IReadOnlyDictionary<string, long> PathsByRole,
+    double MeanDelta,
+    string WorldModel,
+    string? PromptVersion,
+    string FusionVersion,
+    double Seconds,
+    double RolesSeconds,
+    double WorldModelSeconds,
+    IReadOnlyDictionary<string, long>? Llm);
 
 public enum RunStatus
 {
@@ -183,9 +220,78 @@ public sealed record RunManifest(
     IReadOnlyList<ShardOutcome> Shards,
     DateTimeOffset WrittenAt)
 {
+    /// <summary>What the reasoner did over the run (null for manifests written before the reasoner existed).</summary>
+    public RunReasoning? Reasoning { get; init; }
+
     public static string Path(string runId) => $"runs/{runId}/manifest.json";
 
     public static string ReportPath(string runId) => $"runs/{runId}/report.md";
+}
+
+/// <summary>The run's reasoning, summed over shards. <see cref="Note"/> says why there was none when <see cref="Enabled"/>
+/// is false or the statistics could not be built. <see cref="ReasoningOverScoring"/> = reasoning activity seconds / score
+/// activity seconds (the cost target is at most 3 with the embedded reasoner).</summary>
+public sealed record RunReasoning(
+    bool Enabled,
+    string? Note,
+    string? StatsPath,
+    double StatsSeconds,
+    long Users,
+    long Paths,
+    IReadOnlyDictionary<string, long> Reasoners,
+    IReadOnlyDictionary<string, long> PathsByRole,
+    IReadOnlyDictionary<string, long> ItemsBySource,
+    IReadOnlyDictionary<string, long> ItemsByRole,
+    double MeanDelta,
+    IReadOnlyList<string> WorldModels,
+    string? PromptVersion,
+    string FusionVersion,
+    double ReasonSeconds,
+    double ScoreSeconds,
+    double ReasoningOverScoring,
+    IReadOnlyDictionary<string, long>? Llm)
+{
+    public static RunReasoning Summarize(RunRequest request, IReadOnlyList<ShardOutcome> shards, string? statsPath, double statsSeconds, string? note)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(shards);
+        static Dictionary<string, long> Sum(IEnumerable<IReadOnlyDictionary<string, long>?> parts)
+        {
+            var total = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var part in parts)
+            {
+                foreach (var (k, v) in part ?? new Dictionary<string, long>())
+                {
+                    total[k] = total.GetValueOrDefault(k) + v;
+                }
+            }
+            return total.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        }
+        var reasoned = shards.Where(s => s.Reasoning is not null).ToArray();
+        var paths = reasoned.Sum(s => s.Reasoning!.Paths);
+        var reasonSeconds = reasoned.Sum(s => s.Reasoning!.Seconds);
+        var scoreSeconds = reasoned.Sum(s => s.ScoreSeconds);
+        var llm = reasoned.Any(s => s.Reasoning!.Llm is not null) ? Sum(reasoned.Select(s => s.Reasoning!.Llm)) : null;
+        return new RunReasoning(
+            request.Reasoner.Enabled && statsPath is not null,
+            note,
+            statsPath,
+            Math.Round(statsSeconds, 3),
+            reasoned.Sum(s => (long)s.Reasoning!.Users),
+            paths,
+            Sum(reasoned.Select(s => s.Reasoning!.Reasoners)),
+            Sum(reasoned.Select(s => s.Reasoning!.PathsByRole)),
+            Sum(shards.Select(s => s.ItemsBySource)),
+            Sum(shards.Select(s => s.ItemsByRole)),
+            paths == 0 ? 0 : Math.Round(reasoned.Sum(s => s.Reasoning!.MeanDelta * s.Reasoning.Paths) / paths, 6),
+            reasoned.Select(s => s.Reasoning!.WorldModel).Distinct(StringComparer.Ordinal).ToArray(),
+            reasoned.Select(s => s.Reasoning!.PromptVersion).FirstOrDefault(v => v is not null),
+            request.Reasoner.Fusion.Version,
+            Math.Round(reasonSeconds, 3),
+            Math.Round(scoreSeconds, 3),
+            scoreSeconds <= 0 ? 0 : Math.Round(reasonSeconds / scoreSeconds, 3),
+            llm);
+    }
 }
 
 public sealed record CohortSummary(

@@ -11,7 +11,8 @@ namespace RoleGen.Core.Runs;
 public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> logger)
 {
     public async Task<RunSummary> WriteAsync(RunRequest request, CohortSummary? cohort, ScoringModelRef? model,
-        IReadOnlyList<ShardOutcome> shards, RunTimings timings, string? error, CancellationToken cancellationToken = default)
+        IReadOnlyList<ShardOutcome> shards, RunTimings timings, string? error, CancellationToken cancellationToken = default,
+        RunReasoning? reasoning = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(shards);
@@ -30,13 +31,17 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
         var status = error is not null || (ordered.Length > 0 && failed.Length == ordered.Length) ? RunStatus.Failed
             : failed.Length > 0 ? RunStatus.PartiallySucceeded
             : RunStatus.Succeeded;
-        var activitySeconds = (cohort?.Seconds ?? 0) + timings.ModelActivitySeconds + ordered.Sum(s => s.ScoreSeconds + s.PublishSeconds);
+        var shardActivity = ordered.Sum(s => s.ScoreSeconds + s.PublishSeconds + (s.Reasoning?.Seconds ?? 0));
+        var activitySeconds = (cohort?.Seconds ?? 0) + timings.ModelActivitySeconds + (reasoning?.StatsSeconds ?? 0) + shardActivity;
         timings = timings with
         {
             ActivitySeconds = Math.Round(activitySeconds, 3),
-            ShardActivitySeconds = Math.Round(ordered.Sum(s => s.ScoreSeconds + s.PublishSeconds), 3),
+            ShardActivitySeconds = Math.Round(shardActivity, 3),
         };
-        var manifest = new RunManifest(request.RunId, status, error, request, input, cohort, model, counts, timings, ordered, DateTimeOffset.UtcNow);
+        var manifest = new RunManifest(request.RunId, status, error, request, input, cohort, model, counts, timings, ordered, DateTimeOffset.UtcNow)
+        {
+            Reasoning = reasoning,
+        };
         var manifestPath = RunManifest.Path(request.RunId);
         var reportPath = RunManifest.ReportPath(request.RunId);
         await store.WriteJsonAsync(manifestPath, manifest, cancellationToken).ConfigureAwait(false);
@@ -89,15 +94,45 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
         sb.AppendLine(ci, $"| time in activities | {m.Timings.ActivitySeconds:F1} s (shards {m.Timings.ShardActivitySeconds:F1} s) |");
         sb.AppendLine(ci, $"| candidates | `{store.Describe($"runs/{m.RunId}/shards/")}` `*/candidates.jsonl` |");
         sb.AppendLine();
+        if (m.Reasoning is { } r)
+        {
+            sb.AppendLine("## Reasoning");
+            sb.AppendLine();
+            if (!r.Enabled)
+            {
+                sb.AppendLine(ci, $"Off: {r.Note ?? "disabled in the run request"}.");
+                sb.AppendLine();
+            }
+            else
+            {
+                static string Pairs(IReadOnlyDictionary<string, long> d) => d.Count == 0 ? "—" : string.Join(", ", d.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:N0}")));
+                sb.AppendLine("| | |");
+                sb.AppendLine("|---|---|");
+                sb.AppendLine(ci, $"| users reasoned | {r.Users:N0} ({Pairs(r.Reasoners)}) |");
+                sb.AppendLine(ci, $"| conversion paths kept | {r.Paths:N0} ({Pairs(r.PathsByRole)}); mean Δ {r.MeanDelta:+0.0000;-0.0000;0} |");
+                sb.AppendLine(ci, $"| recommended items by source | {Pairs(r.ItemsBySource)} |");
+                sb.AppendLine(ci, $"| recommended items by role | {Pairs(r.ItemsByRole)} |");
+                sb.AppendLine(ci, $"| world model | {string.Join("; ", r.WorldModels)} |");
+                sb.AppendLine(ci, $"| fusion weights | {r.FusionVersion} (backbone {m.Request.Reasoner.Fusion.Backbone}, uplift {m.Request.Reasoner.Fusion.Uplift}, role {m.Request.Reasoner.Fusion.Role}) |");
+                sb.AppendLine(ci, $"| LLM reasoner | {(r.PromptVersion is null ? "not configured (embedded reasoner only)" : $"prompt {r.PromptVersion}: {Pairs(r.Llm ?? new Dictionary<string, long>())}")} |");
+                sb.AppendLine(ci, $"| statistics | `{r.StatsPath}` ({r.StatsSeconds:F1} s) |");
+                sb.AppendLine(ci, $"| cost | reasoning {r.ReasonSeconds:F1} s vs scoring {r.ScoreSeconds:F1} s in activities ({r.ReasoningOverScoring:F2}×) |");
+                if (r.Note is not null)
+                {
+                    sb.AppendLine(ci, $"| note | {r.Note} |");
+                }
+                sb.AppendLine();
+            }
+        }
         if (m.Shards.Count > 0)
         {
             sb.AppendLine("## Shards");
             sb.AppendLine();
-            sb.AppendLine("| shard | status | users | published | attempts | score s | publish s | model | runtime | error |");
-            sb.AppendLine("|---:|---|---:|---:|---:|---:|---:|---|---|---|");
+            sb.AppendLine("| shard | status | users | published | attempts | reason s | score s | publish s | model | runtime | error |");
+            sb.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|");
             foreach (var s in m.Shards)
             {
-                sb.AppendLine(ci, $"| {s.Shard} | {s.Status} | {s.Users:N0} | {s.Published:N0} | {s.Attempts} | {s.ScoreSeconds:F2} | {s.PublishSeconds:F2} | {s.Model} | {s.Runtime} | {s.Error?.Replace("|", "/", StringComparison.Ordinal)} |");
+                sb.AppendLine(ci, $"| {s.Shard} | {s.Status} | {s.Users:N0} | {s.Published:N0} | {s.Attempts} | {s.Reasoning?.Seconds ?? 0:F2} | {s.ScoreSeconds:F2} | {s.PublishSeconds:F2} | {s.Model} | {s.Runtime} | {s.Error?.Replace("|", "/", StringComparison.Ordinal)} |");
             }
         }
         return sb.ToString();

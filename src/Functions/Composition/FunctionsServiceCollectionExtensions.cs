@@ -20,7 +20,11 @@ public static class FunctionsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddRoleGenCore();
-        services.AddRoleGenBlobStorage(credential: CreateCredential(configuration));
+        var credential = CreateCredential(configuration);
+        services.AddRoleGenBlobStorage(credential: credential);
+        // The LLM reasoner only when RoleGen:Reasoner:Llm has an endpoint and a deployment (key auth is off in infra/: the
+        // managed identity is the credential there).
+        services.AddRoleGenLlmReasoner(configuration, credential ?? CreateLlmCredential(configuration));
         services.AddOptions<RunsOptions>().BindConfiguration(RunsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ScheduleOptions>().BindConfiguration(ScheduleOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DormancyPolicy>().BindConfiguration(DormancyPolicy.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -30,6 +34,20 @@ public static class FunctionsServiceCollectionExtensions
             services.TryAddTransient(activity);
         }
         return services;
+    }
+
+    /// <summary>The credential for Azure OpenAI when storage runs on a connection string (Azurite) but an LLM endpoint
+    /// without an API key is configured: the managed identity / developer login, as for storage in Azure.</summary>
+    private static TokenCredential? CreateLlmCredential(IConfiguration configuration)
+    {
+        var endpoint = configuration["RoleGen:Reasoner:Llm:Endpoint"];
+        var key = configuration["RoleGen:Reasoner:Llm:ApiKey"];
+        if (string.IsNullOrWhiteSpace(endpoint) || !string.IsNullOrWhiteSpace(key))
+        {
+            return null;
+        }
+        var clientId = configuration["AZURE_CLIENT_ID"];
+        return string.IsNullOrWhiteSpace(clientId) ? new DefaultAzureCredential() : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId));
     }
 
     /// <summary>No credential in connection-string mode (Azurite). With <c>RoleGen:Storage:BlobServiceUri</c>: the

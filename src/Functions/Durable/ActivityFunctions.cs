@@ -27,6 +27,15 @@ public static class ActivityFunctions
         FunctionContext executionContext)
         => RunAsync<BuildBaselineModelActivity, BuildBaselineModelInput, BuildBaselineModelResult>(input, instanceId, executionContext);
 
+    [Function(nameof(BuildReasoningStatsActivity))]
+    public static Task<BuildReasoningStatsResult> BuildReasoningStats([ActivityTrigger] BuildReasoningStatsInput input, string instanceId,
+        FunctionContext executionContext)
+        => RunAsync<BuildReasoningStatsActivity, BuildReasoningStatsInput, BuildReasoningStatsResult>(input, instanceId, executionContext);
+
+    [Function(nameof(ReasonShardActivity))]
+    public static Task<ReasonShardResult> ReasonShard([ActivityTrigger] ReasonShardInput input, string instanceId, FunctionContext executionContext)
+        => RunAsync<ReasonShardActivity, ReasonShardInput, ReasonShardResult>(input, instanceId, executionContext);
+
     [Function(nameof(ScoreShardActivity))]
     public static Task<ScoreShardResult> ScoreShard([ActivityTrigger] ScoreShardInput input, string instanceId, FunctionContext executionContext)
         => RunAsync<ScoreShardActivity, ScoreShardInput, ScoreShardResult>(input, instanceId, executionContext);

@@ -26,6 +26,9 @@ public static class ServiceCollectionExtensions
         services.AddOptions<Scoring.ScoringOptions>().BindConfiguration(Scoring.ScoringOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<Scoring.BackboneRecommenderProvider>();
         services.TryAddSingleton<IRecommenderProvider, Scoring.RoutingRecommenderProvider>();
+        services.TryAddSingleton<Core.Reasoning.BehaviorGraphStatisticsBuilder>();
+        services.TryAddSingleton<Core.Reasoning.ReasoningStatisticsCache>();
+        services.TryAddSingleton<Core.Reasoning.ICounterfactualModelProvider, Scoring.BackboneCounterfactualModelProvider>();
         return services;
     }
 

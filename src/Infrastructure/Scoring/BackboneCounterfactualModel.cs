@@ -72,3 +72,24 @@ public sealed class BackboneCounterfactualModel(BackboneRecommender backbone, in
         return new CounterfactualEstimates(baseline, with);
     }
 }
+
+/// <summary>The world model of a run: the backbone's conversion head (the same cached session the run scores with) when the
+/// run scores with a backbone, else the behaviour-graph statistics.</summary>
+public sealed class BackboneCounterfactualModelProvider(BackboneRecommenderProvider backbones, Microsoft.Extensions.Options.IOptions<ScoringOptions> options)
+    : ICounterfactualModelProvider
+{
+    /// <summary>Sequences per ONNX Runtime call for counterfactual passes (at least the scoring batch).</summary>
+    public const int MinBatch = 256;
+
+    public async Task<ICounterfactualModel> GetAsync(Core.Scoring.ScoringModelRef model, BehaviorGraphStatistics stats, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stats);
+        if (model.Kind != Core.Scoring.BackboneRegistry.Kind)
+        {
+            return new StatisticalCounterfactualModel(stats);
+        }
+        var recommender = (BackboneRecommender)await backbones.GetAsync(model, cancellationToken).ConfigureAwait(false);
+        return new BackboneCounterfactualModel(recommender, Math.Max(MinBatch, options.Value.BatchSize));
+    }
+}

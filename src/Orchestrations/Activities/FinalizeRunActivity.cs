@@ -13,6 +13,7 @@ public sealed class FinalizeRunActivity(RunReportWriter writer) : TaskActivity<F
         return writer.WriteAsync(input.Request, input.Cohort, input.Model, input.Shards,
             new RunTimings(input.StartedAt, input.FinishedAt, input.SelectSeconds, input.ModelSeconds, input.ShardsSeconds,
                 (input.FinishedAt - input.StartedAt).TotalSeconds) { ModelActivitySeconds = input.ModelActivitySeconds },
-            input.Error);
+            input.Error, reasoning: RunReasoning.Summarize(input.Request, input.Shards, input.ReasoningStats?.Path,
+                input.ReasoningStats?.Seconds ?? 0, input.ReasoningNote));
     }
 }

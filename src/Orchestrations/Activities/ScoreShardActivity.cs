@@ -3,6 +3,7 @@ using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Ingest;
+using RoleGen.Core.Reasoning;
 using RoleGen.Core.Scoring;
 using RoleGen.Core.Storage;
 using RoleGen.Orchestrations.Models;
@@ -10,7 +11,10 @@ using RoleGen.Orchestrations.Models;
 namespace RoleGen.Orchestrations.Activities;
 
 /// <summary>Scores one shard's users with the run's model and writes <c>scores.jsonl</c> (overwritten on retry).</summary>
-public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider recommenders, ILogger<ScoreShardActivity> logger)
+/// <remarks>With a reasoning path, the shard's <c>reasoning.jsonl</c> is read in lockstep with users.jsonl (same order; a
+/// user id mismatch fails the shard permanently) and fused into the model's list (<see cref="RoleGenFusion"/>): every
+/// item then carries its source and role.</remarks>
+public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider recommenders, ReasoningStatisticsCache statistics, ILogger<ScoreShardActivity> logger)
     : TaskActivity<ScoreShardInput, ScoreShardResult>
 {
     public const int BatchSize = 512;
@@ -30,9 +34,24 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
         }
         var path = ShardPlan.ScoresPath(input.RunId, input.Shard);
         int users = 0, scored = 0, cold = 0;
+        RoleGenFusion? fusion = null;
+        if (input.ReasoningPath is not null && input.Reasoning is not null)
+        {
+            try
+            {
+                var stats = await statistics.GetAsync(input.Reasoning.StatsPath).ConfigureAwait(false);
+                fusion = new RoleGenFusion(input.Reasoning.Options.Fusion, stats, input.Reasoning.Options);
+            }
+            catch (BlobNotFoundException ex)
+            {
+                throw new PermanentFailureException($"Shard {input.Shard}: the run's reasoning statistics are missing at {ex.Path}.", ex);
+            }
+        }
+        var bySource = new Dictionary<string, long>(StringComparer.Ordinal);
+        var byRole = new Dictionary<string, long>(StringComparer.Ordinal);
         try
         {
-            (users, scored, cold) = await ScoreAsync(recommender, input, path).ConfigureAwait(false);
+            (users, scored, cold) = await ScoreAsync(recommender, input, path, fusion, bySource, byRole).ConfigureAwait(false);
         }
         catch (InvalidDataException ex)
         {
@@ -41,24 +60,60 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
         }
         logger.LogInformation("Scored {Users} users in shard {Shard} with {Model} ({Cold} cold) in {Seconds:F2} s",
             scored, input.Shard, input.Model.Kind, cold, watch.Elapsed.TotalSeconds);
-        return new ScoreShardResult(input.Shard, users, scored, cold, path, watch.Elapsed.TotalSeconds) { Runtime = recommender.Runtime };
+        return new ScoreShardResult(input.Shard, users, scored, cold, path, watch.Elapsed.TotalSeconds)
+        {
+            Runtime = recommender.Runtime,
+            ItemsBySource = bySource,
+            ItemsByRole = byRole,
+        };
     }
 
-    private async Task<(int Users, int Scored, int Cold)> ScoreAsync(IRecommender recommender, ScoreShardInput input, string path)
+    private async Task<(int Users, int Scored, int Cold)> ScoreAsync(IRecommender recommender, ScoreShardInput input, string path,
+        RoleGenFusion? fusion, Dictionary<string, long> bySource, Dictionary<string, long> byRole)
     {
         int users = 0, scored = 0, cold = 0;
-        await using (var output = await store.OpenWriteAsync(path).ConfigureAwait(false))
+        // The model lists a few more than top-K when fusing, so reasoned items can enter without emptying the tail.
+        var listSize = fusion is null ? input.TopK : input.TopK + input.Reasoning!.Options.PathsPerUser;
+        IAsyncEnumerator<UserReasoning>? reasoning = fusion is null
+            ? null
+            : store.ReadJsonLinesAsync<UserReasoning>(input.ReasoningPath!).GetAsyncEnumerator();
+        try
         {
+            await using var output = await store.OpenWriteAsync(path).ConfigureAwait(false);
             var batch = new List<UserTrajectory>(BatchSize);
             async Task FlushAsync()
             {
-                var recs = recommender.Recommend(batch, input.TopK);
+                var recs = recommender.Recommend(batch, listSize);
                 if (recs.Count != batch.Count)
                 {
                     throw new InvalidOperationException($"Scorer returned {recs.Count} rows for {batch.Count} users.");
                 }
                 cold += recs.Count(r => r.Items.Count > 0 && r.Items.All(i => i.Source is "popularity" or "backbone-cold"));
-                scored += await JsonLines.WriteAsync(output, recs).ConfigureAwait(false);
+                IReadOnlyList<UserRecommendations> final = recs;
+                if (fusion is not null)
+                {
+                    var fused = new UserRecommendations[recs.Count];
+                    for (var i = 0; i < recs.Count; i++)
+                    {
+                        if (!await reasoning!.MoveNextAsync().ConfigureAwait(false))
+                        {
+                            throw new InvalidDataException($"{input.ReasoningPath} ends before user '{batch[i].UserId}'.");
+                        }
+                        if (!string.Equals(reasoning.Current.UserId, batch[i].UserId, StringComparison.Ordinal))
+                        {
+                            throw new InvalidDataException($"{input.ReasoningPath} is out of step with the shard's users: '{reasoning.Current.UserId}' where '{batch[i].UserId}' was expected.");
+                        }
+                        fused[i] = fusion.Fuse(batch[i], recs[i], reasoning.Current, input.TopK);
+                    }
+                    final = fused;
+                }
+                foreach (var item in final.SelectMany(r => r.Items))
+                {
+                    bySource[item.Source] = bySource.GetValueOrDefault(item.Source) + 1;
+                    var role = item.Role?.ToString().ToLowerInvariant() ?? "none";
+                    byRole[role] = byRole.GetValueOrDefault(role) + 1;
+                }
+                scored += await JsonLines.WriteAsync(output, final).ConfigureAwait(false);
                 batch.Clear();
             }
             await foreach (var user in store.ReadJsonLinesAsync<UserTrajectory>(input.UsersPath).ConfigureAwait(false))
@@ -73,6 +128,17 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
             if (batch.Count > 0)
             {
                 await FlushAsync().ConfigureAwait(false);
+            }
+            if (reasoning is not null && await reasoning.MoveNextAsync().ConfigureAwait(false))
+            {
+                throw new InvalidDataException($"{input.ReasoningPath} holds more users than the shard (e.g. '{reasoning.Current.UserId}').");
+            }
+        }
+        finally
+        {
+            if (reasoning is not null)
+            {
+                await reasoning.DisposeAsync().ConfigureAwait(false);
             }
         }
         return (users, scored, cold);

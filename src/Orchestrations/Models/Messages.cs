@@ -1,4 +1,5 @@
 using RoleGen.Core.Cohort;
+using RoleGen.Core.Reasoning;
 using RoleGen.Core.Runs;
 using RoleGen.Core.Scoring;
 
@@ -14,13 +15,40 @@ public sealed record BuildBaselineModelInput(string RunId, string Dataset, long 
 
 public sealed record BuildBaselineModelResult(ScoringModelRef Model, int Items, long Events, double Seconds);
 
-public sealed record ShardWork(string RunId, ShardInput Shard, ScoringModelRef Model, int TopK, int MaxAttempts, double FirstRetrySeconds);
+public sealed record ShardWork(string RunId, ShardInput Shard, ScoringModelRef Model, int TopK, int MaxAttempts, double FirstRetrySeconds)
+{
+    /// <summary>Null: no reasoning (the reasoner is off, or its statistics could not be built); the shard is scored by the
+    /// model alone.</summary>
+    public ReasoningWork? Reasoning { get; init; }
+}
 
-public sealed record ScoreShardInput(string RunId, int Shard, string UsersPath, int Users, ScoringModelRef Model, int TopK);
+/// <summary>What a shard needs to reason: where the run's behaviour-graph statistics are and the reasoner options.</summary>
+public sealed record ReasoningWork(string StatsPath, ReasonerOptions Options);
+
+public sealed record BuildReasoningStatsInput(string RunId, string Dataset, long AsOfUnixSeconds);
+
+public sealed record BuildReasoningStatsResult(string Path, long Users, long Events, int Items, int Categories, double BaseRate, double Seconds);
+
+public sealed record ReasonShardInput(string RunId, int Shard, string UsersPath, int Users, ScoringModelRef Model, ReasoningWork Reasoning);
+
+public sealed record ReasonShardResult(int Shard, ShardReasoning Reasoning, string ReasoningPath);
+
+public sealed record ScoreShardInput(string RunId, int Shard, string UsersPath, int Users, ScoringModelRef Model, int TopK)
+{
+    /// <summary>The shard's reasoning.jsonl to fuse into the model's ranking (null: model alone).</summary>
+    public string? ReasoningPath { get; init; }
+
+    public ReasoningWork? Reasoning { get; init; }
+}
 
 public sealed record ScoreShardResult(int Shard, int Users, int Scored, int ColdUsers, string ScoresPath, double Seconds)
 {
     public string? Runtime { get; init; }
+
+    /// <summary>Recommended items by source (backbone, reasoned, backbone+reasoned, ...) and by role (none = no role).</summary>
+    public IReadOnlyDictionary<string, long>? ItemsBySource { get; init; }
+
+    public IReadOnlyDictionary<string, long>? ItemsByRole { get; init; }
 }
 
 public sealed record ResolveScoringModelInput(string RunId)
@@ -50,4 +78,9 @@ public sealed record FinalizeRunInput(
 {
     /// <summary>Time the model build spent inside its activity (for the orchestration-overhead figure).</summary>
     public double ModelActivitySeconds { get; init; }
+
+    /// <summary>The run's reasoning statistics (null: reasoner off or statistics failed — then <see cref="ReasoningNote"/> says why).</summary>
+    public BuildReasoningStatsResult? ReasoningStats { get; init; }
+
+    public string? ReasoningNote { get; init; }
 }

@@ -8,8 +8,9 @@ using RoleGen.Orchestrations.Models;
 namespace RoleGen.Orchestrations.Orchestrators;
 
 /// <summary>
-/// One run: select the dormant cohort → build the baseline model → fan out <see cref="ShardOrchestrator"/>s with bounded
-/// width → finalize (manifest + report). Progress is the custom status (<see cref="RunProgress"/>). A failing shard is
+/// One run: select the dormant cohort → resolve the backbone or build the baseline model → behaviour-graph statistics for
+/// the reasoner → fan out <see cref="ShardOrchestrator"/>s (reason → score with fusion → publish) with bounded width →
+/// finalize (manifest + report). Progress is the custom status (<see cref="RunProgress"/>). A failing shard is
 /// reported, not fatal; a failing cohort selection or model build ends the run as Failed, with a manifest saying why.
 /// </summary>
 public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSummary>
@@ -75,6 +76,26 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
             }
         }
 
+        // Reasoning statistics, once per run. A failure here degrades the run to model-only scoring (said in the manifest)
+        // rather than failing it: the candidates are still produced.
+        BuildReasoningStatsResult? reasoningStats = null;
+        string? reasoningNote = input.Reasoner is { Enabled: false } ? "disabled in the run request" : null;
+        if (error is null && model is not null && input.Reasoner.Enabled)
+        {
+            context.SetCustomStatus(new RunProgress("reasoning-statistics", 0, cohort!.Shards.Count, 0, 0, cohort.Cohort.Dormant));
+            try
+            {
+                reasoningStats = await context.CallActivityAsync<BuildReasoningStatsResult>(nameof(BuildReasoningStatsActivity),
+                    new BuildReasoningStatsInput(input.RunId, input.Dataset, cohort.Cohort.AsOfUnixSeconds), retry);
+            }
+            catch (TaskFailedException ex)
+            {
+                reasoningNote = $"behaviour-graph statistics failed, scored without reasoning: {RetryPolicies.Describe(ex)}";
+                log.LogWarning("Run {RunId}: {Note}", input.RunId, reasoningNote);
+            }
+        }
+        var reasoningWork = reasoningStats is null ? null : new ReasoningWork(reasoningStats.Path, input.Reasoner);
+
         if (error is null && model is not null)
         {
             var shardsStarted = context.CurrentUtcDateTime;
@@ -90,7 +111,7 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
                 {
                     var shard = queue.Dequeue();
                     var task = context.CallSubOrchestratorAsync<ShardOutcome>(nameof(ShardOrchestrator),
-                        new ShardWork(input.RunId, shard, model, input.TopK, input.MaxAttempts, input.FirstRetrySeconds),
+                        new ShardWork(input.RunId, shard, model, input.TopK, input.MaxAttempts, input.FirstRetrySeconds) { Reasoning = reasoningWork },
                         new SubOrchestrationOptions { InstanceId = ShardInstanceId(input.RunId, shard.Shard) });
                     inFlight.Add(task, shard);
                 }
@@ -123,7 +144,7 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
         context.SetCustomStatus(new RunProgress("finalizing", outcomes.Count, cohort?.Shards.Count ?? 0,
             outcomes.Count(o => o.Status == ShardStatus.Failed), outcomes.Sum(o => (long)o.Published), cohort?.Cohort.Dormant ?? 0));
         var summary = await context.CallActivityAsync<RunSummary>(nameof(FinalizeRunActivity),
-            new FinalizeRunInput(input, cohort?.Cohort, model, outcomes, started, context.CurrentUtcDateTime, selectSeconds, modelSeconds, shardsSeconds, error) { ModelActivitySeconds = modelActivitySeconds },
+            new FinalizeRunInput(input, cohort?.Cohort, model, outcomes, started, context.CurrentUtcDateTime, selectSeconds, modelSeconds, shardsSeconds, error) { ModelActivitySeconds = modelActivitySeconds, ReasoningStats = reasoningStats, ReasoningNote = reasoningNote },
             retry);
         context.SetCustomStatus(new RunProgress("done", outcomes.Count, cohort?.Shards.Count ?? 0,
             summary.FailedShards, summary.Published, summary.Dormant));

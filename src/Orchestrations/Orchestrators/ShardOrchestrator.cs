@@ -6,7 +6,7 @@ using RoleGen.Orchestrations.Models;
 
 namespace RoleGen.Orchestrations.Orchestrators;
 
-/// <summary>One shard: score → publish, each retried at the call site. Never throws for a failing shard: it returns a
+/// <summary>One shard: reason (when the run reasons) → score (fusing the reasoning) → publish, each retried at the call site. Never throws for a failing shard: it returns a
 /// <see cref="ShardStatus.Failed"/> outcome so the run reports it and goes on.</summary>
 public sealed class ShardOrchestrator : TaskOrchestrator<ShardWork, ShardOutcome>
 {
@@ -19,10 +19,23 @@ public sealed class ShardOrchestrator : TaskOrchestrator<ShardWork, ShardOutcome
         var retry = RetryPolicies.Transient(input.MaxAttempts, input.FirstRetrySeconds);
         var shard = input.Shard;
         ScoreShardResult? scored = null;
+        ReasonShardResult? reasoned = null;
+        var step = "reason";
         try
         {
+            if (input.Reasoning is not null)
+            {
+                reasoned = await context.CallActivityAsync<ReasonShardResult>(nameof(ReasonShardActivity),
+                    new ReasonShardInput(input.RunId, shard.Shard, shard.UsersPath, shard.Users, input.Model, input.Reasoning), retry);
+            }
+            step = "score";
             scored = await context.CallActivityAsync<ScoreShardResult>(nameof(ScoreShardActivity),
-                new ScoreShardInput(input.RunId, shard.Shard, shard.UsersPath, shard.Users, input.Model, input.TopK), retry);
+                new ScoreShardInput(input.RunId, shard.Shard, shard.UsersPath, shard.Users, input.Model, input.TopK)
+                {
+                    ReasoningPath = reasoned?.ReasoningPath,
+                    Reasoning = reasoned is null ? null : input.Reasoning,
+                }, retry);
+            step = "publish";
             var published = await context.CallActivityAsync<PublishShardResult>(nameof(PublishShardActivity),
                 new PublishShardInput(input.RunId, shard.Shard, shard.UsersPath, scored.ScoresPath, shard.Users), retry);
             return new ShardOutcome(shard.Shard, ShardStatus.Succeeded, shard.Users, scored.Scored, published.Published,
@@ -30,6 +43,9 @@ public sealed class ShardOrchestrator : TaskOrchestrator<ShardWork, ShardOutcome
             {
                 Model = $"{input.Model.Kind}@{input.Model.Version}",
                 Runtime = scored.Runtime,
+                Reasoning = reasoned?.Reasoning,
+                ItemsBySource = scored.ItemsBySource,
+                ItemsByRole = scored.ItemsByRole,
             };
         }
         catch (TaskFailedException ex)
@@ -37,11 +53,12 @@ public sealed class ShardOrchestrator : TaskOrchestrator<ShardWork, ShardOutcome
             var reason = RetryPolicies.Describe(ex);
             log.LogWarning("Shard {Shard} of run {RunId} failed: {Reason}", shard.Shard, input.RunId, reason);
             return new ShardOutcome(shard.Shard, ShardStatus.Failed, shard.Users, scored?.Scored ?? 0, 0, null,
-                $"{(scored is null ? "score" : "publish")}: {reason}", RetryPolicies.IsPermanent(ex.FailureDetails) ? 1 : input.MaxAttempts,
+                $"{step}: {reason}", RetryPolicies.IsPermanent(ex.FailureDetails) ? 1 : input.MaxAttempts,
                 scored?.Seconds ?? 0, 0, started, context.CurrentUtcDateTime)
             {
                 Model = $"{input.Model.Kind}@{input.Model.Version}",
                 Runtime = scored?.Runtime,
+                Reasoning = reasoned?.Reasoning,
             };
         }
     }

@@ -1,3 +1,4 @@
+using RoleGen.Core.Reasoning;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
@@ -23,7 +24,7 @@ public sealed class ScoreShardActivityTests
             .Returns<IReadOnlyList<UserTrajectory>, int>((users, _) => users.Select(u => new UserRecommendations(u.UserId, [])).ToArray());
         var provider = new Mock<IRecommenderProvider>();
         provider.Setup(p => p.GetAsync(Model, It.IsAny<CancellationToken>())).ReturnsAsync(recommender.Object);
-        return new ScoreShardActivity(store, provider.Object, NullLogger<ScoreShardActivity>.Instance);
+        return new ScoreShardActivity(store, provider.Object, new ReasoningStatisticsCache(store), NullLogger<ScoreShardActivity>.Instance);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using RoleGen.Core.Reasoning;
 using Microsoft.DurableTask.Client;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Ingest;
@@ -62,6 +63,28 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
         Assert.Equal(users.Count, rows.Count);
         Assert.True(users.Values.Any(u => u.User.Purchased.Count > 0), "no dormant user bought anything: the exclusion check is vacuous");
 
+        // Reasoning: one line per user in users.jsonl order, and fused candidates that carry source and role.
+        var reasoned = 0;
+        await foreach (var (shard, line) in ReadShardFilesAsync<UserReasoning>(request.RunId, "reasoning.jsonl"))
+        {
+            Assert.True(users.TryGetValue(line.UserId, out var owner), $"reasoning for unknown user {line.UserId}");
+            Assert.Equal(owner.Shard, shard);
+            Assert.Equal(owner.User.Steps.Count, line.Roles.Count);
+            Assert.Equal(ReasonerKinds.Embedded, line.Reasoner);
+            Assert.InRange(line.Paths.Count, 0, request.Reasoner.PathsPerUser);
+            Assert.Empty(line.Paths.Select(p => p.Item).Intersect(owner.User.Purchased, StringComparer.Ordinal));
+            reasoned++;
+        }
+        Assert.Equal(users.Count, reasoned);
+        var items = new List<Candidate>();
+        await foreach (var (_, row) in ReadShardFilesAsync<CandidateRow>(request.RunId, "candidates.jsonl"))
+        {
+            items.AddRange(row.Items);
+        }
+        Assert.Contains(items, i => i.Source.Contains("reasoned", StringComparison.Ordinal));
+        Assert.Contains(items, i => i.Source == "transition");
+        Assert.Contains(items, i => i.Role is not null);
+
         // Manifest, report, progress.
         Assert.Equal(RunStatus.Succeeded, manifest.Status);
         Assert.Equal(summary.Shards, manifest.Shards.Count);
@@ -75,6 +98,12 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
         });
         Assert.Equal(summary.Dormant, manifest.Counts.Published);
         Assert.Equal(request.TopK, manifest.Request.TopK);
+        Assert.NotNull(manifest.Reasoning);
+        Assert.True(manifest.Reasoning.Enabled);
+        Assert.Equal(summary.Dormant, manifest.Reasoning.Users);
+        Assert.Equal(items.Count, manifest.Reasoning.ItemsBySource.Values.Sum());
+        Assert.Contains("statistics", manifest.Reasoning.WorldModels.Single(), StringComparison.Ordinal);
+        Assert.True(await Store.ExistsAsync(BehaviorGraphStatistics.PathFor(request.RunId)));
         Assert.True(await Store.ExistsAsync(RunManifest.ReportPath(request.RunId)));
 
         var progress = meta.ReadCustomStatusAs<RunProgress>();
@@ -108,7 +137,8 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
         var failed = Assert.Single(manifest.Shards, s => s.Status == ShardStatus.Failed);
         output.WriteLine($"failed shard error: {failed.Error}");
         Assert.Equal(0, failed.Shard);
-        Assert.StartsWith("score: ", failed.Error, StringComparison.Ordinal);
+        // The shard's first activity reads users.jsonl: with the reasoner on (the default) that is the reason step.
+        Assert.StartsWith("reason: ", failed.Error, StringComparison.Ordinal);
         Assert.Contains("injected: users blob unreadable", failed.Error, StringComparison.Ordinal);
         Assert.Equal(request.MaxAttempts, failed.Attempts);
         Assert.Equal(0, failed.Published);

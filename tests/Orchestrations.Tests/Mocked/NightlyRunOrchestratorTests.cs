@@ -1,3 +1,4 @@
+using RoleGen.Core.Reasoning;
 using Microsoft.DurableTask;
 using Moq;
 using RoleGen.Core.Cohort;
@@ -39,6 +40,59 @@ public sealed class NightlyRunOrchestratorTests
         OrchestrationContextMock.Now);
 
     /// <summary>A run context whose activities and sub-orchestrations are scripted by the test.</summary>
+    [Fact]
+    public async Task Shards_carry_the_runs_reasoning_statistics_and_options()
+    {
+        var h = new Harness { Select = _ => Task.FromResult(Cohort([0, 1])) };
+        h.Shard = work => Task.FromResult(Succeeded(work));
+
+        await new NightlyRunOrchestrator().RunAsync(h.Context.Object, Request()).WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(2, h.SubOrchestrations.Count);
+        Assert.All(h.SubOrchestrations, s =>
+        {
+            Assert.NotNull(s.Work.Reasoning);
+            Assert.Equal($"runs/{RunId}/reasoning/graph-stats.json", s.Work.Reasoning!.StatsPath);
+            Assert.Equal(Request().Reasoner, s.Work.Reasoning.Options);
+        });
+        Assert.NotNull(h.Finalized!.ReasoningStats);
+        Assert.Null(h.Finalized.ReasoningNote);
+    }
+
+    [Fact]
+    public async Task Failing_statistics_degrade_the_run_to_model_only_scoring_with_a_note()
+    {
+        var h = new Harness
+        {
+            Select = _ => Task.FromResult(Cohort([0, 1])),
+            Stats = _ => Task.FromException<BuildReasoningStatsResult>(OrchestrationContextMock.Failure(nameof(BuildReasoningStatsActivity), new IOException("stats blob down"))),
+        };
+        h.Shard = work => Task.FromResult(Succeeded(work));
+
+        await new NightlyRunOrchestrator().RunAsync(h.Context.Object, Request()).WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.All(h.SubOrchestrations, s => Assert.Null(s.Work.Reasoning));
+        Assert.Null(h.Finalized!.Error);
+        Assert.Contains("stats blob down", h.Finalized.ReasoningNote, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_request_with_the_reasoner_off_never_builds_statistics()
+    {
+        var h = new Harness
+        {
+            Select = _ => Task.FromResult(Cohort([0])),
+            Stats = _ => throw new InvalidOperationException("must not be called"),
+        };
+        h.Shard = work => Task.FromResult(Succeeded(work));
+
+        await new NightlyRunOrchestrator().RunAsync(h.Context.Object, Request() with { Reasoner = new ReasonerOptions { Enabled = false } })
+            .WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Null(Assert.Single(h.SubOrchestrations).Work.Reasoning);
+        Assert.Equal("disabled in the run request", h.Finalized!.ReasoningNote);
+    }
+
     private sealed class Harness
     {
         public Mock<TaskOrchestrationContext> Context { get; }
@@ -63,6 +117,9 @@ public sealed class NightlyRunOrchestratorTests
 
         public Func<ResolveScoringModelInput, Task<ResolveScoringModelResult>> Resolve { get; set; } =
             _ => Task.FromResult(new ResolveScoringModelResult(null, "no trained backbone"));
+
+        public Func<BuildReasoningStatsInput, Task<BuildReasoningStatsResult>> Stats { get; set; } =
+            input => Task.FromResult(new BuildReasoningStatsResult($"runs/{input.RunId}/reasoning/graph-stats.json", 3_000, 40_000, 500, 20, 0.01, 0.2));
 
         /// <summary>Called when a shard is scheduled; null leaves its task pending for the test to complete.</summary>
         public Func<ShardWork, Task<ShardOutcome>?> Shard { get; set; } = _ => null;
@@ -90,6 +147,13 @@ public sealed class NightlyRunOrchestratorTests
                     Assert.Equal(nameof(BuildBaselineModelActivity), name.Name);
                     ActivityOptions.Add(options);
                     return Build((BuildBaselineModelInput)input!);
+                });
+            Context.Setup(c => c.CallActivityAsync<BuildReasoningStatsResult>(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<TaskOptions?>()))
+                .Returns<TaskName, object?, TaskOptions?>((name, input, options) =>
+                {
+                    Assert.Equal(nameof(BuildReasoningStatsActivity), name.Name);
+                    ActivityOptions.Add(options);
+                    return Stats((BuildReasoningStatsInput)input!);
                 });
             Context.Setup(c => c.CallActivityAsync<RunSummary>(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<TaskOptions?>()))
                 .Returns<TaskName, object?, TaskOptions?>((name, input, options) =>
@@ -247,7 +311,7 @@ public sealed class NightlyRunOrchestratorTests
 
         Assert.Equal(new SelectDormantUsersInput(RunId, "demo", request.Policy, 100, 16), selectInput);
         Assert.Equal(new BuildBaselineModelInput(RunId, "demo", 1_700_000_000), buildInput);
-        Assert.Equal(4, h.ActivityOptions.Count); // select, resolve model, build baseline, finalize
+        Assert.Equal(5, h.ActivityOptions.Count); // select, resolve model, build baseline, reasoning statistics, finalize
         Assert.All(h.ActivityOptions, o => Assert.Equal(3, o?.Retry?.Policy?.MaxNumberOfAttempts));
         var work = Assert.Single(h.SubOrchestrations).Work;
         Assert.Equal(new ShardWork(RunId, Cohort(0).Shards[0], Model, 10, 3, 0.5), work);
@@ -391,13 +455,14 @@ public sealed class NightlyRunOrchestratorTests
         Assert.Equal(h.Statuses.Count, progress.Count); // every status is a RunProgress
         Assert.Equal("selecting", progress[0].Phase);
         Assert.Equal("building-model", progress[1].Phase);
+        Assert.Equal("reasoning-statistics", progress[2].Phase);
         var scoring = progress.Where(p => p.Phase == "scoring").ToArray();
         Assert.Equal(Enumerable.Range(0, shards.Length + 1), scoring.Select(p => p.ShardsDone));
         Assert.All(scoring, p => Assert.Equal(shards.Length, p.ShardsTotal));
         Assert.All(scoring, p => Assert.Equal(Cohort(shards).Cohort.Dormant, p.UsersTotal));
         Assert.Equal([0, 0, 0, 1, 1, 1], scoring.Select(p => p.ShardsFailed));
         Assert.True(scoring.Zip(scoring.Skip(1)).All(pair => pair.Second.UsersScored >= pair.First.UsersScored));
-        Assert.Equal(["finalizing", "done"], progress.Skip(2 + scoring.Length).Select(p => p.Phase));
+        Assert.Equal(["finalizing", "done"], progress.Skip(3 + scoring.Length).Select(p => p.Phase));
         var done = progress[^1];
         Assert.Equal(shards.Length, done.ShardsDone);
         Assert.Equal(shards.Length, done.ShardsTotal);
