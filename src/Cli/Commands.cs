@@ -44,6 +44,12 @@ public static class Commands
     public static readonly Option<int> ShardSize = new("--shard-size") { Description = "Target users per shard.", DefaultValueFactory = _ => 5000 };
     public static readonly Option<int> ShardCount = new("--shard-count") { Description = "Pin the number of shards (0 = derive from --shard-size)." };
     public static readonly Option<int> TopK = new("--top-k") { Description = "Recommendations per user.", DefaultValueFactory = _ => 20 };
+    public static readonly Option<bool> NoReasoner = new("--no-reasoner") { Description = "Score with the model alone (no Conversion Trajectory Reasoner, no fusion)." };
+    public static readonly Option<int> Interventions = new("--interventions")
+    {
+        Description = "Role-diverse interventions do(show x) evaluated per user with the world model and kept as conversion paths (0-32; each costs one conversion-head pass).",
+        DefaultValueFactory = _ => 4,
+    };
     public static readonly Option<string> RunId = new("--run-id") { Description = "Run id (default: {dataset}-{UTC time}). Re-using the id of an unfinished run resumes it." };
     public static readonly Option<int> Parallel = new("--max-parallel-shards") { Description = "Shard sub-orchestrations in flight.", DefaultValueFactory = _ => 8 };
     public static readonly Option<int> Lookback = new("--lookback-days") { Description = "Dormancy look-back window in days.", DefaultValueFactory = _ => 30 };
@@ -74,7 +80,7 @@ public static class Commands
 
         var demo = new Command("demo", "Generate the seeded demo world (events/{dataset}/), run a nightly run on it end to end, print the summary.")
         {
-            Users, Seed, Dataset, ShardSize, ShardCount, TopK, RunId, Parallel, TrainSeconds,
+            Users, Seed, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, RunId, Parallel, TrainSeconds,
         };
         demo.SetAction(Handlers.DemoAsync);
 
@@ -87,7 +93,7 @@ public static class Commands
 
         var run = new Command("run", "Run a nightly run: ingest --events (or use an ingested --dataset), select dormant users, score and publish candidates.")
         {
-            Events, Format, Dataset, ShardSize, ShardCount, TopK, RunId, Parallel, Lookback, MinViews, MaxConversion, MinActiveDays, Rerun,
+            Events, Format, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, RunId, Parallel, Lookback, MinViews, MaxConversion, MinActiveDays, Rerun,
         };
         run.SetAction(Handlers.RunAsync);
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Demo;
 using RoleGen.Core.Ingest;
+using RoleGen.Core.Reasoning;
 using RoleGen.Core.Runs;
 using RoleGen.Core.Scoring;
 using RoleGen.Core.Storage;
@@ -173,7 +174,7 @@ public static class Handlers
         {
             throw new CliException(ExitCodes.BadInput, ex.Message);
         }
-        return new RunRequest
+        var request = new RunRequest
         {
             RunId = runId,
             Dataset = dataset,
@@ -182,7 +183,14 @@ public static class Handlers
             ShardCount = parse.GetValue(Commands.ShardCount),
             TopK = parse.GetValue(Commands.TopK),
             MaxParallelShards = parse.GetValue(Commands.Parallel),
+            Reasoner = new ReasonerOptions
+            {
+                Enabled = !parse.GetValue(Commands.NoReasoner),
+                MaxInterventions = parse.GetValue(Commands.Interventions),
+                PathsPerUser = parse.GetValue(Commands.Interventions),
+            },
         };
+        return request.Validate() is { } invalid ? throw new CliException(ExitCodes.BadInput, invalid) : request;
     }
 
     private static (FileInfo? File, EventFormat Format, string Dataset) IngestArguments(ParseResult parse, bool requireFile)
@@ -353,7 +361,10 @@ public static class Handlers
     {
         var peak = Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0;
         // select, resolve model, finalize (+ baseline build when no backbone is published) + score and publish per shard
-        var activities = m is null ? 0 : 2 + (m.Cohort is { Dormant: > 0 } ? 1 : 0) + (m.Model?.Kind == TransitionModel.Kind ? 1 : 0) + m.Shards.Count * 2;
+        // (+ reasoning statistics once and reason per shard when the reasoner ran)
+        var reasoningOn = m?.Reasoning is { Enabled: true };
+        var activities = m is null ? 0 : 2 + (m.Cohort is { Dormant: > 0 } ? 1 : 0) + (m.Model?.Kind == TransitionModel.Kind ? 1 : 0)
+            + (reasoningOn ? 1 : 0) + m.Shards.Count * (reasoningOn ? 3 : 2);
         Console.WriteLine();
         Console.WriteLine($"RoleGen run {s.RunId} — {s.Status}");
         if (ingest is not null)
@@ -368,9 +379,19 @@ public static class Handlers
         {
             Console.WriteLine($"  run time        {m.Timings.TotalSeconds:F1} s in the orchestration (select {m.Timings.SelectSeconds:F1} s, model {m.Timings.ModelSeconds:F1} s, shards {m.Timings.ShardsSeconds:F1} s); " +
                               $"{activities} activities, {activities / Math.Max(orchestration.TotalSeconds, 1e-3):F1}/s");
-            var overhead = m.Timings.OverheadShare(CliHost.ActivitySlots, m.Shards.Count, m.Request.MaxParallelShards, m.Cohort?.Seconds ?? 0);
+            // The run-level activities before the fan-out (select, reasoning statistics) are serial work, not overhead.
+            var overhead = m.Timings.OverheadShare(CliHost.ActivitySlots, m.Shards.Count, m.Request.MaxParallelShards,
+                (m.Cohort?.Seconds ?? 0) + (m.Reasoning?.StatsSeconds ?? 0));
             Console.WriteLine($"  overhead        {overhead:P1} of the run's wall time is orchestration (dispatch, queues, replay), not activity work " +
                               $"({m.Timings.ActivitySeconds:F1} s in activities over {CliHost.ActivitySlots} activity slots)");
+        }
+        if (m?.Reasoning is { } r)
+        {
+            static string Pairs(IReadOnlyDictionary<string, long> d) => string.Join(", ", d.Select(kv => $"{kv.Key} {kv.Value:N0}"));
+            Console.WriteLine(r.Enabled
+                ? $"  reasoning       {r.Users:N0} users ({Pairs(r.Reasoners)}), {r.Paths:N0} conversion paths ({Pairs(r.PathsByRole)}); " +
+                  $"items by source: {Pairs(r.ItemsBySource)}; reasoning {r.ReasonSeconds:F1} s vs scoring {r.ScoreSeconds:F1} s ({r.ReasoningOverScoring:F2}×)"
+                : $"  reasoning       off: {r.Note}");
         }
         Console.WriteLine($"  wall time       {total.TotalSeconds:F1} s; peak memory {peak:F0} MiB");
         if (s.Error is not null)
