@@ -44,7 +44,6 @@ public class DemoWorldTriggerRecoveryTests(ITestOutputHelper output)
         Assert.True(TriggerRecovery.At(ranked, triggers, 10).Hits >= 7);
         // Uplift is not just exposure: it beats ranking by exposed users.
         Assert.True(atK.Hits > byExposure.Hits, $"uplift hits {atK.Hits} <= exposure-only hits {byExposure.Hits}");
-        Assert.True(watch.Elapsed.TotalSeconds < 20, $"took {watch.Elapsed.TotalSeconds:F1} s");
 
         // The summary the CLI reports agrees with the direct computation.
         var result = TriggerRecovery.Evaluate(sample);
