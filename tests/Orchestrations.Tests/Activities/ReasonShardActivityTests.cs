@@ -1,0 +1,241 @@
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging.Abstractions;
+using Moq;
+using RoleGen.Core.Cohort;
+using RoleGen.Core.Events;
+using RoleGen.Core.Ingest;
+using RoleGen.Core.Reasoning;
+using RoleGen.Core.Scoring;
+using RoleGen.Core.Storage;
+using RoleGen.Orchestrations.Activities;
+using RoleGen.Orchestrations.Models;
+
+namespace RoleGen.Orchestrations.Tests.Activities;
+
+/// <summary>Statistics, users and fakes shared by the reasoning activity tests.</summary>
+internal static class ReasoningShardWorld
+{
+    public const string StatsPath = "runs/r/reasoning/graph-stats.json";
+    public const long T0 = 1_700_000_000;
+    public static readonly ScoringModelRef Model = new("fake", "1", "models/fake/");
+    public static readonly string UsersPath = ShardPlan.UsersPath("r", 0);
+
+    /// <summary>p0 = 0.1, α = 20: t1 (cT) uplift (60+2)/120/0.1 ≈ 5.17 and t2 (cU) (40+2)/120/0.1 = 3.5 are the only
+    /// triggers; no transitions, so no complements.</summary>
+    public static BehaviorGraphStatistics Stats() => new(
+        asOf: T0 + 100 * 86_400, horizonDays: 7, sessionGapSeconds: 1_800, priorStrength: 20,
+        users: 1_000, events: 10_000, usersWithPurchase: 300, baselineExposed: 1_000, baselineConverted: 100,
+        items:
+        [
+            new ItemStatistics("t1", "cT", 200, 100, 60, 60, 5, 0),
+            new ItemStatistics("t2", "cU", 200, 100, 40, 40, 5, 0),
+        ],
+        categories: [],
+        transitions: []);
+
+    private static UserTrajectory User(string id, params (string Item, string Category, EventType Type)[] steps) =>
+        new(id, steps.Length, 0, 0, 1, [.. steps.Select((s, i) => new TrajectoryStep(s.Item, s.Category, s.Type, T0 + 60 * i))], []);
+
+    /// <summary>u1 viewed a (cA): triggers t1, t2. u2 carted a: Converter a + t1, t2. u3 viewed t1 (dominant cT): only t2.</summary>
+    public static UserTrajectory[] Users() =>
+    [
+        User("u1", ("a", "cA", EventType.View)),
+        User("u2", ("a", "cA", EventType.Cart)),
+        User("u3", ("t1", "cT", EventType.View)),
+    ];
+
+    public static async Task<InMemoryBlobStore> StoreAsync(bool withStats = true)
+    {
+        var store = new InMemoryBlobStore();
+        if (withStats)
+        {
+            await store.WriteJsonAsync(StatsPath, Stats());
+        }
+        await store.WriteJsonLinesAsync(UsersPath, Users());
+        return store;
+    }
+
+    /// <summary>Base 0.2 for everyone, 0.3 with any shown item (Δ 0.1).</summary>
+    public static ICounterfactualModel World() => new FlatWorld();
+
+    private sealed class FlatWorld : ICounterfactualModel
+    {
+        public string Name => "flat world";
+
+        public CounterfactualEstimates Evaluate(IReadOnlyList<UserTrajectory> users, IReadOnlyList<IReadOnlyList<Intervention>> interventions) =>
+            new([.. users.Select(_ => 0.2)], [.. interventions.Select(x => x.Select(_ => 0.3).ToArray())]);
+    }
+}
+
+public sealed class ReasonShardActivityTests
+{
+    private static readonly ReasonShardInput Input = new("r", 0, ReasoningShardWorld.UsersPath, 3, ReasoningShardWorld.Model,
+        new ReasoningWork(ReasoningShardWorld.StatsPath, new ReasonerOptions()));
+
+    private static (ReasonShardActivity Activity, Mock<ICounterfactualModelProvider> Worlds) Activity(IBlobStore store, params ILlmReasoner[] llms)
+    {
+        var worlds = new Mock<ICounterfactualModelProvider>();
+        worlds.Setup(w => w.GetAsync(It.IsAny<ScoringModelRef>(), It.IsAny<BehaviorGraphStatistics>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(ReasoningShardWorld.World());
+        return (new ReasonShardActivity(store, new ReasoningStatisticsCache(store), worlds.Object, llms, NullLogger<ReasonShardActivity>.Instance), worlds);
+    }
+
+    private static async Task<List<UserReasoning>> LinesAsync(IBlobStore store, string path)
+    {
+        var lines = new List<UserReasoning>();
+        await foreach (var line in store.ReadJsonLinesAsync<UserReasoning>(path))
+        {
+            lines.Add(line);
+        }
+        return lines;
+    }
+
+    [Fact]
+    public async Task RunAsync_WithoutLlm_WritesOneEmbeddedLinePerUserInUsersOrder()
+    {
+        var store = await ReasoningShardWorld.StoreAsync();
+        var (activity, worlds) = Activity(store);
+
+        var result = await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input);
+
+        Assert.Equal(0, result.Shard);
+        Assert.Equal("runs/r/shards/00000/reasoning.jsonl", result.ReasoningPath);
+        var lines = await LinesAsync(store, result.ReasoningPath);
+        Assert.Equal(["u1", "u2", "u3"], lines.Select(l => l.UserId));
+        Assert.All(lines, l => Assert.Equal(ReasonerKinds.Embedded, l.Reasoner));
+        Assert.All(lines, l => Assert.Null(l.PromptVersion));
+        Assert.All(lines, l => Assert.Null(l.FallbackReason));
+        Assert.Equal([["t1", "t2"], ["a", "t1", "t2"], ["t2"]], lines.Select(l => l.Paths.Select(p => p.Item).ToArray()));
+        Assert.All(lines.SelectMany(l => l.Paths), p => Assert.Equal(0.1, p.Delta));
+
+        var r = result.Reasoning;
+        Assert.Equal(3, r.Users);
+        Assert.Equal(new Dictionary<string, long> { ["embedded"] = 3 }, r.Reasoners);
+        Assert.Equal(6, r.Paths);
+        Assert.Equal(new Dictionary<string, long> { ["trigger"] = 5, ["converter"] = 1 }, r.PathsByRole);
+        Assert.Equal(0.1, r.MeanDelta);
+        Assert.Equal("flat world", r.WorldModel);
+        Assert.Null(r.PromptVersion);
+        Assert.Equal("default", r.FusionVersion);
+        Assert.Null(r.Llm);
+        worlds.Verify(w => w.GetAsync(ReasoningShardWorld.Model, It.Is<BehaviorGraphStatistics>(s => s.Users == 1_000 && s.Items.Count == 2),
+            It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Fact]
+    public async Task RunAsync_WithLlm_UsesItsUsableAnswers_FallsBackOtherwise_AndCountsOutcomes()
+    {
+        var store = await ReasoningShardWorld.StoreAsync();
+        var llm = new ScriptedLlm("prompt-v7", request => request.User.UserId switch
+        {
+            // Usable: the LLM keeps the embedded roles, reverses the candidates and says why.
+            "u1" => new LlmReasoningResult(LlmOutcome.Ok, request.EmbeddedRoles, [.. request.CandidatePaths.Reverse()], "llm rationale", 1, 120, 30, null),
+            "u2" => new LlmReasoningResult(LlmOutcome.Invalid, null, null, null, 0, 100, 40, "schema mismatch"),
+            _ => new LlmReasoningResult(LlmOutcome.BudgetExhausted, null, null, null, 0, 0, 0, "run budget spent"),
+        });
+        var (activity, _) = Activity(store, llm);
+
+        var result = await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input);
+
+        var lines = await LinesAsync(store, result.ReasoningPath);
+        Assert.Equal(["u1", "u2", "u3"], lines.Select(l => l.UserId));
+        Assert.Equal([ReasonerKinds.Llm, ReasonerKinds.EmbeddedFallback, ReasonerKinds.EmbeddedFallback], lines.Select(l => l.Reasoner));
+        Assert.All(lines, l => Assert.Equal("prompt-v7", l.PromptVersion));
+        Assert.Equal([null, "Invalid: schema mismatch", "BudgetExhausted: run budget spent"], lines.Select(l => l.FallbackReason));
+        Assert.Equal("llm rationale", lines[0].Rationale);
+        Assert.Equal(["t2", "t1"], lines[0].Paths.Select(p => p.Item));
+        Assert.Equal(["a", "t1", "t2"], lines[1].Paths.Select(p => p.Item)); // the embedded result, kept
+        // The LLM was asked about each user with the embedded reasoner's candidates.
+        Assert.Equal(["u1", "u2", "u3"], llm.Requests.Select(q => q.User.UserId));
+        Assert.Equal([2, 3, 1], llm.Requests.Select(q => q.CandidatePaths.Count));
+        Assert.Equal([1, 1, 1], llm.Requests.Select(q => q.EmbeddedRoles.Count));
+
+        var r = result.Reasoning;
+        Assert.Equal(new Dictionary<string, long> { ["llm"] = 1, ["embedded-fallback"] = 2 }, r.Reasoners);
+        Assert.Equal("prompt-v7", r.PromptVersion);
+        Assert.Equal(new Dictionary<string, long>
+        {
+            ["llm.ok"] = 1,
+            ["llm.invalid"] = 1,
+            ["llm.budgetexhausted"] = 1,
+            ["llm.droppedIds"] = 1,
+            ["llm.promptTokens"] = 220,
+            ["llm.completionTokens"] = 70,
+        }, r.Llm);
+    }
+
+    [Fact]
+    public async Task RunAsync_LlmReturnsMorePathsThanPathsPerUser_KeepsTheFirstK()
+    {
+        var store = await ReasoningShardWorld.StoreAsync();
+        var llm = new ScriptedLlm("p1", request => new LlmReasoningResult(LlmOutcome.Cached, request.EmbeddedRoles,
+            [.. request.CandidatePaths, .. request.CandidatePaths], "  ", 0, 0, 0, null));
+        var input = Input with { Reasoning = Input.Reasoning with { Options = new ReasonerOptions { MaxInterventions = 2, PathsPerUser = 2 } } };
+        var (activity, _) = Activity(store, llm);
+
+        var result = await activity.RunAsync(Mock.Of<TaskActivityContext>(), input);
+
+        var lines = await LinesAsync(store, result.ReasoningPath);
+        Assert.All(lines, l => Assert.Equal(ReasonerKinds.Llm, l.Reasoner));
+        Assert.Equal([2, 2, 2], lines.Select(l => l.Paths.Count));
+        Assert.Equal(["t2", "t2"], lines[2].Paths.Select(p => p.Item));
+        // A blank LLM rationale keeps the embedded summary.
+        Assert.Equal(["best path: show t1 (trigger) → cT, Δ +0.1000", "1 converter; best path: show a (converter) → cA, Δ +0.1000",
+            "1 trigger; best path: show t2 (trigger) → cU, Δ +0.1000"], lines.Select(l => l.Rationale));
+        Assert.Equal(3, result.Reasoning.Llm!["llm.cached"]);
+        Assert.False(result.Reasoning.Llm.ContainsKey("llm.ok"));
+    }
+
+    [Fact]
+    public async Task RunAsync_StatisticsMissing_FailsPermanently()
+    {
+        var store = await ReasoningShardWorld.StoreAsync(withStats: false);
+        var (activity, worlds) = Activity(store);
+
+        var ex = await Assert.ThrowsAsync<PermanentFailureException>(() => activity.RunAsync(Mock.Of<TaskActivityContext>(), Input));
+
+        Assert.Contains("reasoning statistics are missing at runs/r/reasoning/graph-stats.json", ex.Message, StringComparison.Ordinal);
+        Assert.False(await store.ExistsAsync(ShardPlan.ReasoningPath("r", 0)));
+        worlds.Verify(w => w.GetAsync(It.IsAny<ScoringModelRef>(), It.IsAny<BehaviorGraphStatistics>(), It.IsAny<CancellationToken>()), Times.Never);
+    }
+
+    [Fact]
+    public async Task RunAsync_WorldModelMissing_FailsPermanently()
+    {
+        var store = await ReasoningShardWorld.StoreAsync();
+        var worlds = new Mock<ICounterfactualModelProvider>();
+        worlds.Setup(w => w.GetAsync(It.IsAny<ScoringModelRef>(), It.IsAny<BehaviorGraphStatistics>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new BlobNotFoundException("models/fake/model.onnx"));
+        var activity = new ReasonShardActivity(store, new ReasoningStatisticsCache(store), worlds.Object, [], NullLogger<ReasonShardActivity>.Instance);
+
+        var ex = await Assert.ThrowsAsync<PermanentFailureException>(() => activity.RunAsync(Mock.Of<TaskActivityContext>(), Input));
+
+        Assert.Contains("missing at models/fake/model.onnx", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_CorruptUsersLine_FailsPermanentlyNamingTheLine()
+    {
+        var store = await ReasoningShardWorld.StoreAsync();
+        await store.WriteTextAsync(ReasoningShardWorld.UsersPath,
+            "{\"userId\":\"u1\",\"views\":1,\"carts\":0,\"purchases\":0,\"activeDays\":1,\"steps\":[],\"purchased\":[]}\n{oops\n");
+        var (activity, _) = Activity(store);
+
+        var ex = await Assert.ThrowsAsync<PermanentFailureException>(() => activity.RunAsync(Mock.Of<TaskActivityContext>(), Input));
+
+        Assert.Contains("users.jsonl:2", ex.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class ScriptedLlm(string promptVersion, Func<LlmReasoningRequest, LlmReasoningResult> answer) : ILlmReasoner
+    {
+        public List<LlmReasoningRequest> Requests { get; } = [];
+
+        public string PromptVersion => promptVersion;
+
+        public Task<LlmReasoningResult> ReasonAsync(LlmReasoningRequest request, CancellationToken cancellationToken = default)
+        {
+            Requests.Add(request);
+            return Task.FromResult(answer(request));
+        }
+    }
+}
