@@ -108,7 +108,9 @@ public sealed class EmbeddedReasoner
                 // An item outside the world model gets Δ 0 and P(conv) = P0 (said in the rationale): JSON has no NaN.
                 paths.Add(new ConversionPath(x.Item, x.Category, x.Role, x.TargetCategory, Math.Round(delta, 6),
                     Math.Round(double.IsFinite(p1) ? p1 : p0, 6), _options.Fusion.PriorOf(x.Role),
-                    double.IsFinite(p1) ? $"{x.Why}; Δ {delta:+0.0000;-0.0000;0}" : $"{x.Why}; Δ unknown (item outside the world model)"));
+                    double.IsFinite(p1)
+                        ? string.Create(CultureInfo.InvariantCulture, $"{x.Why}; Δ {delta:+0.0000;-0.0000;0}")
+                        : $"{x.Why}; Δ unknown (item outside the world model)"));
             }
             var kept = paths
                 .OrderByDescending(p => PathScore(p, p0, _options.Fusion))
@@ -157,6 +159,8 @@ public sealed class EmbeddedReasoner
         };
 
         // In-trajectory candidates, most recent first: carted-not-bought (Converter), revisited (Anchor), compared (Comparison).
+        // An item carted at any step is a Converter candidate, even when a later step revisits it.
+        var carted = new HashSet<string>(user.Steps.Where(s => s.Type == EventType.Cart).Select(s => s.Item), StringComparer.Ordinal);
         var taken = new HashSet<string>(StringComparer.Ordinal);
         for (var i = roles.Count - 1; i >= 0; i--)
         {
@@ -165,8 +169,7 @@ public sealed class EmbeddedReasoner
             {
                 continue;
             }
-            var step = user.Steps[i];
-            if (step.Type == EventType.Cart && taken.Add(r.Item))
+            if (carted.Contains(r.Item) && taken.Add(r.Item))
             {
                 pools[FunctionalRole.Converter].Add(new Intervention(r.Item, r.Category, FunctionalRole.Converter, r.Category, "carted, not bought"));
             }

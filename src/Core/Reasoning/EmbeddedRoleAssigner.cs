@@ -1,3 +1,4 @@
+using System.Globalization;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Events;
 
@@ -128,12 +129,12 @@ public sealed class EmbeddedRoleAssigner(BehaviorGraphStatistics stats, RoleAssi
         if (converted is not null && uplift.Value >= _o.TriggerUplift)
         {
             return new StepRole(i, s.Item, s.Category, FunctionalRole.Trigger, Math.Min(0.95, confidence + 0.2),
-                $"uplift {uplift.Value:F2} (K={uplift.Converted}, N={uplift.Exposed}); later converted in {converted}");
+                string.Create(CultureInfo.InvariantCulture, $"uplift {uplift.Value:F2} (K={uplift.Converted}, N={uplift.Exposed}); later converted in {converted}"));
         }
         if (uplift.Value >= _o.StrongTriggerUplift)
         {
             return new StepRole(i, s.Item, s.Category, FunctionalRole.Trigger, confidence,
-                $"global uplift {uplift.Value:F2} (K={uplift.Converted}, N={uplift.Exposed})");
+                string.Create(CultureInfo.InvariantCulture, $"global uplift {uplift.Value:F2} (K={uplift.Converted}, N={uplift.Exposed})"));
         }
         return null;
     }
@@ -170,7 +171,7 @@ public sealed class EmbeddedRoleAssigner(BehaviorGraphStatistics stats, RoleAssi
         return partner is null || best.Value < _o.ComplementLift
             ? null
             : new StepRole(i, s.Item, s.Category, FunctionalRole.Complement, Math.Clamp(1 - 1 / best.Value, 0, 0.9),
-                $"category lift {best.Value:F2} towards later purchase in {partner}");
+                string.Create(CultureInfo.InvariantCulture, $"category lift {best.Value:F2} towards later purchase in {partner}"));
     }
 
     private double NoiseConfidence(TrajectoryStep s)

@@ -58,6 +58,11 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
             // A corrupt shard input will be corrupt on every attempt: fail the shard now, with the line that is wrong.
             throw new PermanentFailureException($"Shard {input.Shard}: {ex.Message}", ex);
         }
+        catch (BlobNotFoundException ex) when (ex.Path == input.ReasoningPath)
+        {
+            // The reason step reported success for this path: a missing file will stay missing on retry.
+            throw new PermanentFailureException($"Shard {input.Shard}: the shard's reasoning is missing at {ex.Path}.", ex);
+        }
         logger.LogInformation("Scored {Users} users in shard {Shard} with {Model} ({Cold} cold) in {Seconds:F2} s",
             scored, input.Shard, input.Model.Kind, cold, watch.Elapsed.TotalSeconds);
         return new ScoreShardResult(input.Shard, users, scored, cold, path, watch.Elapsed.TotalSeconds)
