@@ -112,6 +112,71 @@ public sealed class OnnxParityTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(1, 201)]
+    [InlineData(33, 202)]
+    public void Conversion_only_graph_matches_the_full_graphs_conversion(int batch, int seed)
+    {
+        var (items, actions, exclude, width) = RandomBatch(batch, seed);
+        var full = RunOnnx(items, actions, exclude, batch, width, 5);
+        var bytes = BackboneOnnxExporter.ExportConversionToBytes(_trained.Model);
+        var proto = ModelProto.Parser.ParseFrom(bytes);
+        Assert.Equal(["items", "actions"], proto.Graph.Input.Select(i => i.Name));
+        Assert.Equal(["conversion"], proto.Graph.Output.Select(o => o.Name));
+        Assert.DoesNotContain(proto.Graph.Node, n => n.OpType == "TopK");
+        using var options = new SessionOptions { IntraOpNumThreads = 1 };
+        using var session = new InferenceSession(bytes, options);
+        using var itemsValue = OrtValue.CreateTensorValueFromMemory(items, [batch, L]);
+        using var actionsValue = OrtValue.CreateTensorValueFromMemory(actions, [batch, L]);
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, ["items", "actions"], [itemsValue, actionsValue], ["conversion"]);
+        var conversion = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+
+        Assert.Equal(batch, conversion.Length);
+        var delta = conversion.Zip(full.Conversion, (a, b) => Math.Abs(a - b)).Max();
+        _output.WriteLine($"batch {batch}: max |Δconversion| conversion-only vs full graph {delta:E2}");
+        Assert.True(delta <= 1e-6, $"max |Δconversion| = {delta}");
+    }
+
+    /// <summary>The counterfactual world model (Infrastructure) on a trained backbone: do(show x) is exactly "x viewed as the
+    /// newest step" — Evaluate(user, [x]).WithIntervention equals Evaluate(user + view of x, []).Base — and the
+    /// conversion-only graph gives the same numbers as the full graph.</summary>
+    [Fact]
+    public void Counterfactual_world_model_appends_the_shown_item_as_the_newest_view()
+    {
+        var ids = Enumerable.Range(1, NumItems).Select(t => $"i{t}").ToArray();
+        var vocab = new RoleGen.Infrastructure.Scoring.BackboneVocabulary { NumItems = NumItems, MaxLength = L, ItemIds = ids, ItemCategories = ids.Select(_ => "c").ToArray() };
+        var scoring = new RoleGen.Infrastructure.Scoring.ScoringOptions { IntraOpThreads = 1 };
+        var reference = new RoleGen.Core.Scoring.ScoringModelRef("backbone-onnx", "t", "");
+        RoleGen.Infrastructure.Scoring.OnnxBackbone Session(byte[] bytes) =>
+            RoleGen.Infrastructure.Scoring.OnnxBackbone.Create(bytes, L, scoring, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var full = new RoleGen.Infrastructure.Scoring.BackboneRecommender(Session(BackboneOnnxExporter.ExportToBytes(_trained.Model)), vocab, reference, 4);
+        using var split = new RoleGen.Infrastructure.Scoring.BackboneRecommender(Session(BackboneOnnxExporter.ExportToBytes(_trained.Model)), vocab, reference, 4,
+            Session(BackboneOnnxExporter.ExportConversionToBytes(_trained.Model)));
+        var steps = new[] { 3, 7, 7, 12 }.Select((t, i) => new RoleGen.Core.Cohort.TrajectoryStep($"i{t}", "c", i == 2 ? RoleGen.Core.Events.EventType.Cart : RoleGen.Core.Events.EventType.View, 100 + i)).ToArray();
+        var user = new RoleGen.Core.Cohort.UserTrajectory("u", 3, 1, 0, 1, steps, []);
+        var shown = new RoleGen.Core.Cohort.TrajectoryStep("i5", "c", RoleGen.Core.Events.EventType.View, 200);
+        var withShown = user with { Steps = [.. steps, shown] };
+        RoleGen.Core.Reasoning.Intervention X(string item) => new(item, "c", RoleGen.Core.Reasoning.FunctionalRole.Trigger, "c", "test");
+
+        foreach (var recommender in new[] { full, split })
+        {
+            var world = new RoleGen.Infrastructure.Scoring.BackboneCounterfactualModel(recommender, batchSize: 3);
+            var asked = world.Evaluate([user, user], [[X("i5"), X("unknown-item")], []]);
+            var direct = world.Evaluate([withShown], [[]]);
+            Assert.Equal(direct.Base[0], asked.WithIntervention[0][0], 6);
+            Assert.True(double.IsNaN(asked.WithIntervention[0][1]));
+            Assert.Empty(asked.WithIntervention[1]);
+            Assert.Equal(asked.Base[0], asked.Base[1], 6);
+            Assert.NotEqual(asked.Base[0], asked.WithIntervention[0][0]);
+            Assert.Contains(recommender == split ? "conversion-only graph" : "full graph", world.Name, StringComparison.Ordinal);
+        }
+        var a = new RoleGen.Infrastructure.Scoring.BackboneCounterfactualModel(full, 8).Evaluate([user], [[X("i5")]]);
+        var b = new RoleGen.Infrastructure.Scoring.BackboneCounterfactualModel(split, 8).Evaluate([user], [[X("i5")]]);
+        Assert.Equal(a.Base[0], b.Base[0], 6);
+        Assert.Equal(a.WithIntervention[0][0], b.WithIntervention[0][0], 6);
+    }
+
     [Fact]
     public void Empty_exclude_and_k_above_the_vocabulary_never_return_pad()
     {
