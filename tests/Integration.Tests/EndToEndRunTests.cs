@@ -95,9 +95,14 @@ public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<Azu
         });
         await foreach (var row in azurite.Store.ReadJsonLinesAsync<CandidateRow>(ShardPlan.CandidatesPath("it-demo", manifest.Shards[0].Shard)))
         {
-            Assert.All(row.Items, i => Assert.StartsWith("backbone", i.Source, StringComparison.Ordinal));
+            // Fused lists: the backbone's items, the reasoned paths, or both — never anything else.
+            Assert.All(row.Items, i => Assert.Contains(i.Source, new[] { "backbone", "reasoned", "backbone+reasoned" }));
             Assert.InRange(row.Items.Count, 1, 20);
         }
+        // The counterfactual world model was the published backbone's conversion-only graph.
+        Assert.NotNull(manifest.Reasoning);
+        Assert.Contains($"backbone-onnx@{pointer.Version} conversion head, conversion-only graph", manifest.Reasoning.WorldModels.Single(), StringComparison.Ordinal);
+        Assert.True(manifest.Reasoning.ItemsBySource.GetValueOrDefault("reasoned") + manifest.Reasoning.ItemsBySource.GetValueOrDefault("backbone+reasoned") > 0);
 
         // A second demo reuses the published backbone instead of training again; asked for CUDA on this GPU-less machine,
         // the GPU build falls back to CPU and every shard's manifest entry says why.
