@@ -48,7 +48,7 @@ public static class Commands
     public static readonly Option<int> Interventions = new("--interventions")
     {
         Description = "Role-diverse interventions do(show x) evaluated per user with the world model and kept as conversion paths (0-32; each costs one conversion-head pass).",
-        DefaultValueFactory = _ => 4,
+        DefaultValueFactory = _ => 3,
     };
     public static readonly Option<string> RunId = new("--run-id") { Description = "Run id (default: {dataset}-{UTC time}). Re-using the id of an unfinished run resumes it." };
     public static readonly Option<int> Parallel = new("--max-parallel-shards") { Description = "Shard sub-orchestrations in flight.", DefaultValueFactory = _ => 8 };

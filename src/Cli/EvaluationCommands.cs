@@ -72,7 +72,7 @@ public static class EvaluationCommands
 
     public static readonly Option<int> ReasonUsers = new("--users") { Description = "Demo-world users generated (about two thirds are dormant).", DefaultValueFactory = _ => 20_000 };
     public static readonly Option<int> ReasonItems = new("--items") { Description = "Backbone vocabulary size (demo items padded with filler ids).", DefaultValueFactory = _ => 20_000 };
-    public static readonly Option<string> ReasonInterventions = new("--interventions") { Description = "Comma-separated M values (interventions evaluated per user).", DefaultValueFactory = _ => "2,4" };
+    public static readonly Option<string> ReasonInterventions = new("--interventions") { Description = "Comma-separated M values (interventions evaluated per user).", DefaultValueFactory = _ => "2,3,4" };
     public static readonly Option<int> ReasonBatch = new("--batch") { Description = "Users (scoring) / sequences (world model) per ONNX Runtime call.", DefaultValueFactory = _ => 256 };
     public static readonly Option<int> ReasonThreads = new("--threads") { Description = "Intra-op threads.", DefaultValueFactory = _ => 2 };
     public static readonly Option<int> ReasonRepeats = new("--repeats") { Description = "Timed repetitions; the fastest is reported.", DefaultValueFactory = _ => 3 };

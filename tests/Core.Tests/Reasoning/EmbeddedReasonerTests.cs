@@ -280,7 +280,7 @@ public class EmbeddedReasonerTests
             ReasonerWorld.Traj("a", ("d1", "cD", EventType.View, 0), ("x1", "cA", EventType.View, 60)),
             ReasonerWorld.Traj("m"),
         };
-        var reasoner = Reasoner(new ReasonerOptions(), world);
+        var reasoner = Reasoner(new ReasonerOptions { MaxInterventions = 4, PathsPerUser = 4 }, world);
 
         var result = reasoner.Reason(users);
 

@@ -76,7 +76,7 @@ public sealed class ScoreShardActivityFusionTests
         Assert.Equal(new Dictionary<string, long> { ["backbone+reasoned"] = 3, ["backbone"] = 3, ["reasoned"] = 3 }, result.ItemsBySource);
         Assert.Equal(new Dictionary<string, long> { ["converter"] = 3, ["none"] = 3, ["anchor"] = 3 }, result.ItemsByRole);
         // The model is asked for top-K + PathsPerUser items, so reasoned items can enter without emptying the tail.
-        recommender.Verify(r => r.Recommend(It.IsAny<IReadOnlyList<UserTrajectory>>(), 3 + 4), Times.Once);
+        recommender.Verify(r => r.Recommend(It.IsAny<IReadOnlyList<UserTrajectory>>(), 3 + new ReasonerOptions().PathsPerUser), Times.Once);
     }
 
     [Fact]
