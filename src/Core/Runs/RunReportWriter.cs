@@ -100,7 +100,10 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
             sb.AppendLine();
             if (!r.Enabled)
             {
-                sb.AppendLine(ci, $"Off: {r.Note ?? "disabled in the run request"}.");
+                var why = r.Note ?? (m.Request.Reasoner.Enabled
+                    ? "not reached (the run ended before the reasoning step, or had no dormant users)"
+                    : "disabled in the run request");
+                sb.AppendLine(ci, $"Off: {why}.");
                 sb.AppendLine();
             }
             else
