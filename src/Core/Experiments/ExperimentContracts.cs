@@ -1,0 +1,81 @@
+namespace RoleGen.Core.Experiments;
+
+/// <summary>The arm of an A/B experiment a user is in. Control gets the baseline policy's candidates (the model alone),
+/// treatment gets RoleGen's (reasoner + fusion).</summary>
+public enum Arm
+{
+    Control = 0,
+    Treatment = 1,
+}
+
+/// <summary>The experiment a run belongs to (<c>RunRequest.Experiment</c>).</summary>
+public sealed record ExperimentOptions
+{
+    public const string DefaultName = "rolegen-ab";
+
+    /// <summary>Experiment name: part of the arm hash (a user keeps their arm for the life of the experiment) and of the
+    /// feedback folder <c>feedback/{Name}/</c>. Letters, digits, '-', '_' and '.'.</summary>
+    public string Name { get; init; } = DefaultName;
+
+    /// <summary>Share of users in the treatment arm, in [0, 1].</summary>
+    public double TreatmentShare { get; init; } = 0.5;
+
+    /// <summary>Outcomes count for a run when they happen within this many days after the run's candidates were published.</summary>
+    public double AttributionDays { get; init; } = 7;
+
+    public string? Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(Name) || Name.Length > 63 || !Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        {
+            errors.Add($"Experiment name '{Name}' is not valid: use 1-63 letters, digits, '-', '_' or '.'.");
+        }
+        if (!double.IsFinite(TreatmentShare) || TreatmentShare is < 0 or > 1)
+        {
+            errors.Add("Experiment.TreatmentShare must be between 0 and 1.");
+        }
+        if (!double.IsFinite(AttributionDays) || AttributionDays is <= 0 or > 90)
+        {
+            errors.Add("Experiment.AttributionDays must be in (0, 90].");
+        }
+        return errors.Count == 0 ? null : string.Join(" ", errors);
+    }
+}
+
+/// <summary>Kinds of outcome events collected after recommendations are shown.</summary>
+public enum OutcomeType
+{
+    Impression = 0,
+    Click = 1,
+    Cart = 2,
+    Order = 3,
+}
+
+/// <summary>One outcome event. <see cref="RunId"/> is set when the channel knows which run's candidates were shown.</summary>
+public sealed record OutcomeEvent(string UserId, string ItemId, OutcomeType Type, long Timestamp, string? RunId);
+
+/// <summary>Per-arm metrics of one run's feedback.</summary>
+/// <param name="Users">Users of the arm in the run's candidates (the denominator of per-user rates).</param>
+/// <param name="UsersWithOrder">Users with at least one attributed order (any item).</param>
+/// <param name="UsersWithRecommendedOrder">Users who ordered at least one item of their own candidate list.</param>
+/// <param name="OrdersPerUser">Orders / Users.</param>
+/// <param name="ConversionRate">UsersWithOrder / Users.</param>
+/// <param name="ClickThroughRate">Clicks / Impressions (0 without impressions).</param>
+/// <param name="HitRate">UsersWithRecommendedOrder / Users.</param>
+public sealed record ArmMetrics(
+    Arm Arm,
+    long Users,
+    long Impressions,
+    long Clicks,
+    long Carts,
+    long Orders,
+    long UsersWithOrder,
+    long UsersWithRecommendedOrder,
+    double OrdersPerUser,
+    double ConversionRate,
+    double ClickThroughRate,
+    double HitRate);
+
+/// <summary>Treatment vs control on one metric: relative lift (T − C) / C with a 95% CI and a two-sided p-value, and
+/// the name of the test used.</summary>
+public sealed record LiftEstimate(string Metric, double Control, double Treatment, double RelativeLift, double CiLow, double CiHigh, double PValue, string Test);
