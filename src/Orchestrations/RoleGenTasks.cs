@@ -8,7 +8,14 @@ namespace RoleGen.Orchestrations;
 /// the tests) registers from here, and a test proves the Functions app exposes each of them.</summary>
 public static class RoleGenTasks
 {
-    public static IReadOnlyList<Type> Orchestrators { get; } = [typeof(NightlyRunOrchestrator), typeof(ShardOrchestrator)];
+    public static IReadOnlyList<Type> Orchestrators { get; } =
+    [
+        typeof(NightlyRunOrchestrator),
+        typeof(ShardOrchestrator),
+        typeof(NightlyChainOrchestrator),
+        typeof(FeedbackOrchestrator),
+        typeof(ReflectionOrchestrator),
+    ];
 
     public static IReadOnlyList<Type> Activities { get; } =
     [
@@ -20,6 +27,10 @@ public static class RoleGenTasks
         typeof(ScoreShardActivity),
         typeof(PublishShardActivity),
         typeof(FinalizeRunActivity),
+        typeof(ResolvePreviousRunActivity),
+        typeof(CollectFeedbackActivity),
+        typeof(ReflectActivity),
+        typeof(ResolvePriorsActivity),
     ];
 
     public static DurableTaskRegistry AddRoleGenTasks(this DurableTaskRegistry registry)
@@ -28,6 +39,9 @@ public static class RoleGenTasks
         // Registered with their concrete types so inputs deserialize to the declared record (not JsonElement).
         registry.AddOrchestrator<NightlyRunOrchestrator>();
         registry.AddOrchestrator<ShardOrchestrator>();
+        registry.AddOrchestrator<NightlyChainOrchestrator>();
+        registry.AddOrchestrator<FeedbackOrchestrator>();
+        registry.AddOrchestrator<ReflectionOrchestrator>();
         registry.AddActivity<SelectDormantUsersActivity>();
         registry.AddActivity<ResolveScoringModelActivity>();
         registry.AddActivity<BuildBaselineModelActivity>();
@@ -36,6 +50,10 @@ public static class RoleGenTasks
         registry.AddActivity<ScoreShardActivity>();
         registry.AddActivity<PublishShardActivity>();
         registry.AddActivity<FinalizeRunActivity>();
+        registry.AddActivity<ResolvePreviousRunActivity>();
+        registry.AddActivity<CollectFeedbackActivity>();
+        registry.AddActivity<ReflectActivity>();
+        registry.AddActivity<ResolvePriorsActivity>();
         return registry;
     }
 }

@@ -23,6 +23,10 @@ public sealed record RunRequest
     /// <summary>The Conversion Trajectory Reasoner and fusion (on by default; <c>Enabled = false</c> scores with the model alone).</summary>
     public Reasoning.ReasonerOptions Reasoner { get; init; } = new();
 
+    /// <summary>The A/B experiment the run belongs to: control users get the model alone, treatment users RoleGen.
+    /// Null: no experiment (every user gets RoleGen).</summary>
+    public Experiments.ExperimentOptions? Experiment { get; init; } = new();
+
     /// <summary>Shard sub-orchestrations in flight at once.</summary>
     public int MaxParallelShards { get; init; } = 8;
 
@@ -86,6 +90,10 @@ public sealed record RunRequest
         {
             errors.Add(r);
         }
+        if (Experiment?.Validate() is { } x)
+        {
+            errors.Add(x);
+        }
         if (MaxParallelShards is < 1 or > 1000)
         {
             errors.Add("MaxParallelShards must be between 1 and 1000.");
@@ -136,6 +144,9 @@ public sealed record ShardOutcome(
     public IReadOnlyDictionary<string, long>? ItemsBySource { get; init; }
 
     public IReadOnlyDictionary<string, long>? ItemsByRole { get; init; }
+
+    /// <summary>Users per A/B arm (control, treatment) in the shard's candidates.</summary>
+    public IReadOnlyDictionary<string, long>? UsersByArm { get; init; }
 }
 
 /// <summary>What the reasoner did for one shard (counts, cost, which reasoner and world model).</summary>
@@ -223,6 +234,9 @@ public sealed record RunManifest(
     /// <summary>What the reasoner did over the run (null for manifests written before the reasoner existed).</summary>
     public RunReasoning? Reasoning { get; init; }
 
+    /// <summary>The run's experiment and its users per arm (null: no experiment).</summary>
+    public RunExperiment? Experiment { get; init; }
+
     public static string Path(string runId) => $"runs/{runId}/manifest.json";
 
     public static string ReportPath(string runId) => $"runs/{runId}/report.md";
@@ -293,6 +307,17 @@ public sealed record RunReasoning(
             llm);
     }
 }
+
+/// <summary>The experiment of a run and how many users each arm got.</summary>
+public sealed record RunExperiment(string Name, double TreatmentShare, double AttributionDays, IReadOnlyDictionary<string, long> UsersByArm)
+{
+    /// <summary><c>experiments/{name}/latest-run.json</c>: the last finished run of the experiment (the nightly chain's
+    /// "previous run").</summary>
+    public static string LatestRunPath(string experiment) => $"experiments/{experiment}/latest-run.json";
+}
+
+/// <summary>The content of <see cref="RunExperiment.LatestRunPath"/>.</summary>
+public sealed record LatestRun(string RunId, string Dataset, DateTimeOffset FinishedAt, RunStatus Status);
 
 public sealed record CohortSummary(
     string Path,

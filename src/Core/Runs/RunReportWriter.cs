@@ -38,14 +38,31 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
             ActivitySeconds = Math.Round(activitySeconds, 3),
             ShardActivitySeconds = Math.Round(shardActivity, 3),
         };
+        RunExperiment? experiment = null;
+        if (request.Experiment is { } x)
+        {
+            var arms = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var (k, v) in ordered.SelectMany(s => s.UsersByArm ?? new Dictionary<string, long>()))
+            {
+                arms[k] = arms.GetValueOrDefault(k) + v;
+            }
+            experiment = new RunExperiment(x.Name, x.TreatmentShare, x.AttributionDays, arms);
+        }
         var manifest = new RunManifest(request.RunId, status, error, request, input, cohort, model, counts, timings, ordered, DateTimeOffset.UtcNow)
         {
             Reasoning = reasoning,
+            Experiment = experiment,
         };
         var manifestPath = RunManifest.Path(request.RunId);
         var reportPath = RunManifest.ReportPath(request.RunId);
         await store.WriteJsonAsync(manifestPath, manifest, cancellationToken).ConfigureAwait(false);
         await store.WriteTextAsync(reportPath, RenderMarkdown(manifest, store), cancellationToken).ConfigureAwait(false);
+        if (experiment is not null && status != RunStatus.Failed && counts.Published > 0)
+        {
+            // The nightly chain's "previous run": written last, only for runs whose candidates were published.
+            await store.WriteJsonAsync(RunExperiment.LatestRunPath(experiment.Name),
+                new LatestRun(request.RunId, request.Dataset, manifest.WrittenAt, status), cancellationToken).ConfigureAwait(false);
+        }
         logger.LogInformation("Run {RunId} finished {Status}: {Published} of {Dormant} dormant users published in {Shards} shards ({Failed} failed)",
             request.RunId, status, counts.Published, counts.Dormant, counts.Shards, counts.ShardsFailed);
         return new RunSummary(request.RunId, status, request.Dataset, counts.UsersInWindow, counts.Dormant, counts.Published,
@@ -94,6 +111,11 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
         sb.AppendLine(ci, $"| time in activities | {m.Timings.ActivitySeconds:F1} s (shards {m.Timings.ShardActivitySeconds:F1} s) |");
         sb.AppendLine(ci, $"| candidates | `{store.Describe($"runs/{m.RunId}/shards/")}` `*/candidates.jsonl` |");
         sb.AppendLine();
+        if (m.Experiment is { } ex)
+        {
+            sb.AppendLine(ci, $"**Experiment** `{ex.Name}`: treatment share {ex.TreatmentShare:P0} (RoleGen), control = the model alone; users by arm: {(ex.UsersByArm.Count == 0 ? "none" : string.Join(", ", ex.UsersByArm.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value:N0}")))}; attribution window {ex.AttributionDays:0.#} days.");
+            sb.AppendLine();
+        }
         if (m.Reasoning is { } r)
         {
             sb.AppendLine("## Reasoning");

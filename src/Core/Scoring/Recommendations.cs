@@ -10,7 +10,11 @@ public sealed record RecommendedItem(string ItemId, string CategoryId, double Sc
     public Reasoning.FunctionalRole? Role { get; init; }
 }
 
-public sealed record UserRecommendations(string UserId, IReadOnlyList<RecommendedItem> Items);
+public sealed record UserRecommendations(string UserId, IReadOnlyList<RecommendedItem> Items)
+{
+    /// <summary>The user's A/B arm when the run belongs to an experiment.</summary>
+    public Experiments.Arm? Arm { get; init; }
+}
 
 /// <summary>Which model scores a run: its kind, version and where its artefacts are.</summary>
 public sealed record ScoringModelRef(string Kind, string Version, string Path);

@@ -48,6 +48,22 @@ public static class ActivityFunctions
     public static Task<RunSummary> FinalizeRun([ActivityTrigger] FinalizeRunInput input, string instanceId, FunctionContext executionContext)
         => RunAsync<FinalizeRunActivity, FinalizeRunInput, RunSummary>(input, instanceId, executionContext);
 
+    [Function(nameof(ResolvePreviousRunActivity))]
+    public static Task<PreviousRunResult> ResolvePreviousRun([ActivityTrigger] ResolvePreviousRunInput input, string instanceId, FunctionContext executionContext)
+        => RunAsync<ResolvePreviousRunActivity, ResolvePreviousRunInput, PreviousRunResult>(input, instanceId, executionContext);
+
+    [Function(nameof(CollectFeedbackActivity))]
+    public static Task<FeedbackResult> CollectFeedback([ActivityTrigger] FeedbackRequest input, string instanceId, FunctionContext executionContext)
+        => RunAsync<CollectFeedbackActivity, FeedbackRequest, FeedbackResult>(input, instanceId, executionContext);
+
+    [Function(nameof(ReflectActivity))]
+    public static Task<ReflectionResult> Reflect([ActivityTrigger] ReflectionRequest input, string instanceId, FunctionContext executionContext)
+        => RunAsync<ReflectActivity, ReflectionRequest, ReflectionResult>(input, instanceId, executionContext);
+
+    [Function(nameof(ResolvePriorsActivity))]
+    public static Task<ResolvePriorsResult> ResolvePriors([ActivityTrigger] ResolvePriorsInput input, string instanceId, FunctionContext executionContext)
+        => RunAsync<ResolvePriorsActivity, ResolvePriorsInput, ResolvePriorsResult>(input, instanceId, executionContext);
+
     internal static async Task<TOutput> RunAsync<TActivity, TInput, TOutput>(TInput input, string? instanceId, FunctionContext executionContext)
         where TActivity : TaskActivity<TInput, TOutput>
     {

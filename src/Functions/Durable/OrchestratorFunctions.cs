@@ -25,6 +25,27 @@ public static class OrchestratorFunctions
         return new ShardOrchestrator().RunAsync(context, Input<ShardWork>(context));
     }
 
+    [Function(nameof(NightlyChainOrchestrator))]
+    public static Task<ChainSummary> NightlyChain([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new NightlyChainOrchestrator().RunAsync(context, Input<ChainRequest>(context));
+    }
+
+    [Function(nameof(FeedbackOrchestrator))]
+    public static Task<FeedbackResult> Feedback([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new FeedbackOrchestrator().RunAsync(context, Input<FeedbackRequest>(context));
+    }
+
+    [Function(nameof(ReflectionOrchestrator))]
+    public static Task<ReflectionResult> Reflection([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new ReflectionOrchestrator().RunAsync(context, Input<ReflectionRequest>(context));
+    }
+
     private static T Input<T>(TaskOrchestrationContext context)
         where T : class
         => context.GetInput<T>()

@@ -11,9 +11,10 @@ using RoleGen.Orchestrations.Orchestrators;
 
 namespace RoleGen.Functions.Triggers;
 
-/// <summary>Starts the nightly run on <c>RoleGen:Schedule:Nightly</c> (UTC). Idempotent: the instance id is the UTC date
-/// (<c>nightly-yyyy-MM-dd</c>), and an existing instance of that id (whatever its status; a purged one no longer exists)
-/// means the night's run was already started, so a repeated or late-firing timer starts nothing.</summary>
+/// <summary>Starts the night on <c>RoleGen:Schedule:Nightly</c> (UTC): the <see cref="NightlyChainOrchestrator"/> runs
+/// Feedback(previous run) → Reflection → the new run. Idempotent: the run id is the UTC date (<c>nightly-yyyy-MM-dd</c>),
+/// the chain's instance id <c>{runId}:night</c>, and an existing instance of either (whatever its status; a purged one no
+/// longer exists) means the night was already started, so a repeated or late-firing timer starts nothing.</summary>
 public sealed class NightlyRunTimer(IOptions<RunsOptions> runs, IOptions<DormancyPolicy> policy, TimeProvider time, ILogger<NightlyRunTimer> logger)
 {
     public const string FunctionName = "NightlyRunTimer";
@@ -32,7 +33,8 @@ public sealed class NightlyRunTimer(IOptions<RunsOptions> runs, IOptions<Dormanc
             return;
         }
         var instanceId = InstanceId(time.GetUtcNow());
-        var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+        var existing = await client.GetInstanceAsync(NightlyChainOrchestrator.InstanceId(instanceId), getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false)
+            ?? await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
         {
             logger.LogInformation("Nightly run {RunId} already exists ({Status}, created {CreatedAt:u}); not starting another",
@@ -47,8 +49,8 @@ public sealed class NightlyRunTimer(IOptions<RunsOptions> runs, IOptions<Dormanc
         }
         try
         {
-            await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(NightlyRunOrchestrator)), request,
-                new StartOrchestrationOptions { InstanceId = instanceId }, cancellationToken).ConfigureAwait(false);
+            await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(NightlyChainOrchestrator)), new Orchestrations.Models.ChainRequest(request),
+                new StartOrchestrationOptions { InstanceId = NightlyChainOrchestrator.InstanceId(instanceId) }, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (DurableClientErrors.IsAlreadyExists(ex))
         {

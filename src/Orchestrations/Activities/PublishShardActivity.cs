@@ -36,7 +36,10 @@ public sealed class PublishShardActivity(IBlobStore store, ILogger<PublishShardA
                 throw new PermanentFailureException($"Shard {input.Shard}: scores hold user '{rec.UserId}' twice.");
             }
             rows.Add(new CandidateRow(input.RunId, rec.UserId, input.Shard,
-                rec.Items.Select((item, rank) => new Candidate(rank + 1, item.ItemId, item.CategoryId, item.Score, item.Source) { Role = item.Role }).ToArray()));
+                rec.Items.Select((item, rank) => new Candidate(rank + 1, item.ItemId, item.CategoryId, item.Score, item.Source) { Role = item.Role }).ToArray())
+            {
+                Arm = rec.Arm,
+            });
         }
         if (seen.Count != expected.Count)
         {

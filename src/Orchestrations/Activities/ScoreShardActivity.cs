@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using RoleGen.Core.Cohort;
+using RoleGen.Core.Experiments;
 using RoleGen.Core.Ingest;
 using RoleGen.Core.Reasoning;
 using RoleGen.Core.Scoring;
@@ -49,9 +50,10 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
         }
         var bySource = new Dictionary<string, long>(StringComparer.Ordinal);
         var byRole = new Dictionary<string, long>(StringComparer.Ordinal);
+        var byArm = new Dictionary<string, long>(StringComparer.Ordinal);
         try
         {
-            (users, scored, cold) = await ScoreAsync(recommender, input, path, fusion, bySource, byRole).ConfigureAwait(false);
+            (users, scored, cold) = await ScoreAsync(recommender, input, path, fusion, bySource, byRole, byArm).ConfigureAwait(false);
         }
         catch (InvalidDataException ex)
         {
@@ -70,12 +72,14 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
             Runtime = recommender.Runtime,
             ItemsBySource = bySource,
             ItemsByRole = byRole,
+            UsersByArm = input.Experiment is null ? null : byArm,
         };
     }
 
     private async Task<(int Users, int Scored, int Cold)> ScoreAsync(IRecommender recommender, ScoreShardInput input, string path,
-        RoleGenFusion? fusion, Dictionary<string, long> bySource, Dictionary<string, long> byRole)
+        RoleGenFusion? fusion, Dictionary<string, long> bySource, Dictionary<string, long> byRole, Dictionary<string, long> byArm)
     {
+        var experiment = input.Experiment;
         int users = 0, scored = 0, cold = 0;
         // The model lists a few more than top-K when fusing, so reasoned items can enter without emptying the tail.
         var listSize = fusion is null ? input.TopK : input.TopK + input.Reasoning!.Options.PathsPerUser;
@@ -94,11 +98,11 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
                     throw new InvalidOperationException($"Scorer returned {recs.Count} rows for {batch.Count} users.");
                 }
                 cold += recs.Count(r => r.Items.Count > 0 && r.Items.All(i => i.Source is "popularity" or "backbone-cold"));
-                IReadOnlyList<UserRecommendations> final = recs;
-                if (fusion is not null)
+                var final = new UserRecommendations[recs.Count];
+                for (var i = 0; i < recs.Count; i++)
                 {
-                    var fused = new UserRecommendations[recs.Count];
-                    for (var i = 0; i < recs.Count; i++)
+                    UserReasoning? line = null;
+                    if (fusion is not null)
                     {
                         if (!await reasoning!.MoveNextAsync().ConfigureAwait(false))
                         {
@@ -108,9 +112,18 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
                         {
                             throw new InvalidDataException($"{input.ReasoningPath} is out of step with the shard's users: '{reasoning.Current.UserId}' where '{batch[i].UserId}' was expected.");
                         }
-                        fused[i] = fusion.Fuse(batch[i], recs[i], reasoning.Current, input.TopK);
+                        line = reasoning.Current;
                     }
-                    final = fused;
+                    // A/B: control users get the model's own list (the baseline policy), treatment users RoleGen's.
+                    var arm = experiment is null ? (Arm?)null : ArmAssignment.Of(experiment.Name, batch[i].UserId, experiment.TreatmentShare);
+                    if (arm is { } a)
+                    {
+                        var key = a.ToString().ToLowerInvariant();
+                        byArm[key] = byArm.GetValueOrDefault(key) + 1;
+                    }
+                    final[i] = fusion is not null && arm != Arm.Control
+                        ? fusion.Fuse(batch[i], recs[i], line, input.TopK) with { Arm = arm }
+                        : recs[i] with { Items = recs[i].Items.Take(input.TopK).ToArray(), Arm = arm };
                 }
                 foreach (var item in final.SelectMany(r => r.Items))
                 {

@@ -17,6 +17,8 @@ public sealed record BuildBaselineModelResult(ScoringModelRef Model, int Items, 
 
 public sealed record ShardWork(string RunId, ShardInput Shard, ScoringModelRef Model, int TopK, int MaxAttempts, double FirstRetrySeconds)
 {
+    public Core.Experiments.ExperimentOptions? Experiment { get; init; }
+
     /// <summary>Null: no reasoning (the reasoner is off, or its statistics could not be built); the shard is scored by the
     /// model alone.</summary>
     public ReasoningWork? Reasoning { get; init; }
@@ -39,6 +41,9 @@ public sealed record ScoreShardInput(string RunId, int Shard, string UsersPath, 
     public string? ReasoningPath { get; init; }
 
     public ReasoningWork? Reasoning { get; init; }
+
+    /// <summary>The run's experiment: control users get the model's list, treatment users the fused one.</summary>
+    public Core.Experiments.ExperimentOptions? Experiment { get; init; }
 }
 
 public sealed record ScoreShardResult(int Shard, int Users, int Scored, int ColdUsers, string ScoresPath, double Seconds)
@@ -49,6 +54,8 @@ public sealed record ScoreShardResult(int Shard, int Users, int Scored, int Cold
     public IReadOnlyDictionary<string, long>? ItemsBySource { get; init; }
 
     public IReadOnlyDictionary<string, long>? ItemsByRole { get; init; }
+
+    public IReadOnlyDictionary<string, long>? UsersByArm { get; init; }
 }
 
 public sealed record ResolveScoringModelInput(string RunId)

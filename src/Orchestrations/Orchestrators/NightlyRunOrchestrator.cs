@@ -111,7 +111,7 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
                 {
                     var shard = queue.Dequeue();
                     var task = context.CallSubOrchestratorAsync<ShardOutcome>(nameof(ShardOrchestrator),
-                        new ShardWork(input.RunId, shard, model, input.TopK, input.MaxAttempts, input.FirstRetrySeconds) { Reasoning = reasoningWork },
+                        new ShardWork(input.RunId, shard, model, input.TopK, input.MaxAttempts, input.FirstRetrySeconds) { Reasoning = reasoningWork, Experiment = input.Experiment },
                         new SubOrchestrationOptions { InstanceId = ShardInstanceId(input.RunId, shard.Shard) });
                     inFlight.Add(task, shard);
                 }

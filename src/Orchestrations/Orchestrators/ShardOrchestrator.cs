@@ -34,6 +34,7 @@ public sealed class ShardOrchestrator : TaskOrchestrator<ShardWork, ShardOutcome
                 {
                     ReasoningPath = reasoned?.ReasoningPath,
                     Reasoning = reasoned is null ? null : input.Reasoning,
+                    Experiment = input.Experiment,
                 }, retry);
             step = "publish";
             var published = await context.CallActivityAsync<PublishShardResult>(nameof(PublishShardActivity),
@@ -46,6 +47,7 @@ public sealed class ShardOrchestrator : TaskOrchestrator<ShardWork, ShardOutcome
                 Reasoning = reasoned?.Reasoning,
                 ItemsBySource = scored.ItemsBySource,
                 ItemsByRole = scored.ItemsByRole,
+                UsersByArm = scored.UsersByArm,
             };
         }
         catch (TaskFailedException ex)
