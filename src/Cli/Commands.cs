@@ -44,6 +44,12 @@ public static class Commands
     public static readonly Option<int> ShardSize = new("--shard-size") { Description = "Target users per shard.", DefaultValueFactory = _ => 5000 };
     public static readonly Option<int> ShardCount = new("--shard-count") { Description = "Pin the number of shards (0 = derive from --shard-size)." };
     public static readonly Option<int> TopK = new("--top-k") { Description = "Recommendations per user.", DefaultValueFactory = _ => 20 };
+    public static readonly Option<int> Nights = new("--nights")
+    {
+        Description = "Demo: run N nights of the closed loop (run → simulated outcomes → feedback → reflection → next run) and print the treatment-vs-control lift per night (0 = one plain run).",
+    };
+    public static readonly Option<string> Experiment = new("--experiment") { Description = "A/B experiment name (arm hash and feedback/{experiment}/; default rolegen-ab, or a fresh name per demo --nights)." };
+    public static readonly Option<double> TreatmentShare = new("--treatment-share") { Description = "Share of users in the treatment arm (RoleGen); the rest get the model alone.", DefaultValueFactory = _ => 0.5 };
     public static readonly Option<bool> NoReasoner = new("--no-reasoner") { Description = "Score with the model alone (no Conversion Trajectory Reasoner, no fusion)." };
     public static readonly Option<int> Interventions = new("--interventions")
     {
@@ -80,7 +86,7 @@ public static class Commands
 
         var demo = new Command("demo", "Generate the seeded demo world (events/{dataset}/), run a nightly run on it end to end, print the summary.")
         {
-            Users, Seed, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, RunId, Parallel, TrainSeconds,
+            Users, Seed, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Nights, Experiment, TreatmentShare, RunId, Parallel, TrainSeconds,
         };
         demo.SetAction(Handlers.DemoAsync);
 
@@ -93,7 +99,7 @@ public static class Commands
 
         var run = new Command("run", "Run a nightly run: ingest --events (or use an ingested --dataset), select dormant users, score and publish candidates.")
         {
-            Events, Format, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, RunId, Parallel, Lookback, MinViews, MaxConversion, MinActiveDays, Rerun,
+            Events, Format, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Experiment, TreatmentShare, RunId, Parallel, Lookback, MinViews, MaxConversion, MinActiveDays, Rerun,
         };
         run.SetAction(Handlers.RunAsync);
 

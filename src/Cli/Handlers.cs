@@ -55,6 +55,17 @@ public static class Handlers
         progress.Done($"  generated {summary.Users:N0} users, {summary.Events:N0} events ({truth.Triggers.Count} trigger items recorded in {DemoWorldWriter.TruthPath(dataset)}) in {summary.Seconds:F1} s");
         await EnsureDemoBackboneAsync(host, dataset, parse.GetValue(Commands.TrainSeconds), cancellationToken).ConfigureAwait(false);
         var request = BuildRequest(parse, dataset, policy: new DormancyPolicy());
+        var nights = parse.GetValue(Commands.Nights);
+        if (nights < 0 || nights > 30)
+        {
+            throw new CliException(ExitCodes.BadInput, "--nights must be between 0 and 30.");
+        }
+        if (nights > 0)
+        {
+            // A fresh experiment per invocation (unless named): its arms, priors and feedback start clean.
+            var experiment = request.Experiment! with { Name = parse.GetValue(Commands.Experiment) ?? $"demo-{request.RunId}" };
+            return await DemoNights.RunAsync(host, settings, request with { Experiment = experiment }, nights, truth, parse.GetValue(Commands.Seed), watch, cancellationToken).ConfigureAwait(false);
+        }
         return await RunAndReportAsync(host, settings, request, rerun: true, summary, watch, cancellationToken).ConfigureAwait(false);
     });
 
@@ -183,6 +194,11 @@ public static class Handlers
             ShardCount = parse.GetValue(Commands.ShardCount),
             TopK = parse.GetValue(Commands.TopK),
             MaxParallelShards = parse.GetValue(Commands.Parallel),
+            Experiment = new Core.Experiments.ExperimentOptions
+            {
+                Name = parse.GetValue(Commands.Experiment) ?? Core.Experiments.ExperimentOptions.DefaultName,
+                TreatmentShare = parse.GetValue(Commands.TreatmentShare),
+            },
             Reasoner = new ReasonerOptions
             {
                 Enabled = !parse.GetValue(Commands.NoReasoner),

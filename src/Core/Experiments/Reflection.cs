@@ -5,18 +5,19 @@ using RoleGen.Core.Storage;
 
 namespace RoleGen.Core.Experiments;
 
-/// <summary>The content of <c>priors/current</c>: which refined fusion-weight set the next run uses.</summary>
+/// <summary>The content of the experiment's priors pointer: which refined fusion-weight set the next run uses.</summary>
 public sealed record PriorsPointer(string Version, string FromRun, DateTimeOffset CreatedAt);
 
 /// <summary>
 /// Versioned fusion priors written by reflection: <c>priors/{version}/fusion.json</c> (the <see cref="FusionWeights"/>),
 /// <c>reflection.json</c> (what was found), <c>candidates.jsonl</c> (refined lists for the users concerned), and the
-/// pointer <c>priors/current</c>, moved last. Versions are never overwritten by another run's reflection (the version
+/// experiment's pointer <c>experiments/{name}/priors-current.json</c>, moved last. Versions are never overwritten by another run's reflection (the version
 /// is derived from the run id), so older versions stay readable.
 /// </summary>
 public static class PriorsRegistry
 {
-    public const string CurrentPath = "priors/current";
+    /// <summary>The experiment's pointer to its newest priors (per experiment: two experiments never share priors).</summary>
+    public static string CurrentPath(string experiment) => $"experiments/{experiment}/priors-current.json";
 
     public static string Folder(string version) => $"priors/{version}/";
 
@@ -31,17 +32,18 @@ public static class PriorsRegistry
     public static string VersionFor(string runId) => $"reflected-{runId}";
 
     /// <summary>The current fusion weights, or null with the reason (first night, or an incomplete version).</summary>
-    public static async Task<(FusionWeights? Weights, string Reason)> ResolveCurrentAsync(IBlobStore store, CancellationToken cancellationToken = default)
+    public static async Task<(FusionWeights? Weights, string Reason)> ResolveCurrentAsync(IBlobStore store, string experiment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var pointer = await store.TryReadJsonAsync<PriorsPointer>(CurrentPath, cancellationToken).ConfigureAwait(false);
+        var current = CurrentPath(experiment);
+        var pointer = await store.TryReadJsonAsync<PriorsPointer>(current, cancellationToken).ConfigureAwait(false);
         if (pointer is null)
         {
-            return (null, $"no reflected priors yet ({CurrentPath} absent): the run's own fusion weights are used");
+            return (null, $"no reflected priors yet for experiment '{experiment}' ({current} absent): the run's own fusion weights are used");
         }
         var weights = await store.TryReadJsonAsync<FusionWeights>(FusionPath(pointer.Version), cancellationToken).ConfigureAwait(false);
         return weights is null
-            ? (null, $"{CurrentPath} points at {pointer.Version} but {FusionPath(pointer.Version)} is missing: the run's own fusion weights are used")
+            ? (null, $"{current} points at {pointer.Version} but {FusionPath(pointer.Version)} is missing: the run's own fusion weights are used")
             : (weights, $"fusion weights {weights.Version} reflected from run {pointer.FromRun}");
     }
 }

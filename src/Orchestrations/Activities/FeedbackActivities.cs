@@ -83,7 +83,7 @@ public sealed class CollectFeedbackActivity(IBlobStore store, ILogger<CollectFee
 public sealed record StoredFeedback(FeedbackReport Report, int Files, long Rows, IReadOnlyDictionary<string, long> QuarantinedByReason, IReadOnlyList<string> QuarantineSamples);
 
 /// <summary>Reflection of one run (embedded, no LLM): reads its candidates, reasoning traces and attributed outcomes and
-/// writes <c>priors/{version}/</c> fusion.json, reflection.json, candidates.jsonl, then moves <c>priors/current</c>.
+/// writes <c>priors/{version}/</c> fusion.json, reflection.json, candidates.jsonl, then moves the experiment's priors pointer.
 /// The version is derived from the run id, so a retry or a re-run rewrites the same version with the same content.</summary>
 public sealed class ReflectActivity(IBlobStore store, ILogger<ReflectActivity> logger) : TaskActivity<ReflectionRequest, ReflectionResult>
 {
@@ -123,7 +123,7 @@ public sealed class ReflectActivity(IBlobStore store, ILogger<ReflectActivity> l
         await store.WriteJsonLinesAsync(PriorsRegistry.CandidatesPath(version), refined).ConfigureAwait(false);
         // The pointer moves last: a reader never sees a half-written version. Its timestamp is the run's, so a re-run
         // writes identical bytes.
-        await store.WriteJsonAsync(PriorsRegistry.CurrentPath, new PriorsPointer(version, input.RunId, manifest.WrittenAt)).ConfigureAwait(false);
+        await store.WriteJsonAsync(PriorsRegistry.CurrentPath(manifest.Request.Experiment!.Name), new PriorsPointer(version, input.RunId, manifest.WrittenAt)).ConfigureAwait(false);
         logger.LogInformation("Reflected run {RunId} into priors {Version}: failed roles [{Failed}], {Refined} refined lists",
             input.RunId, version, string.Join(", ", summary.FailedRoles), refined.Count);
         return new ReflectionResult(input.RunId, version, null)

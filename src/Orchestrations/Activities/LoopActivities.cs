@@ -28,13 +28,13 @@ public sealed class ResolvePreviousRunActivity(IBlobStore store) : TaskActivity<
     }
 }
 
-/// <summary>The fusion weights of the newest reflected priors (<c>priors/current</c>), or none with the reason.</summary>
+/// <summary>The fusion weights of the experiment's newest reflected priors, or none with the reason.</summary>
 public sealed class ResolvePriorsActivity(IBlobStore store) : TaskActivity<ResolvePriorsInput, ResolvePriorsResult>
 {
     public override async Task<ResolvePriorsResult> RunAsync(TaskActivityContext context, ResolvePriorsInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var (weights, reason) = await PriorsRegistry.ResolveCurrentAsync(store).ConfigureAwait(false);
+        var (weights, reason) = await PriorsRegistry.ResolveCurrentAsync(store, input.Experiment).ConfigureAwait(false);
         return new ResolvePriorsResult(weights, reason);
     }
 }

@@ -46,7 +46,7 @@ public sealed record ReflectionResult(string RunId, string? Version, string? Ski
     public string? PromptVersion { get; init; }
 }
 
-public sealed record ResolvePriorsInput(string RunId);
+public sealed record ResolvePriorsInput(string RunId, string Experiment);
 
 public sealed record ResolvePriorsResult(FusionWeights? Weights, string Reason);
 

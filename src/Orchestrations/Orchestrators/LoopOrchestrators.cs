@@ -20,7 +20,7 @@ public sealed class FeedbackOrchestrator : TaskOrchestrator<FeedbackRequest, Fee
 }
 
 /// <summary>Reads a run's reasoning traces and feedback and writes refined priors (<c>priors/{version}/</c>, then the
-/// <c>priors/current</c> pointer). Idempotent (the version is derived from the run id). Skipped with a reason when the
+/// experiment's priors pointer). Idempotent (the version is derived from the run id). Skipped with a reason when the
 /// run has no feedback.</summary>
 public sealed class ReflectionOrchestrator : TaskOrchestrator<ReflectionRequest, ReflectionResult>
 {
@@ -107,7 +107,9 @@ public sealed class NightlyChainOrchestrator : TaskOrchestrator<ChainRequest, Ch
             }
         }
 
-        var priors = await context.CallActivityAsync<ResolvePriorsResult>(nameof(ResolvePriorsActivity), new ResolvePriorsInput(run.RunId), retry);
+        var priors = run.Experiment is null
+            ? new ResolvePriorsResult(null, "the run belongs to no experiment: its own fusion weights are used")
+            : await context.CallActivityAsync<ResolvePriorsResult>(nameof(ResolvePriorsActivity), new ResolvePriorsInput(run.RunId, run.Experiment.Name), retry);
         if (priors.Weights is not null)
         {
             run = run with { Reasoner = run.Reasoner with { Fusion = priors.Weights } };
