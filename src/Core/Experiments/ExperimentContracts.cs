@@ -78,4 +78,11 @@ public sealed record ArmMetrics(
 
 /// <summary>Treatment vs control on one metric: relative lift (T − C) / C with a 95% CI and a two-sided p-value, and
 /// the name of the test used.</summary>
-public sealed record LiftEstimate(string Metric, double Control, double Treatment, double RelativeLift, double CiLow, double CiHigh, double PValue, string Test);
+public sealed record LiftEstimate(string Metric, double Control, double Treatment, double RelativeLift, double CiLow, double CiHigh, double PValue, string Test)
+{
+    /// <summary>Why the lift is undefined (an empty arm, a zero rate: the ratio or its logarithm is infinite), null when
+    /// it is defined. The report is JSON, which has no NaN or infinity, so an undefined estimate is written as
+    /// <see cref="RelativeLift"/> = <see cref="CiLow"/> = <see cref="CiHigh"/> = 0 and <see cref="PValue"/> = 1 (no claim)
+    /// with this note; <see cref="Control"/> and <see cref="Treatment"/> still hold the observed values.</summary>
+    public string? Note { get; init; }
+}
