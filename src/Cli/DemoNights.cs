@@ -68,7 +68,7 @@ internal static class DemoNights
         Console.WriteLine($"  previous run    {chain.PreviousRunId ?? "none"} — {chain.PreviousReason}");
         if (chain.Feedback is { } f)
         {
-            Console.WriteLine(f.Path is null ? $"  feedback        skipped: {f.Skipped}" : $"  feedback        {f.OutcomesAttributed:N0} outcomes attributed → {f.Path}; {Lift(f, "conversion rate")}");
+            Console.WriteLine(f.Path is null ? $"  feedback        skipped: {f.Skipped}" : $"  feedback        {f.OutcomesAttributed:N0} outcomes attributed → {f.Path}; {Lift(f, FeedbackCalculator.ConversionRate)}");
         }
         if (chain.Reflection is { } r)
         {
@@ -176,9 +176,9 @@ internal static class DemoNights
             }
             var t = f.Arms.FirstOrDefault(a => a.Arm == Arm.Treatment);
             var c = f.Arms.FirstOrDefault(a => a.Arm == Arm.Control);
-            var cr = f.Lifts.FirstOrDefault(l => l.Metric == "conversion rate");
-            var opu = f.Lifts.FirstOrDefault(l => l.Metric == "orders per user");
-            var hit = f.Lifts.FirstOrDefault(l => l.Metric == "hit rate");
+            var cr = f.Lifts.FirstOrDefault(l => l.Metric == FeedbackCalculator.ConversionRate);
+            var opu = f.Lifts.FirstOrDefault(l => l.Metric == FeedbackCalculator.OrdersPerUser);
+            var hit = f.Lifts.FirstOrDefault(l => l.Metric == FeedbackCalculator.HitRate);
             static string L(LiftEstimate? l) => l is null ? "—" : string.Create(CultureInfo.InvariantCulture, $"{l.RelativeLift:+0.0%;-0.0%;0%} [{l.CiLow:+0.0%;-0.0%;0%}, {l.CiHigh:+0.0%;-0.0%;0%}]");
             sb.AppendLine(ci, $"| {night} | {runId} | {chain.FusionVersion} | {t?.Users:N0} / {c?.Users:N0} | {t?.ConversionRate:P2} | {c?.ConversionRate:P2} | {L(cr)} | {cr?.PValue:0.0000} | {L(opu)} | {L(hit)} |");
         }
