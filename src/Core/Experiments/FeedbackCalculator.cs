@@ -1,3 +1,4 @@
+using System.Globalization;
 using RoleGen.Core.Runs;
 
 namespace RoleGen.Core.Experiments;
@@ -86,7 +87,7 @@ public static class FeedbackCalculator
         ArgumentNullException.ThrowIfNull(outcomes);
         if (windowEnd <= windowStart)
         {
-            throw new ArgumentException($"The attribution window [{windowStart}, {windowEnd}) is empty.", nameof(windowEnd));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The attribution window [{windowStart}, {windowEnd}) is empty."), nameof(windowEnd));
         }
 
         var users = new Dictionary<string, (Arm Arm, HashSet<string> Items, List<OutcomeEvent> Events)>(StringComparer.Ordinal);

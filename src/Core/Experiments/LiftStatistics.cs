@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace RoleGen.Core.Experiments;
 
 /// <summary>Treatment-vs-control lift estimates with 95% confidence intervals and two-sided p-values. The report is JSON
@@ -224,7 +226,7 @@ public static class LiftStatistics
             var v = values[i];
             if (!double.IsFinite(v))
             {
-                throw new ArgumentException($"Value {i} is not finite.", name);
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Value {i} is not finite."), name);
             }
             var delta = v - mean;
             mean += delta / (i + 1);
