@@ -33,9 +33,11 @@ public sealed class NightlyRunTimerTests
         await Timer().RunAsync(new TimerInfo(), _client.Object);
 
         var scheduled = Assert.Single(_client.Scheduled);
-        Assert.Equal("NightlyRunOrchestrator", scheduled.Name.Name);
-        Assert.Equal("nightly-2026-11-27", scheduled.Options?.InstanceId);
-        var run = Assert.IsType<RunRequest>(scheduled.Input);
+        // The night chain (feedback → reflection → run) starts; the run itself is its sub-orchestration with the run id.
+        Assert.Equal("NightlyChainOrchestrator", scheduled.Name.Name);
+        Assert.Equal("nightly-2026-11-27:night", scheduled.Options?.InstanceId);
+        var run = Assert.IsType<RoleGen.Orchestrations.Models.ChainRequest>(scheduled.Input).Run;
+        Assert.Null(Assert.IsType<RoleGen.Orchestrations.Models.ChainRequest>(scheduled.Input).PreviousRunId);
         Assert.Equal("nightly-2026-11-27", run.RunId);
         Assert.Equal("demo", run.Dataset);
         Assert.Equal(12, run.TopK);
@@ -68,11 +70,19 @@ public sealed class NightlyRunTimerTests
     }
 
     [Fact]
+    public async Task RunAsync_TonightsChainAlreadyExists_SchedulesNothing()
+    {
+        _client.Add("nightly-2026-11-27:night", OrchestrationRuntimeStatus.Running);
+        await Timer().RunAsync(new TimerInfo(), _client.Object);
+        Assert.Empty(_client.Scheduled);
+    }
+
+    [Fact]
     public async Task RunAsync_YesterdaysRunExists_StartsTonightsRun()
     {
         _client.Add("nightly-2026-11-26", OrchestrationRuntimeStatus.Completed);
         await Timer().RunAsync(new TimerInfo(), _client.Object);
-        Assert.Equal("nightly-2026-11-27", Assert.Single(_client.Scheduled).Options?.InstanceId);
+        Assert.Equal("nightly-2026-11-27:night", Assert.Single(_client.Scheduled).Options?.InstanceId);
     }
 
     [Theory]

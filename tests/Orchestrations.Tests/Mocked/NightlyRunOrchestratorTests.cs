@@ -314,7 +314,7 @@ public sealed class NightlyRunOrchestratorTests
         Assert.Equal(5, h.ActivityOptions.Count); // select, resolve model, build baseline, reasoning statistics, finalize
         Assert.All(h.ActivityOptions, o => Assert.Equal(3, o?.Retry?.Policy?.MaxNumberOfAttempts));
         var work = Assert.Single(h.SubOrchestrations).Work;
-        Assert.Equal(new ShardWork(RunId, Cohort(0).Shards[0], Model, 10, 3, 0.5) { Reasoning = new ReasoningWork($"runs/{RunId}/reasoning/graph-stats.json", request.Reasoner) }, work);
+        Assert.Equal(new ShardWork(RunId, Cohort(0).Shards[0], Model, 10, 3, 0.5) { Reasoning = new ReasoningWork($"runs/{RunId}/reasoning/graph-stats.json", request.Reasoner), Experiment = request.Experiment }, work);
     }
 
     [Fact]
