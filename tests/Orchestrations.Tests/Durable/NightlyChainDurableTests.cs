@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using RoleGen.Core.Demo;
+using RoleGen.Core.Experiments;
+using RoleGen.Core.Runs;
+using RoleGen.Core.Storage;
+using RoleGen.Orchestrations.Models;
+using RoleGen.Orchestrations.Orchestrators;
+using Xunit.Abstractions;
+
+namespace RoleGen.Orchestrations.Tests.Durable;
+
+/// <summary>The closed loop on the in-memory durable host: first-night skips, feedback → reflection → a next run that uses
+/// the reflected priors, and a reflection that rewrites identical output when repeated.</summary>
+[Collection(RoleGenDurableCollection.Name)]
+public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITestOutputHelper output)
+{
+    private async Task<ChainSummary> NightAsync(string runId, string experiment)
+    {
+        var request = RoleGenDurableFixture.Request(runId) with { Experiment = new ExperimentOptions { Name = experiment } };
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var id = NightlyChainOrchestrator.InstanceId(runId);
+        await fixture.Client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(NightlyChainOrchestrator)), new ChainRequest(request),
+            new StartOrchestrationOptions { InstanceId = id }, timeout.Token);
+        var meta = await fixture.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, meta.RuntimeStatus);
+        return meta.ReadOutputAs<ChainSummary>()!;
+    }
+
+    private async Task SimulateAsync(string runId, string experiment)
+    {
+        var truth = await fixture.Store.ReadJsonAsync<DemoWorldTruth>(DemoWorldWriter.TruthPath(RoleGenDurableFixture.Dataset));
+        var simulator = new OutcomeSimulator(truth, new OutcomeSimulatorOptions { RunIdKnownShare = 1 });
+        var manifest = await fixture.Store.ReadJsonAsync<RunManifest>(RunManifest.Path(runId));
+        var events = new List<OutcomeEvent>();
+        foreach (var shard in manifest.Shards)
+        {
+            var users = new Dictionary<string, Core.Cohort.UserTrajectory>(StringComparer.Ordinal);
+            await foreach (var u in fixture.Store.ReadJsonLinesAsync<Core.Cohort.UserTrajectory>(Core.Cohort.ShardPlan.UsersPath(runId, shard.Shard)))
+            {
+                users[u.UserId] = u;
+            }
+            await foreach (var row in fixture.Store.ReadJsonLinesAsync<CandidateRow>(shard.CandidatesPath!))
+            {
+                events.AddRange(simulator.Simulate(runId, 1, users[row.UserId], row, manifest.WrittenAt.ToUnixTimeSeconds() + 60));
+            }
+        }
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        OutcomeCsv.Write(text, events);
+        await fixture.Store.WriteTextAsync($"{OutcomeStore.FeedbackPrefix(experiment)}{runId}.csv", text.ToString());
+    }
+
+    [Fact]
+    public async Task First_night_skips_feedback_and_reflection_and_runs_with_its_own_weights()
+    {
+        var night = await NightAsync("chain-first-n1", "t-first");
+
+        Assert.Null(night.PreviousRunId);
+        Assert.Contains("first night", night.PreviousReason, StringComparison.Ordinal);
+        Assert.Null(night.Feedback);
+        Assert.Null(night.Reflection);
+        Assert.Equal("default", night.FusionVersion);
+        Assert.Contains("no reflected priors", night.PriorsReason, StringComparison.Ordinal);
+        Assert.NotNull(night.Run);
+        Assert.Equal(night.Run.Dormant, night.Run.Published);
+        var latest = await fixture.Store.ReadJsonAsync<LatestRun>(RunExperiment.LatestRunPath("t-first"));
+        Assert.Equal("chain-first-n1", latest.RunId);
+        var manifest = await fixture.Store.ReadJsonAsync<RunManifest>(RunManifest.Path("chain-first-n1"));
+        Assert.Equal(night.Run.Published, manifest.Experiment!.UsersByArm.Values.Sum());
+        Assert.True(manifest.Experiment.UsersByArm["treatment"] > 0 && manifest.Experiment.UsersByArm["control"] > 0);
+    }
+
+    [Fact]
+    public async Task Without_outcomes_the_second_night_skips_feedback_with_the_reason()
+    {
+        await NightAsync("chain-none-n1", "t-none");
+        var night = await NightAsync("chain-none-n2", "t-none");
+
+        Assert.Equal("chain-none-n1", night.PreviousRunId);
+        Assert.Null(night.Feedback!.Path);
+        Assert.Contains("no outcome events", night.Feedback.Skipped, StringComparison.Ordinal);
+        Assert.Null(night.Reflection!.Version);
+        Assert.Contains("no feedback", night.Reflection.Skipped, StringComparison.Ordinal);
+        Assert.Equal("default", night.FusionVersion);
+    }
+
+    [Fact]
+    public async Task Feedback_and_reflection_of_the_previous_night_feed_the_next_run_and_repeat_identically()
+    {
+        await NightAsync("chain-loop-n1", "t-loop");
+        await SimulateAsync("chain-loop-n1", "t-loop");
+        var night = await NightAsync("chain-loop-n2", "t-loop");
+
+        Assert.Equal("chain-loop-n1", night.PreviousRunId);
+        Assert.Equal(FeedbackCalculator.PathFor("chain-loop-n1"), night.Feedback!.Path);
+        Assert.True(night.Feedback.OutcomesAttributed > 0);
+        Assert.Equal(2, night.Feedback.Arms.Count);
+        output.WriteLine(string.Join("; ", night.Feedback.Lifts.Select(l => $"{l.Metric} {l.RelativeLift:+0.0%} p={l.PValue:0.000}")));
+        var version = PriorsRegistry.VersionFor("chain-loop-n1");
+        Assert.Equal(version, night.Reflection!.Version);
+        Assert.Equal(version, night.FusionVersion);
+        var n2 = await fixture.Store.ReadJsonAsync<RunManifest>(RunManifest.Path("chain-loop-n2"));
+        Assert.Equal(version, n2.Request.Reasoner.Fusion.Version);
+        Assert.Equal(version, n2.Reasoning!.FusionVersion);
+
+        // Idempotent: reflecting the same run again rewrites byte-identical priors and pointer.
+        string[] paths = [PriorsRegistry.FusionPath(version), PriorsRegistry.ReflectionPath(version), PriorsRegistry.CandidatesPath(version), PriorsRegistry.CurrentPath("t-loop")];
+        var before = new List<string>();
+        foreach (var p in paths)
+        {
+            before.Add(await fixture.Store.ReadTextAsync(p));
+        }
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await fixture.Client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(ReflectionOrchestrator)), new ReflectionRequest("chain-loop-n1"),
+            new StartOrchestrationOptions { InstanceId = "chain-loop-n1:reflect-again" }, timeout.Token);
+        var again = await fixture.Client.WaitForInstanceCompletionAsync("chain-loop-n1:reflect-again", getInputsAndOutputs: true, timeout.Token);
+        Assert.Equal(version, again.ReadOutputAs<ReflectionResult>()!.Version);
+        for (var i = 0; i < paths.Length; i++)
+        {
+            Assert.Equal(before[i], await fixture.Store.ReadTextAsync(paths[i]));
+        }
+    }
+}
