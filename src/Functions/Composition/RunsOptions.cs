@@ -33,6 +33,18 @@ public sealed class RunsOptions
     [Range(0.1, 60.0)]
     public double FirstRetrySeconds { get; set; } = 2;
 
+    /// <summary>The A/B experiment every run belongs to (arm hash, <c>feedback/{Experiment}/</c>, priors pointer).</summary>
+    [RegularExpression("^[A-Za-z0-9_.-]{1,63}$", ErrorMessage = "RoleGen:Runs:Experiment must be 1-63 letters, digits, '-', '_' or '.'.")]
+    public string Experiment { get; set; } = Core.Experiments.ExperimentOptions.DefaultName;
+
+    /// <summary>Share of users in the treatment arm (RoleGen); the rest get the model alone.</summary>
+    [Range(0.0, 1.0)]
+    public double TreatmentShare { get; set; } = 0.5;
+
+    /// <summary>Days after publication in which outcomes count for a run.</summary>
+    [Range(0.01, 90.0)]
+    public double AttributionDays { get; set; } = 7;
+
     public RunRequest CreateRequest(string runId, string dataset, DormancyPolicy policy, string triggeredBy) => new()
     {
         RunId = runId,
@@ -45,6 +57,7 @@ public sealed class RunsOptions
         MaxAttempts = MaxAttempts,
         FirstRetrySeconds = FirstRetrySeconds,
         TriggeredBy = triggeredBy,
+        Experiment = new Core.Experiments.ExperimentOptions { Name = Experiment, TreatmentShare = TreatmentShare, AttributionDays = AttributionDays },
     };
 }
 
