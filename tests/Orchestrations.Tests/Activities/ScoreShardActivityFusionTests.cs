@@ -134,4 +134,37 @@ public sealed class ScoreShardActivityFusionTests
         Assert.Equal(new Dictionary<string, long> { ["none"] = 9 }, result.ItemsByRole);
         recommender.Verify(r => r.Recommend(It.IsAny<IReadOnlyList<UserTrajectory>>(), 3), Times.Once);
     }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    [InlineData(0.5)]
+    public async Task RunAsync_Experiment_GivesControlTheModelListAndTreatmentTheFusedOne_AndRecordsTheArm(double share)
+    {
+        var store = await StoreAsync("u1", "u2", "u3");
+        var (activity, _) = Activity(store);
+        var experiment = new RoleGen.Core.Experiments.ExperimentOptions { Name = "ab-test", TreatmentShare = share };
+
+        var result = await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input with { Experiment = experiment });
+
+        var rows = new List<UserRecommendations>();
+        await foreach (var row in store.ReadJsonLinesAsync<UserRecommendations>(result.ScoresPath))
+        {
+            rows.Add(row);
+        }
+        foreach (var row in rows)
+        {
+            var arm = RoleGen.Core.Experiments.ArmAssignment.Of("ab-test", row.UserId, share);
+            Assert.Equal(arm, row.Arm);
+            Assert.Equal(arm == RoleGen.Core.Experiments.Arm.Treatment ? ["b2", "b0", "r1"] : ["b0", "b1", "b2"], row.Items.Select(i => i.ItemId));
+            if (arm == RoleGen.Core.Experiments.Arm.Control)
+            {
+                Assert.All(row.Items, i => Assert.Equal("backbone", i.Source));
+            }
+        }
+        var treatment = rows.Count(r => r.Arm == RoleGen.Core.Experiments.Arm.Treatment);
+        Assert.Equal(share switch { 0.0 => 0, 1.0 => 3, _ => treatment }, treatment);
+        Assert.Equal(rows.Count - treatment, result.UsersByArm!.GetValueOrDefault("control"));
+        Assert.Equal(treatment, result.UsersByArm!.GetValueOrDefault("treatment"));
+    }
 }
