@@ -159,7 +159,7 @@ public sealed partial class ConfigurationTests
         Assert.NotNull(llm);
         Assert.False(llm.IsEnabled);
         Assert.Equal(200_000, llm.MaxTokensPerRun);
-        Assert.Equal("v1", llm.PromptVersion);
+        Assert.Equal("latest", llm.PromptVersion);
         var registrations = new ServiceCollection();
         RoleGen.Infrastructure.Composition.LlmReasonerServiceCollectionExtensions.AddRoleGenLlmReasoner(registrations, Config(values));
         Assert.Empty(registrations);

@@ -16,7 +16,8 @@ public static class LlmReasonerServiceCollectionExtensions
     /// <paramref name="configuration"/>; otherwise registers nothing, so <see cref="ILlmReasoner"/> does not resolve and
     /// callers use the embedded reasoner. Registered: the validated <see cref="LlmReasonerOptions"/>, a singleton
     /// <see cref="AzureOpenAiReasonerFactory"/> (one chat client) and a transient <see cref="ILlmReasoner"/> — each
-    /// resolution is a new budget scope (see the factory).
+    /// resolution is a new budget scope (see the factory) — and a transient <see cref="IPromptReviser"/> (the Azure OpenAI
+    /// prompt reviser reflection uses to write refined prompt versions). Disabled: neither resolves.
     /// </summary>
     /// <param name="credential">Entra ID credential (managed identity) used when no API key is configured; Infrastructure
     /// has no implicit DefaultAzureCredential.</param>
@@ -39,6 +40,7 @@ public static class LlmReasonerServiceCollectionExtensions
         services.TryAddSingleton(sp => new AzureOpenAiReasonerFactory(sp.GetRequiredService<IBlobStore>(),
             sp.GetRequiredService<IOptions<LlmReasonerOptions>>(), sp.GetService<ILoggerFactory>(), credential, sp.GetService<TimeProvider>()));
         services.TryAddTransient<ILlmReasoner>(sp => sp.GetRequiredService<AzureOpenAiReasonerFactory>().Create());
+        services.TryAddTransient<IPromptReviser>(sp => sp.GetRequiredService<AzureOpenAiReasonerFactory>().CreateReviser());
         return services;
     }
 }

@@ -1,6 +1,5 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
-using System.Globalization;
 using System.Text.Json;
 using Azure.AI.OpenAI;
 using Microsoft.Extensions.Logging;
@@ -17,7 +16,8 @@ namespace RoleGen.Infrastructure.Reasoning;
 /// and the <see cref="Stats"/> that go into the run manifest, so create one per run (see <see cref="AzureOpenAiReasonerFactory"/>).
 /// </summary>
 /// <remarks>
-/// The SDK's own retries are disabled (<see cref="CreateChatClient"/>): the loop here retries 429/5xx/timeouts with
+/// The SDK's own retries are disabled (<see cref="CreateChatClient"/>): the loop here (with <see cref="ChatRetry"/>, shared with
+/// <see cref="AzureOpenAiPromptReviser"/>) retries 429/5xx/timeouts with
 /// backoff honouring Retry-After, and retries an invalid answer, within one <see cref="LlmReasonerOptions.MaxAttempts"/>
 /// budget — so the behaviour is visible in the stats and testable with an injected delay and clock.
 /// Valid answers are cached in blob under a signature of (prompt version, prompt text, deployment, data block): a re-run
@@ -39,14 +39,20 @@ public sealed class AzureOpenAiReasoner(
     private readonly IBlobStore _store = store ?? throw new ArgumentNullException(nameof(store));
     private readonly LlmReasonerOptions _options = Validated(options);
     private readonly ILogger _logger = logger ?? NullLogger<AzureOpenAiReasoner>.Instance;
-    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
-    private readonly Func<TimeSpan, CancellationToken, Task> _delay = delay ?? ((wait, token) => Task.Delay(wait, clock ?? TimeProvider.System, token));
+    private readonly ChatRetry _retry = new(Validated(options), logger ?? NullLogger<AzureOpenAiReasoner>.Instance, clock ?? TimeProvider.System,
+        delay ?? ((wait, token) => Task.Delay(wait, clock ?? TimeProvider.System, token)), "LLM reasoner");
     private readonly PromptStore _prompts = new(store);
     private readonly SemaphoreSlim _promptLock = new(1, 1);
     private volatile PromptTemplate? _prompt;
 
-    /// <summary>The prompt version in use (recorded in the manifest): the stored <c>prompts/reasoner/{version}</c>.</summary>
-    public string PromptVersion => _options.PromptVersion;
+    /// <summary>
+    /// The prompt version in use (recorded in the manifest): the stored <c>prompts/reasoner/{version}</c>. With
+    /// <see cref="LlmReasonerOptions.PromptVersion"/> = <c>latest</c> the version is resolved lazily, once per instance
+    /// (per run), from the <c>prompts/reasoner/current</c> pointer (see <see cref="PromptStore.ResolveAsync"/>): this is
+    /// the resolved version after the first <see cref="ReasonAsync"/> or <see cref="LoadPromptAsync"/>, and the configured
+    /// value (<c>latest</c>) before. A pinned version is reported as configured from the start.
+    /// </summary>
+    public string PromptVersion => _prompt?.Version ?? _options.PromptVersion;
 
     /// <summary>This instance's (this run's) token budget.</summary>
     public TokenBudget Budget { get; } = new(Validated(options).MaxTokensPerRun);
@@ -141,59 +147,47 @@ public sealed class AzureOpenAiReasoner(
                     $"run budget: {Budget.Used} of {Budget.MaxTokens} tokens used, {worstCase} needed" + (lastError is null ? "" : $" (after: {lastError})"));
             }
             Stats.AddCall();
-            ChatCompletion completion;
-            TimeSpan? wait;
-            try
+            var sent = await _retry.AttemptAsync(_chat, messages, completionOptions, cancellationToken).ConfigureAwait(false);
+            switch (sent.Kind)
             {
-                using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                attemptCts.CancelAfter(TimeSpan.FromSeconds(_options.TimeoutSeconds));
-                completion = (await _chat.CompleteChatAsync(messages, completionOptions, attemptCts.Token).ConfigureAwait(false)).Value;
-            }
-            catch (ClientResultException ex) when (IsTransient(ex.Status))
-            {
-                Budget.Settle(worstCase, 0); // throttled and failed requests are not billed
-                lastError = $"HTTP {ex.Status}: {FirstLine(ex.Message)}";
-                wait = RetryAfter(ex.GetRawResponse());
-                if (wait > TimeSpan.FromSeconds(_options.MaxRetryDelaySeconds))
-                {
+                case ChatAttemptKind.Transient:
+                    Budget.Settle(worstCase, 0); // throttled and failed requests are not billed
+                    lastError = sent.Error!;
+                    if (_retry.ExceedsCap(sent.RetryAfter))
+                    {
+                        Stats.AddFailed();
+                        return Outcome(LlmOutcome.Failed, promptTokens, completionTokens,
+                            $"{lastError}; Retry-After {sent.RetryAfter!.Value.TotalSeconds:0.#} s exceeds MaxRetryDelaySeconds {_options.MaxRetryDelaySeconds}");
+                    }
+                    if (await _retry.BackOffAsync(attempt, sent.RetryAfter, lastError, cancellationToken).ConfigureAwait(false))
+                    {
+                        continue;
+                    }
                     Stats.AddFailed();
-                    return Outcome(LlmOutcome.Failed, promptTokens, completionTokens,
-                        $"{lastError}; Retry-After {wait.Value.TotalSeconds:0.#} s exceeds MaxRetryDelaySeconds {_options.MaxRetryDelaySeconds}");
-                }
-                if (await BackOffAsync(attempt, wait, lastError, cancellationToken).ConfigureAwait(false))
-                {
+                    return Outcome(LlmOutcome.Failed, promptTokens, completionTokens, $"{lastError} after {attempt} attempts");
+                case ChatAttemptKind.Rejected:
+                    Budget.Settle(worstCase, 0);
+                    Stats.AddFailed();
+                    return Outcome(LlmOutcome.Failed, promptTokens, completionTokens, sent.Error!);
+                case ChatAttemptKind.TimedOut:
+                    // The service may have processed (and billed) the prompt before the timeout: charge the estimate.
+                    Budget.Settle(worstCase, estimate);
+                    lastError = sent.Error!;
+                    if (await _retry.BackOffAsync(attempt, null, lastError, cancellationToken).ConfigureAwait(false))
+                    {
+                        continue;
+                    }
+                    Stats.AddFailed();
+                    return Outcome(LlmOutcome.Failed, promptTokens, completionTokens, $"{lastError} ({attempt} attempts)");
+                case ChatAttemptKind.Unreadable:
+                    // A 200 whose body is not a chat completion: as bad as an invalid answer (the call may have been billed).
+                    Budget.Settle(worstCase, worstCase);
+                    lastError = sent.Error!;
+                    _logger.LogWarning("LLM reasoner attempt {Attempt}/{MaxAttempts}: {Error}", attempt, _options.MaxAttempts, lastError);
                     continue;
-                }
-                Stats.AddFailed();
-                return Outcome(LlmOutcome.Failed, promptTokens, completionTokens, $"{lastError} after {attempt} attempts");
-            }
-            catch (ClientResultException ex)
-            {
-                Budget.Settle(worstCase, 0);
-                Stats.AddFailed();
-                return Outcome(LlmOutcome.Failed, promptTokens, completionTokens, $"HTTP {ex.Status}: {FirstLine(ex.Message)}");
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
-            {
-                // The service may have processed (and billed) the prompt before the timeout: charge the estimate.
-                Budget.Settle(worstCase, estimate);
-                lastError = $"timeout after {_options.TimeoutSeconds} s";
-                if (await BackOffAsync(attempt, null, lastError, cancellationToken).ConfigureAwait(false))
-                {
-                    continue;
-                }
-                Stats.AddFailed();
-                return Outcome(LlmOutcome.Failed, promptTokens, completionTokens, $"{lastError} ({attempt} attempts)");
-            }
-            catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
-            {
-                // A 200 whose body is not a chat completion: as bad as an invalid answer (the call may have been billed).
-                Budget.Settle(worstCase, worstCase);
-                lastError = $"unreadable response: {FirstLine(ex.Message)}";
-                _logger.LogWarning("LLM reasoner attempt {Attempt}/{MaxAttempts}: {Error}", attempt, _options.MaxAttempts, lastError);
-                continue;
             }
 
+            var completion = sent.Completion!;
             var usedIn = completion.Usage?.InputTokenCount ?? estimate;
             var usedOut = completion.Usage?.OutputTokenCount ?? _options.MaxOutputTokens;
             Budget.Settle(worstCase, (long)usedIn + usedOut);
@@ -201,7 +195,7 @@ public sealed class AzureOpenAiReasoner(
             promptTokens += usedIn;
             completionTokens += usedOut;
 
-            var content = string.Concat(completion.Content.Where(p => p.Kind == ChatMessageContentPartKind.Text).Select(p => p.Text));
+            var content = ChatRetry.Text(completion);
             if (ReasonerOutput.TryValidate(content, message, out var output, out var error))
             {
                 Stats.AddOk();
@@ -217,48 +211,11 @@ public sealed class AzureOpenAiReasoner(
         return Outcome(LlmOutcome.Invalid, promptTokens, completionTokens, $"invalid output after {_options.MaxAttempts} attempts: {lastError}");
     }
 
-    /// <summary>Waits before the next attempt; false when no attempt is left.</summary>
-    private async Task<bool> BackOffAsync(int attempt, TimeSpan? retryAfter, string error, CancellationToken cancellationToken)
-    {
-        if (attempt >= _options.MaxAttempts)
-        {
-            return false;
-        }
-        var wait = retryAfter ?? TimeSpan.FromSeconds(Math.Min(_options.MaxRetryDelaySeconds, _options.FirstRetryDelay * Math.Pow(2, attempt - 1)));
-        _logger.LogWarning("LLM reasoner attempt {Attempt}/{MaxAttempts} failed ({Error}); retrying in {Wait}", attempt, _options.MaxAttempts, error, wait);
-        await _delay(wait, cancellationToken).ConfigureAwait(false);
-        return true;
-    }
-
-    /// <summary>429, 408, 5xx, and status 0 (the transport failed before any response).</summary>
-    internal static bool IsTransient(int status) => status is 0 or 408 or 429 or >= 500;
-
-    /// <summary>The server's requested wait: <c>retry-after-ms</c>, else <c>Retry-After</c> in seconds or as an HTTP date.</summary>
-    internal TimeSpan? RetryAfter(PipelineResponse? response)
-    {
-        if (response is null)
-        {
-            return null;
-        }
-        if (response.Headers.TryGetValue("retry-after-ms", out var ms)
-            && double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var millis) && millis >= 0)
-        {
-            return TimeSpan.FromMilliseconds(millis);
-        }
-        if (response.Headers.TryGetValue("Retry-After", out var value) && !string.IsNullOrWhiteSpace(value))
-        {
-            if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
-            {
-                return TimeSpan.FromSeconds(seconds);
-            }
-            if (DateTimeOffset.TryParseExact(value.Trim(), "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date))
-            {
-                var until = date - _clock.GetUtcNow();
-                return until > TimeSpan.Zero ? until : TimeSpan.Zero;
-            }
-        }
-        return null;
-    }
+    /// <summary>
+    /// Resolves and loads the prompt template now (otherwise the first <see cref="ReasonAsync"/> does): afterwards
+    /// <see cref="PromptVersion"/> is the resolved version. Throws when the template cannot be loaded.
+    /// </summary>
+    public Task<PromptTemplate> LoadPromptAsync(CancellationToken cancellationToken = default) => GetPromptAsync(cancellationToken);
 
     private async Task<PromptTemplate> GetPromptAsync(CancellationToken cancellationToken)
     {
@@ -269,7 +226,12 @@ public sealed class AzureOpenAiReasoner(
         await _promptLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return _prompt ??= await _prompts.EnsureAsync(_options.PromptVersion, cancellationToken).ConfigureAwait(false);
+            if (_prompt is null)
+            {
+                var version = await _prompts.ResolveAsync(_options.PromptVersion, cancellationToken).ConfigureAwait(false);
+                _prompt = await _prompts.EnsureAsync(version, cancellationToken).ConfigureAwait(false);
+            }
+            return _prompt;
         }
         finally
         {
@@ -305,12 +267,6 @@ public sealed class AzureOpenAiReasoner(
 
     private static LlmReasoningResult Outcome(LlmOutcome outcome, int promptTokens, int completionTokens, string error) =>
         new(outcome, null, null, null, 0, promptTokens, completionTokens, error);
-
-    private static string FirstLine(string text)
-    {
-        var end = text.IndexOfAny(['\r', '\n']);
-        return end < 0 ? text : text[..end];
-    }
 
     private static LlmReasonerOptions Validated(LlmReasonerOptions options)
     {

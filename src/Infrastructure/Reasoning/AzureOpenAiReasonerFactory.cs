@@ -10,6 +10,7 @@ namespace RoleGen.Infrastructure.Reasoning;
 /// Creates <see cref="AzureOpenAiReasoner"/>s that share one chat client (one HTTP pipeline per process) but each own a
 /// token budget and stats: call <see cref="Create"/> once per run (or per shard activity, whose budget is then the
 /// per-run budget of that shard) and record the instance's <see cref="AzureOpenAiReasoner.Stats"/> in the manifest.
+/// Also creates the <see cref="AzureOpenAiPromptReviser"/> that reflection uses to refine the prompt (<see cref="CreateReviser"/>).
 /// </summary>
 public sealed class AzureOpenAiReasonerFactory(
     IBlobStore store,
@@ -23,4 +24,9 @@ public sealed class AzureOpenAiReasonerFactory(
     /// <summary>A reasoner with a fresh budget of <see cref="LlmReasonerOptions.MaxTokensPerRun"/> and zeroed stats.</summary>
     public AzureOpenAiReasoner Create() => new(_chat.Value, store, options.Value,
         (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<AzureOpenAiReasoner>(), clock);
+
+    /// <summary>A prompt reviser on the same chat client and deployment (its token cap per revision is
+    /// <see cref="LlmReasonerOptions.MaxTokensPerRun"/>).</summary>
+    public AzureOpenAiPromptReviser CreateReviser() => new(_chat.Value, store, options.Value,
+        (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<AzureOpenAiPromptReviser>(), clock);
 }

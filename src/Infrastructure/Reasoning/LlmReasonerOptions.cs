@@ -25,10 +25,15 @@ public sealed class LlmReasonerOptions
     /// <summary>Optional API key; when absent the injected token credential is used.</summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>Prompt template version, stored at <c>prompts/reasoner/{version}</c> (immutable once written).</summary>
+    /// <summary>
+    /// Prompt template version, stored at <c>prompts/reasoner/{version}</c> (immutable once written). <c>latest</c> (the
+    /// default) follows the <c>prompts/reasoner/current</c> pointer that the prompt reviser moves after reflection, and is
+    /// <c>v1</c> until a revision exists; an explicit version (e.g. <c>v1</c>) pins the reasoner to it. The version
+    /// actually used is resolved once per reasoner instance (per run) and recorded in the manifest.
+    /// </summary>
     [Required]
     [RegularExpression("^[a-z0-9][a-z0-9._-]{0,31}$", ErrorMessage = "PromptVersion is 1-32 lowercase letters, digits, '.', '_' or '-' (it is a blob name segment).")]
-    public string PromptVersion { get; set; } = "v1";
+    public string PromptVersion { get; set; } = PromptStore.Latest;
 
     /// <summary>Attempts per user in total (HTTP retries and invalid-output retries share it).</summary>
     [Range(1, 10)]

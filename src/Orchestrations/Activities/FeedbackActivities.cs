@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using RoleGen.Core.Cohort;
@@ -82,11 +83,26 @@ public sealed class CollectFeedbackActivity(IBlobStore store, ILogger<CollectFee
 /// <summary>The stored feedback: the report plus what the outcome reader quarantined.</summary>
 public sealed record StoredFeedback(FeedbackReport Report, int Files, long Rows, IReadOnlyDictionary<string, long> QuarantinedByReason, IReadOnlyList<string> QuarantineSamples);
 
-/// <summary>Reflection of one run (embedded, no LLM): reads its candidates, reasoning traces and attributed outcomes and
-/// writes <c>priors/{version}/</c> fusion.json, reflection.json, candidates.jsonl, then moves the experiment's priors pointer.
+/// <summary>Reflection of one run: reads its candidates, reasoning traces and attributed outcomes and writes
+/// <c>priors/{version}/</c> fusion.json, reflection.json, candidates.jsonl, then moves the experiment's priors pointer.
 /// The version is derived from the run id, so a retry or a re-run rewrites the same version with the same content.</summary>
-public sealed class ReflectActivity(IBlobStore store, ILogger<ReflectActivity> logger) : TaskActivity<ReflectionRequest, ReflectionResult>
+/// <remarks>
+/// When an <see cref="IPromptReviser"/> is registered (the LLM reasoner is configured) and the reflection found something
+/// to fix (failed roles, collapsed categories or LLM fallback users), the reviser is asked once for a refined prompt
+/// version given a compact failure summary; the version (or why there is none) goes into reflection.json
+/// (<see cref="ReflectionSummary.PromptVersion"/>, <see cref="ReflectionSummary.PromptNote"/>) and the result. A repeated
+/// reflection of the same run reuses the version its earlier reflection.json recorded instead of asking again. The LLM
+/// never fails the reflection: a failed revision is a note.
+/// </remarks>
+public sealed class ReflectActivity(IBlobStore store, IEnumerable<IPromptReviser> revisers, ILogger<ReflectActivity> logger)
+    : TaskActivity<ReflectionRequest, ReflectionResult>
 {
+    /// <summary>Fallback users whose reasons are quoted in the failure summary, and the length each reason is cut to.</summary>
+    private const int MaxFallbackReasons = 5;
+    private const int MaxReasonLength = 160;
+
+    private readonly IPromptReviser? _reviser = revisers?.FirstOrDefault();
+
     public override async Task<ReflectionResult> RunAsync(TaskActivityContext context, ReflectionRequest input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -118,6 +134,8 @@ public sealed class ReflectActivity(IBlobStore store, ILogger<ReflectActivity> l
         }
         var (summary, refined) = ReflectionEngine.Reflect(input.RunId, manifest.Request.Reasoner.Fusion, candidates, attributed, reasoning);
         var version = summary.Version;
+        var (promptVersion, promptNote) = await RevisePromptAsync(summary, reasoning).ConfigureAwait(false);
+        summary = summary with { PromptVersion = promptVersion, PromptNote = promptNote };
         await store.WriteJsonAsync(PriorsRegistry.FusionPath(version), summary.Weights).ConfigureAwait(false);
         await store.WriteJsonAsync(PriorsRegistry.ReflectionPath(version), summary).ConfigureAwait(false);
         await store.WriteJsonLinesAsync(PriorsRegistry.CandidatesPath(version), refined).ConfigureAwait(false);
@@ -132,6 +150,78 @@ public sealed class ReflectActivity(IBlobStore store, ILogger<ReflectActivity> l
             CollapsedCategories = summary.CollapsedCategories,
             RefinedUsers = refined.Count,
             LlmFallbackUsers = summary.LlmFallbackUsers,
+            PromptVersion = summary.PromptVersion,
+            PromptNote = summary.PromptNote,
         };
+    }
+
+    /// <summary>True when the reflection found something a better prompt could address.</summary>
+    public static bool NeedsRevision(ReflectionSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        return summary.FailedRoles.Count > 0 || summary.CollapsedCategories.Count > 0 || summary.LlmFallbackUsers > 0;
+    }
+
+    /// <summary>The compact failure summary sent to the reviser: the findings, the role outcomes and a few fallback reasons.</summary>
+    public static string FailureSummary(ReflectionSummary summary, IEnumerable<UserReasoning> reasoning)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        ArgumentNullException.ThrowIfNull(reasoning);
+        var fallbackReasons = reasoning
+            .Where(r => r.Reasoner == ReasonerKinds.EmbeddedFallback && !string.IsNullOrWhiteSpace(r.FallbackReason))
+            .GroupBy(r => r.FallbackReason!.Length <= MaxReasonLength ? r.FallbackReason : r.FallbackReason[..MaxReasonLength], StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+            .Take(MaxFallbackReasons)
+            .Select(g => new { reason = g.Key, users = g.Count() })
+            .ToArray();
+        return JsonSerializer.Serialize(new
+        {
+            runId = summary.RunId,
+            failedRoles = summary.FailedRoles,
+            collapsedCategories = summary.CollapsedCategories,
+            llmFallbackUsers = summary.LlmFallbackUsers,
+            llmFallbackReasons = fallbackReasons,
+            roleOutcomes = summary.Outcomes.Select(o => new { role = o.Key, impressions = o.Impressions, clicks = o.Clicks, orders = o.Orders, rate = o.Rate }),
+        }, RoleGenJson.Options);
+    }
+
+    private async Task<(string? Version, string? Note)> RevisePromptAsync(ReflectionSummary summary, IReadOnlyList<UserReasoning> reasoning)
+    {
+        if (_reviser is null || !NeedsRevision(summary))
+        {
+            return (null, null);
+        }
+        var earlier = await TryReadReflectionAsync(PriorsRegistry.ReflectionPath(summary.Version)).ConfigureAwait(false);
+        if (earlier is { PromptVersion: not null } && string.Equals(earlier.RunId, summary.RunId, StringComparison.Ordinal))
+        {
+            logger.LogInformation("Reflection of run {RunId} already revised the prompt into {PromptVersion}: reused", summary.RunId, earlier.PromptVersion);
+            return (earlier.PromptVersion, earlier.PromptNote);
+        }
+        try
+        {
+            var revision = await _reviser.ReviseAsync(FailureSummary(summary, reasoning)).ConfigureAwait(false);
+            return revision.NewVersion is { } created
+                ? (created, $"{created} revised from {revision.BaseVersion}: {revision.Note}")
+                : (null, $"prompt not revised (still {revision.BaseVersion}): {revision.Note}");
+        }
+        catch (Exception ex)
+        {
+            // The LLM (or the prompt blobs) never fail the reflection: the priors are written either way.
+            logger.LogWarning(ex, "Prompt revision for run {RunId} failed", summary.RunId);
+            return (null, $"prompt revision failed: {ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    private async Task<ReflectionSummary?> TryReadReflectionAsync(string path)
+    {
+        try
+        {
+            return await store.TryReadJsonAsync<ReflectionSummary>(path).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidDataException)
+        {
+            logger.LogWarning(ex, "Ignoring unreadable {Path}", path);
+            return null;
+        }
     }
 }

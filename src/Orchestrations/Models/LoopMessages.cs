@@ -43,7 +43,11 @@ public sealed record ReflectionResult(string RunId, string? Version, string? Ski
 
     public long LlmFallbackUsers { get; init; }
 
+    /// <summary>The prompt version the reflection's reviser wrote (or reused), null when none.</summary>
     public string? PromptVersion { get; init; }
+
+    /// <summary>What the revision changed, or why there is no new prompt version (null: no reviser, or nothing to fix).</summary>
+    public string? PromptNote { get; init; }
 }
 
 public sealed record ResolvePriorsInput(string RunId, string Experiment);

@@ -34,6 +34,8 @@ public sealed class LlmReasonerRegistrationTests
         using var services = Build(null, ("Endpoint", endpoint), ("Deployment", deployment), ("ApiKey", "k"));
         Assert.Null(services.GetService<ILlmReasoner>());
         Assert.Null(services.GetService<AzureOpenAiReasonerFactory>());
+        Assert.Null(services.GetService<IPromptReviser>());
+        Assert.Empty(services.GetServices<IPromptReviser>());
     }
 
     [Fact]
@@ -48,6 +50,7 @@ public sealed class LlmReasonerRegistrationTests
         Assert.Equal("v1", reasoner.PromptVersion);
         Assert.Equal(5000, reasoner.Budget.MaxTokens);
         Assert.NotSame(reasoner, another); // each resolution is its own budget scope
+        Assert.IsType<AzureOpenAiPromptReviser>(Assert.Single(services.GetServices<IPromptReviser>()));
         Assert.Same(services.GetRequiredService<AzureOpenAiReasonerFactory>(), services.GetRequiredService<AzureOpenAiReasonerFactory>());
     }
 
@@ -56,7 +59,8 @@ public sealed class LlmReasonerRegistrationTests
     {
         var credential = new Moq.Mock<Azure.Core.TokenCredential>().Object;
         using var services = Build(credential, ("Endpoint", "https://oai-rolegen-x.openai.azure.com/"), ("Deployment", "reasoner"));
-        Assert.IsType<AzureOpenAiReasoner>(services.GetRequiredService<ILlmReasoner>());
+        var reasoner = Assert.IsType<AzureOpenAiReasoner>(services.GetRequiredService<ILlmReasoner>());
+        Assert.Equal("latest", reasoner.PromptVersion); // the default follows prompts/reasoner/current
     }
 
     [Theory]

@@ -57,6 +57,17 @@ public sealed class ReasonerFixture : IDisposable
             return Task.CompletedTask;
         });
 
+    /// <summary>A prompt reviser over the same endpoint, store, clock and recording delay.</summary>
+    public AzureOpenAiPromptReviser NewReviser() => new(AzureOpenAiReasoner.CreateChatClient(Options, httpClient: _http), Store, Options,
+        NullLogger<AzureOpenAiPromptReviser>.Instance, new FixedClock(Now), (wait, _) =>
+        {
+            lock (Delays)
+            {
+                Delays.Add(wait);
+            }
+            return Task.CompletedTask;
+        });
+
     public static LlmReasoningRequest Request(string lastItem = "i-300") => new(
         new UserTrajectory("u-42", Views: 3, Carts: 1, Purchases: 0, ActiveDays: 2,
             [

@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging.Abstractions;
+using Moq;
+using RoleGen.Core.Demo;
+using RoleGen.Core.Experiments;
+using RoleGen.Core.Reasoning;
+using RoleGen.Core.Runs;
+using RoleGen.Core.Storage;
+using RoleGen.Orchestrations.Activities;
+using RoleGen.Orchestrations.Models;
+
+namespace RoleGen.Orchestrations.Tests.Activities;
+
+/// <summary>ReflectActivity and the prompt reviser: asked once when reflection found failures, never otherwise, its
+/// result recorded in reflection.json and the result, reused by a repeated reflection, and never failing the reflection.</summary>
+public sealed class ReflectActivityPromptTests
+{
+    private const string RunId = "r-prompt";
+    private const string Experiment = "t-prompt";
+    private static readonly DateTimeOffset WrittenAt = new(2025, 3, 1, 2, 0, 0, TimeSpan.Zero);
+
+    /// <summary>A finished run of one treatment user shown i1 (c1). With <paramref name="ordered"/> false the impression has no
+    /// order, so c1 holds every impression and no order: a collapsed category. With an order nothing needs fixing.</summary>
+    private static async Task<InMemoryBlobStore> RunAsync(bool ordered)
+    {
+        var store = new InMemoryBlobStore();
+        var candidatesPath = $"runs/{RunId}/shards/0/candidates.jsonl";
+        var t = WrittenAt.UtcDateTime;
+        var manifest = new RunManifest(RunId, RunStatus.Succeeded, null,
+            new RunRequest { RunId = RunId, Dataset = "demo", Experiment = new ExperimentOptions { Name = Experiment } },
+            null, null, null, new RunCounts(1, 1, 1, 1, 1, 1, 0, 0), new RunTimings(t, t, 0, 0, 0, 0),
+            [new ShardOutcome(0, ShardStatus.Succeeded, 1, 1, 1, candidatesPath, null, 1, 0, 0, t, t)], WrittenAt);
+        await store.WriteJsonAsync(RunManifest.Path(RunId), manifest);
+        await store.WriteJsonLinesAsync(candidatesPath,
+            new[] { new CandidateRow(RunId, "u1", 0, [new Candidate(1, "i1", "c1", 1.0, "backbone")]) { Arm = Arm.Treatment } });
+        await store.WriteTextAsync(FeedbackCalculator.PathFor(RunId), "{}");
+        var ts = WrittenAt.ToUnixTimeSeconds() + 60;
+        var events = new List<OutcomeEvent> { new("u1", "i1", OutcomeType.Impression, ts, RunId) };
+        if (ordered)
+        {
+            events.Add(new OutcomeEvent("u1", "i1", OutcomeType.Click, ts + 1, RunId));
+            events.Add(new OutcomeEvent("u1", "i1", OutcomeType.Order, ts + 2, RunId));
+        }
+        var csv = new StringWriter(CultureInfo.InvariantCulture);
+        OutcomeCsv.Write(csv, events);
+        await store.WriteTextAsync($"{OutcomeStore.FeedbackPrefix(Experiment)}{RunId}.csv", csv.ToString());
+        return store;
+    }
+
+    private static Task<ReflectionResult> ReflectAsync(IBlobStore store, params IPromptReviser[] revisers) =>
+        new ReflectActivity(store, revisers, NullLogger<ReflectActivity>.Instance).RunAsync(Mock.Of<TaskActivityContext>(), new ReflectionRequest(RunId));
+
+    private static Task<ReflectionSummary> StoredAsync(IBlobStore store) =>
+        store.ReadJsonAsync<ReflectionSummary>(PriorsRegistry.ReflectionPath(PriorsRegistry.VersionFor(RunId)));
+
+    private sealed class FakeReviser(Func<string, PromptRevision> answer) : IPromptReviser
+    {
+        public List<string> Summaries { get; } = [];
+
+        public Task<PromptRevision> ReviseAsync(string failureSummary, CancellationToken ct = default)
+        {
+            Summaries.Add(failureSummary);
+            return Task.FromResult(answer(failureSummary));
+        }
+    }
+
+    [Fact]
+    public async Task Failures_AskTheReviserOnce_AndRecordItsVersion_ARepeatReusesIt()
+    {
+        var store = await RunAsync(ordered: false);
+        var reviser = new FakeReviser(_ => new PromptRevision("v2", "v1", "sharper complement guidance"));
+
+        var result = await ReflectAsync(store, reviser);
+
+        Assert.Equal(PriorsRegistry.VersionFor(RunId), result.Version);
+        Assert.NotEmpty(result.CollapsedCategories);
+        Assert.Equal("v2", result.PromptVersion);
+        Assert.Equal("v2 revised from v1: sharper complement guidance", result.PromptNote);
+        var summary = Assert.Single(reviser.Summaries);
+        using (var doc = JsonDocument.Parse(summary))
+        {
+            Assert.Equal(RunId, doc.RootElement.GetProperty("runId").GetString());
+            Assert.StartsWith("c1 ", doc.RootElement.GetProperty("collapsedCategories")[0].GetString(), StringComparison.Ordinal);
+            Assert.Equal("backbone", doc.RootElement.GetProperty("roleOutcomes")[0].GetProperty("role").GetString());
+            Assert.Equal(0, doc.RootElement.GetProperty("llmFallbackUsers").GetInt64());
+        }
+        var stored = await StoredAsync(store);
+        Assert.Equal("v2", stored.PromptVersion);
+        Assert.Equal(result.PromptNote, stored.PromptNote);
+        var before = await store.ReadTextAsync(PriorsRegistry.ReflectionPath(result.Version!));
+
+        // The same run reflected again (an activity retry or a re-run): the earlier version is reused, nothing is asked.
+        var again = await ReflectAsync(store, reviser);
+
+        Assert.Single(reviser.Summaries);
+        Assert.Equal("v2", again.PromptVersion);
+        Assert.Equal(result.PromptNote, again.PromptNote);
+        Assert.Equal(before, await store.ReadTextAsync(PriorsRegistry.ReflectionPath(result.Version!)));
+    }
+
+    [Fact]
+    public async Task NothingToFix_DoesNotAskTheReviser()
+    {
+        var store = await RunAsync(ordered: true);
+        var reviser = new FakeReviser(_ => throw new InvalidOperationException("must not be called"));
+
+        var result = await ReflectAsync(store, reviser);
+
+        Assert.Equal(PriorsRegistry.VersionFor(RunId), result.Version);
+        Assert.Empty(result.FailedRoles);
+        Assert.Empty(result.CollapsedCategories);
+        Assert.Equal(0, result.LlmFallbackUsers);
+        Assert.Empty(reviser.Summaries);
+        Assert.Null(result.PromptVersion);
+        Assert.Null((await StoredAsync(store)).PromptVersion);
+    }
+
+    [Fact]
+    public async Task NoReviserRegistered_LeavesThePromptVersionNull()
+    {
+        var store = await RunAsync(ordered: false);
+
+        var result = await ReflectAsync(store);
+
+        Assert.NotEmpty(result.CollapsedCategories);
+        Assert.Null(result.PromptVersion);
+        Assert.Null(result.PromptNote);
+        var stored = await StoredAsync(store);
+        Assert.Null(stored.PromptVersion);
+        Assert.Null(stored.PromptNote);
+    }
+
+    [Fact]
+    public async Task ADeclinedRevision_IsANote_AndIsAskedAgainNextTime()
+    {
+        var store = await RunAsync(ordered: false);
+        var reviser = new FakeReviser(_ => new PromptRevision(null, "v1", "invalid revision after 3 attempts: template lacks role name(s) noise"));
+
+        var result = await ReflectAsync(store, reviser);
+        await ReflectAsync(store, reviser);
+
+        Assert.Null(result.PromptVersion);
+        Assert.Equal("prompt not revised (still v1): invalid revision after 3 attempts: template lacks role name(s) noise", result.PromptNote);
+        Assert.Equal(2, reviser.Summaries.Count); // no version to reuse
+    }
+
+    [Fact]
+    public async Task AThrowingReviser_NeverFailsTheReflection()
+    {
+        var store = await RunAsync(ordered: false);
+        var reviser = new FakeReviser(_ => throw new IOException("blob unavailable"));
+
+        var result = await ReflectAsync(store, reviser);
+
+        Assert.Equal(PriorsRegistry.VersionFor(RunId), result.Version);
+        Assert.Null(result.PromptVersion);
+        Assert.Contains("blob unavailable", result.PromptNote, StringComparison.Ordinal);
+        Assert.True(await store.ExistsAsync(PriorsRegistry.CurrentPath(Experiment)));
+    }
+}
