@@ -18,6 +18,9 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public string SecondTaskHub { get; } = $"it{Guid.NewGuid():N}"[..20];
 
+    /// <summary>The demo test's own hub: it processes orchestrations right after the Taobao test's host stopped.</summary>
+    public string DemoTaskHub { get; } = $"it{Guid.NewGuid():N}"[..20];
+
     public BlobContainerClient ContainerClient { get; private set; } = null!;
 
     public AzureBlobStore Store { get; private set; } = null!;
@@ -40,7 +43,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await ContainerClient.DeleteIfExistsAsync();
-        foreach (var hub in new[] { TaskHub, SecondTaskHub })
+        foreach (var hub in new[] { TaskHub, SecondTaskHub, DemoTaskHub })
         {
             try
             {

@@ -75,7 +75,7 @@ public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<Azu
     {
         // Bounded training (a few epochs), export to ONNX, publish to models/backbone/, then the run resolves it and every
         // shard is scored by ONNX Runtime (the GPU build, on CPU here through the fallback when CUDA is requested).
-        var (code, output) = await Rolegen.RunAsync([.. Common, "demo", "--users", "1500", "--run-id", "it-demo", "--shard-size", "400", "--train-seconds", "8"]);
+        var (code, output) = await Rolegen.RunAsync([.. CommonFor(azurite.DemoTaskHub), "demo", "--users", "1500", "--run-id", "it-demo", "--shard-size", "400", "--train-seconds", "8"]);
         Assert.True(code == 0, output);
         Assert.Contains("RoleGen run it-demo — Succeeded", output, StringComparison.Ordinal);
         Assert.Contains("(= dormant users)", output, StringComparison.Ordinal);
