@@ -48,6 +48,7 @@ public static class Commands
     {
         Description = "Demo: run N nights of the closed loop (run → simulated outcomes → feedback → reflection → next run) and print the treatment-vs-control lift per night (0 = one plain run).",
     };
+    public static readonly Option<bool> NoReflection = new("--no-reflection") { Description = "Demo --nights: collect feedback but never reflect (the ablation that shows what reflection adds)." };
     public static readonly Option<string> Experiment = new("--experiment") { Description = "A/B experiment name (arm hash and feedback/{experiment}/; default rolegen-ab, or a fresh name per demo --nights)." };
     public static readonly Option<double> TreatmentShare = new("--treatment-share") { Description = "Share of users in the treatment arm (RoleGen); the rest get the model alone.", DefaultValueFactory = _ => 0.5 };
     public static readonly Option<bool> NoReasoner = new("--no-reasoner") { Description = "Score with the model alone (no Conversion Trajectory Reasoner, no fusion)." };
@@ -86,7 +87,7 @@ public static class Commands
 
         var demo = new Command("demo", "Generate the seeded demo world (events/{dataset}/), run a nightly run on it end to end, print the summary.")
         {
-            Users, Seed, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Nights, Experiment, TreatmentShare, RunId, Parallel, TrainSeconds,
+            Users, Seed, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Nights, NoReflection, Experiment, TreatmentShare, RunId, Parallel, TrainSeconds,
         };
         demo.SetAction(Handlers.DemoAsync);
 

@@ -25,16 +25,17 @@ namespace RoleGen.Cli;
 internal static class DemoNights
 {
     public static async Task<int> RunAsync(CliHost host, CliSettings settings, RunRequest first, int nights, DemoWorldTruth truth, int seed,
-        Stopwatch watch, CancellationToken cancellationToken)
+        Stopwatch watch, bool reflect, CancellationToken cancellationToken)
     {
         var experiment = first.Experiment!;
         var simulator = new OutcomeSimulator(truth, new OutcomeSimulatorOptions { Seed = seed, RunIdKnownShare = 1.0 });
         var runs = new List<(int Night, string RunId, ChainSummary Chain)>();
-        Console.WriteLine($"Closed loop: {nights} nights, experiment '{experiment.Name}' (treatment share {experiment.TreatmentShare:P0}: RoleGen; control: the model alone)");
+        Console.WriteLine($"Closed loop: {nights} nights, experiment '{experiment.Name}' (treatment share {experiment.TreatmentShare:P0}: RoleGen; control: the model alone)" +
+                          (reflect ? string.Empty : "; reflection OFF (ablation)"));
         for (var night = 1; night <= nights; night++)
         {
             var request = first with { RunId = $"{first.RunId}-n{night}" };
-            var chain = await RunNightAsync(host, request, night, cancellationToken).ConfigureAwait(false);
+            var chain = await RunNightAsync(host, request, night, reflect, cancellationToken).ConfigureAwait(false);
             runs.Add((night, request.RunId, chain));
             if (chain.Run is null || chain.Run.Published == 0)
             {
@@ -59,11 +60,11 @@ internal static class DemoNights
         return ExitCodes.Ok;
     }
 
-    private static async Task<ChainSummary> RunNightAsync(CliHost host, RunRequest request, int night, CancellationToken cancellationToken)
+    private static async Task<ChainSummary> RunNightAsync(CliHost host, RunRequest request, int night, bool reflect, CancellationToken cancellationToken)
     {
         Console.WriteLine();
         Console.WriteLine($"Night {night}: run {request.RunId}");
-        var chain = await RunOrchestrationAsync<ChainSummary>(host, nameof(NightlyChainOrchestrator), new ChainRequest(request),
+        var chain = await RunOrchestrationAsync<ChainSummary>(host, nameof(NightlyChainOrchestrator), new ChainRequest(request) { Reflect = reflect },
             NightlyChainOrchestrator.InstanceId(request.RunId), cancellationToken, request.RunId).ConfigureAwait(false);
         Console.WriteLine($"  previous run    {chain.PreviousRunId ?? "none"} — {chain.PreviousReason}");
         if (chain.Feedback is { } f)

@@ -64,7 +64,8 @@ public static class Handlers
         {
             // A fresh experiment per invocation (unless named): its arms, priors and feedback start clean.
             var experiment = request.Experiment! with { Name = parse.GetValue(Commands.Experiment) ?? $"demo-{request.RunId}" };
-            return await DemoNights.RunAsync(host, settings, request with { Experiment = experiment }, nights, truth, parse.GetValue(Commands.Seed), watch, cancellationToken).ConfigureAwait(false);
+            return await DemoNights.RunAsync(host, settings, request with { Experiment = experiment }, nights, truth, parse.GetValue(Commands.Seed), watch,
+                reflect: !parse.GetValue(Commands.NoReflection), cancellationToken).ConfigureAwait(false);
         }
         return await RunAndReportAsync(host, settings, request, rerun: true, summary, watch, cancellationToken).ConfigureAwait(false);
     });

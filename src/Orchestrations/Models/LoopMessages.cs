@@ -11,6 +11,9 @@ namespace RoleGen.Orchestrations.Models;
 public sealed record ChainRequest(RunRequest Run)
 {
     public string? PreviousRunId { get; init; }
+
+    /// <summary>False skips reflection (feedback is still collected): the ablation that measures what reflection adds.</summary>
+    public bool Reflect { get; init; } = true;
 }
 
 public sealed record ResolvePreviousRunInput(string Experiment, string Dataset, string CurrentRunId);

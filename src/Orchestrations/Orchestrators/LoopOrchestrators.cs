@@ -89,7 +89,11 @@ public sealed class NightlyChainOrchestrator : TaskOrchestrator<ChainRequest, Ch
                 feedback = new FeedbackResult(previous, null, $"feedback failed: {RetryPolicies.Describe(ex)}");
             }
             context.SetCustomStatus(new RunProgress("reflection", 0, 0, 0, 0, 0));
-            if (feedback.Path is not null)
+            if (!input.Reflect)
+            {
+                reflection = new ReflectionResult(previous, null, "skipped: reflection disabled for this night (ablation)");
+            }
+            else if (feedback.Path is not null)
             {
                 try
                 {

@@ -17,12 +17,12 @@ namespace RoleGen.Orchestrations.Tests.Durable;
 [Collection(RoleGenDurableCollection.Name)]
 public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITestOutputHelper output)
 {
-    private async Task<ChainSummary> NightAsync(string runId, string experiment)
+    private async Task<ChainSummary> NightAsync(string runId, string experiment, bool reflect = true)
     {
         var request = RoleGenDurableFixture.Request(runId) with { Experiment = new ExperimentOptions { Name = experiment } };
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var id = NightlyChainOrchestrator.InstanceId(runId);
-        await fixture.Client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(NightlyChainOrchestrator)), new ChainRequest(request),
+        await fixture.Client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(NightlyChainOrchestrator)), new ChainRequest(request) { Reflect = reflect },
             new StartOrchestrationOptions { InstanceId = id }, timeout.Token);
         var meta = await fixture.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, meta.RuntimeStatus);
@@ -121,5 +121,19 @@ public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITes
         {
             Assert.Equal(before[i], await fixture.Store.ReadTextAsync(paths[i]));
         }
+    }
+
+    [Fact]
+    public async Task With_reflection_off_feedback_is_collected_and_the_priors_stay()
+    {
+        await NightAsync("chain-ablate-n1", "t-ablate");
+        await SimulateAsync("chain-ablate-n1", "t-ablate");
+        var night = await NightAsync("chain-ablate-n2", "t-ablate", reflect: false);
+
+        Assert.NotNull(night.Feedback!.Path);
+        Assert.Null(night.Reflection!.Version);
+        Assert.Contains("ablation", night.Reflection.Skipped, StringComparison.Ordinal);
+        Assert.Equal("default", night.FusionVersion);
+        Assert.False(await fixture.Store.ExistsAsync(PriorsRegistry.CurrentPath("t-ablate")));
     }
 }
