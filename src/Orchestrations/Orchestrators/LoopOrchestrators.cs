@@ -91,7 +91,7 @@ public sealed class NightlyChainOrchestrator : TaskOrchestrator<ChainRequest, Ch
             context.SetCustomStatus(new RunProgress("reflection", 0, 0, 0, 0, 0));
             if (!input.Reflect)
             {
-                reflection = new ReflectionResult(previous, null, "skipped: reflection disabled for this night (ablation)");
+                reflection = new ReflectionResult(previous, null, "reflection disabled for this night (ablation)");
             }
             else if (feedback.Path is not null)
             {
@@ -107,7 +107,7 @@ public sealed class NightlyChainOrchestrator : TaskOrchestrator<ChainRequest, Ch
             }
             else
             {
-                reflection = new ReflectionResult(previous, null, $"skipped: no feedback for {previous} ({feedback.Skipped})");
+                reflection = new ReflectionResult(previous, null, $"no feedback for {previous} ({feedback.Skipped})");
             }
         }
 
