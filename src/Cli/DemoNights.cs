@@ -42,7 +42,7 @@ internal static class DemoNights
                 Console.WriteLine($"Night {night}: the run did not publish candidates ({chain.Error ?? chain.Run?.Error ?? "no summary"}); stopping.");
                 return ExitCodes.FailedRun;
             }
-            var simulated = await SimulateAsync(host.Store, simulator, request.RunId, night, experiment.Name, cancellationToken).ConfigureAwait(false);
+            var simulated = await simulator.WriteRunFeedbackAsync(host.Store, request.RunId, night, experiment.Name, cancellationToken).ConfigureAwait(false);
             Console.WriteLine($"  night {night}: simulated {simulated.Events:N0} outcome events for {simulated.Users:N0} users → {host.Store.Describe(simulated.Path)}");
         }
 
@@ -97,58 +97,13 @@ internal static class DemoNights
             await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(name), input, new StartOrchestrationOptions { InstanceId = instanceId }, cancellationToken)
                 .ConfigureAwait(false);
         }
-        var progress = ConsoleProgress.ForConsole();
-        var clock = Stopwatch.StartNew();
-        OrchestrationMetadata? meta;
-        while (true)
-        {
-            meta = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-            if (meta is not null && meta.RuntimeStatus is not (OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended))
-            {
-                break;
-            }
-            var shown = statusOf is null ? meta : await client.GetInstanceAsync(statusOf, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) ?? meta;
-            var p = shown?.SerializedCustomStatus is null ? null : shown.ReadCustomStatusAs<RunProgress>();
-            progress.Report($"  [{clock.Elapsed:mm\\:ss}] {(p is null ? meta?.RuntimeStatus.ToString() ?? "starting" : Handlers.FormatProgress(p))}");
-            await Task.Delay(500, cancellationToken).ConfigureAwait(false);
-        }
-        progress.Done();
+        var meta = await Handlers.WaitWithProgressAsync(client, instanceId, statusOf, $"{name} {instanceId} disappeared from the task hub.", cancellationToken)
+            .ConfigureAwait(false);
         if (meta.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
         {
             throw new CliException(ExitCodes.FailedRun, $"{name} {instanceId} ended {meta.RuntimeStatus}: {meta.FailureDetails?.ErrorMessage ?? "no details"}");
         }
         return meta.ReadOutputAs<T>() ?? throw new CliException(ExitCodes.FailedRun, $"{name} {instanceId} completed without an output.");
-    }
-
-    private static async Task<(long Users, long Events, string Path)> SimulateAsync(IBlobStore store, OutcomeSimulator simulator, string runId, int night,
-        string experiment, CancellationToken cancellationToken)
-    {
-        var manifest = await store.ReadJsonAsync<RunManifest>(RunManifest.Path(runId), cancellationToken).ConfigureAwait(false);
-        var exposure = manifest.WrittenAt.ToUnixTimeSeconds() + 60;
-        var path = $"{OutcomeStore.FeedbackPrefix(experiment)}{runId}.csv";
-        long users = 0, events = 0;
-        var buffer = new StringWriter(CultureInfo.InvariantCulture);
-        var all = new List<OutcomeEvent>();
-        foreach (var shard in manifest.Shards.Where(s => s.CandidatesPath is not null))
-        {
-            var trajectories = new Dictionary<string, UserTrajectory>(StringComparer.Ordinal);
-            await foreach (var u in store.ReadJsonLinesAsync<UserTrajectory>(ShardPlan.UsersPath(runId, shard.Shard), cancellationToken).ConfigureAwait(false))
-            {
-                trajectories[u.UserId] = u;
-            }
-            await foreach (var row in store.ReadJsonLinesAsync<CandidateRow>(shard.CandidatesPath!, cancellationToken).ConfigureAwait(false))
-            {
-                users++;
-                foreach (var e in simulator.Simulate(runId, night, trajectories[row.UserId], row, exposure))
-                {
-                    all.Add(e);
-                    events++;
-                }
-            }
-        }
-        OutcomeCsv.Write(buffer, all);
-        await store.WriteTextAsync(path, buffer.ToString(), cancellationToken).ConfigureAwait(false);
-        return (users, events, path);
     }
 
     private static string Lift(FeedbackResult f, string metric)

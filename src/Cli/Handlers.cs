@@ -311,25 +311,9 @@ public static class Handlers
                               $"{(settings.InMemory ? "in-memory" : "Azure Storage")} durable backend, task hub '{settings.TaskHub}')");
         }
 
-        var progress = ConsoleProgress.ForConsole();
         var runWatch = Stopwatch.StartNew();
-        OrchestrationMetadata? meta;
-        while (true)
-        {
-            meta = await client.GetInstanceAsync(request.RunId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-            if (meta is null)
-            {
-                throw new CliException(ExitCodes.NotFound, $"Run {request.RunId} disappeared from task hub '{settings.TaskHub}'.");
-            }
-            if (meta.IsCompleted)
-            {
-                break;
-            }
-            var p = meta.SerializedCustomStatus is null ? null : meta.ReadCustomStatusAs<RunProgress>();
-            progress.Report($"  [{runWatch.Elapsed:mm\\:ss}] {(p is null ? meta.RuntimeStatus.ToString() : FormatProgress(p))}");
-            await Task.Delay(500, cancellationToken).ConfigureAwait(false);
-        }
-        progress.Done();
+        var meta = await WaitWithProgressAsync(client, request.RunId, null, $"Run {request.RunId} disappeared from task hub '{settings.TaskHub}'.", cancellationToken)
+            .ConfigureAwait(false);
         if (meta.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
         {
             Console.WriteLine($"Run {request.RunId} ended {meta.RuntimeStatus}: {meta.FailureDetails?.ErrorMessage ?? "no details"}");
@@ -365,6 +349,29 @@ public static class Handlers
             }
         }
         return Path.GetFullPath(dir);
+    }
+
+    /// <summary>Polls an orchestration until it ends, showing on one console line the <see cref="RunProgress"/> of
+    /// <paramref name="statusOf"/> (default: the orchestration itself; e.g. a night chain shows its run's progress).</summary>
+    internal static async Task<OrchestrationMetadata> WaitWithProgressAsync(DurableTaskClient client, string instanceId, string? statusOf,
+        string missing, CancellationToken cancellationToken)
+    {
+        var progress = ConsoleProgress.ForConsole();
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var meta = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false)
+                ?? throw new CliException(ExitCodes.NotFound, missing);
+            if (meta.IsCompleted)
+            {
+                progress.Done();
+                return meta;
+            }
+            var shown = statusOf is null ? meta : await client.GetInstanceAsync(statusOf, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) ?? meta;
+            var p = shown.SerializedCustomStatus is null ? null : shown.ReadCustomStatusAs<RunProgress>();
+            progress.Report($"  [{clock.Elapsed:mm\\:ss}] {(p is null ? meta.RuntimeStatus.ToString() : FormatProgress(p))}");
+            await Task.Delay(500, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public static string FormatProgress(RunProgress p) => p.Phase switch

@@ -48,9 +48,11 @@ public static class TransitionBaseline
 {
     public const string Dataset = "eval-train";
 
-    public static async Task<(TransitionRecommender Recommender, TransitionModelInfo Info)> BuildAsync(
-        IEnumerable<BehaviorEvent> trainEvents, long asOf, CancellationToken cancellationToken)
+    /// <summary>The train events as dataset <see cref="Dataset"/> (one normalized part) in an in-memory store, so the
+    /// production builders (transition model, behaviour-graph statistics) read them as they read an ingested dataset.</summary>
+    public static async Task<InMemoryBlobStore> StoreAsync(IEnumerable<BehaviorEvent> trainEvents, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(trainEvents);
         var store = new InMemoryBlobStore();
         await using (var part = await store.OpenWriteAsync(EventStore.PartPath(Dataset, 0), cancellationToken).ConfigureAwait(false))
         {
@@ -60,6 +62,13 @@ public static class TransitionBaseline
                 writer.Write(e);
             }
         }
+        return store;
+    }
+
+    public static async Task<(TransitionRecommender Recommender, TransitionModelInfo Info)> BuildAsync(
+        IEnumerable<BehaviorEvent> trainEvents, long asOf, CancellationToken cancellationToken)
+    {
+        var store = await StoreAsync(trainEvents, cancellationToken).ConfigureAwait(false);
         var builder = new TransitionModelBuilder(store, NullLogger<TransitionModelBuilder>.Instance);
         var info = await builder.BuildAsync("eval", Dataset, asOf, cancellationToken: cancellationToken).ConfigureAwait(false);
         await using var stream = await store.OpenReadAsync(info.Path, cancellationToken).ConfigureAwait(false);

@@ -93,23 +93,13 @@ public sealed class RoleGenEval
         };
     }
 
-    /// <summary>Behaviour-graph statistics of the train events (written as one normalized part to an in-memory store and
-    /// built with the production builder; without an ingest summary the builder spools one partition).</summary>
+    /// <summary>Behaviour-graph statistics of the train events (<see cref="TransitionBaseline.StoreAsync"/> + the production
+    /// builder; without an ingest summary the builder spools one partition).</summary>
     public static async Task<BehaviorGraphStatistics> StatisticsAsync(IEnumerable<BehaviorEvent> trainEvents, long asOf, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(trainEvents);
-        const string dataset = "eval-train";
-        var store = new InMemoryBlobStore();
-        await using (var part = await store.OpenWriteAsync(EventStore.PartPath(dataset, 0), cancellationToken).ConfigureAwait(false))
-        {
-            using var writer = new NormalizedCsvWriter(part);
-            foreach (var e in trainEvents)
-            {
-                writer.Write(e);
-            }
-        }
+        var store = await TransitionBaseline.StoreAsync(trainEvents, cancellationToken).ConfigureAwait(false);
         var builder = new BehaviorGraphStatisticsBuilder(store, NullLogger<BehaviorGraphStatisticsBuilder>.Instance);
-        return await builder.ComputeAsync(dataset, asOf, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await builder.ComputeAsync(TransitionBaseline.Dataset, asOf, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A recommender that replays the prepared lists fused with <paramref name="weights"/>.</summary>

@@ -235,7 +235,8 @@ public sealed class DemoWorldGenerator
         exposed,
         lowIntent);
 
-    private static double[] ZipfCdf(int n, double s)
+    /// <summary>Normalised CDF of a Zipf(<paramref name="s"/>) law over ranks 1..<paramref name="n"/> (shared with the outcome simulator).</summary>
+    internal static double[] ZipfCdf(int n, double s)
     {
         var cdf = new double[n];
         double sum = 0;
@@ -251,7 +252,8 @@ public sealed class DemoWorldGenerator
         return cdf;
     }
 
-    private static int Sample(double[] cdf, Random rng)
+    /// <summary>Draws a 0-based rank from <paramref name="cdf"/>.</summary>
+    internal static int Sample(double[] cdf, Random rng)
     {
         var i = Array.BinarySearch(cdf, rng.NextDouble());
         return Math.Min(i < 0 ? ~i : i, cdf.Length - 1);

@@ -2,6 +2,7 @@ using System.Globalization;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Events;
 using RoleGen.Core.Experiments;
+using RoleGen.Core.Ingest;
 using RoleGen.Core.Runs;
 
 namespace RoleGen.Core.Demo;
@@ -223,7 +224,7 @@ public sealed class OutcomeSimulator
         {
             _triggers[t.ItemId] = t;
         }
-        _itemInCategoryCdf = ZipfCdf(_itemsPerCategory, 1.1); // the world's in-category popularity
+        _itemInCategoryCdf = DemoWorldGenerator.ZipfCdf(_itemsPerCategory, 1.1); // the world's in-category popularity
     }
 
     public OutcomeSimulatorOptions Options => _o;
@@ -292,6 +293,37 @@ public sealed class OutcomeSimulator
             return OutcomeRelevance.Intent;
         }
         return profile.Complements.Contains(candidate.CategoryId) ? OutcomeRelevance.Complement : OutcomeRelevance.Other;
+    }
+
+    /// <summary>Simulates the outcomes of a published run: every user of its candidate rows (with their trajectory from
+    /// the shard's users.jsonl), exposed one minute after the manifest was written, written as one CSV at
+    /// <c>feedback/{experiment}/{runId}.csv</c> for the feedback step to collect.</summary>
+    public async Task<(long Users, long Events, string Path)> WriteRunFeedbackAsync(Storage.IBlobStore store, string runId, int night, string experiment,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var manifest = await Storage.BlobStoreExtensions.ReadJsonAsync<RunManifest>(store, RunManifest.Path(runId), cancellationToken).ConfigureAwait(false);
+        var exposure = manifest.WrittenAt.ToUnixTimeSeconds() + 60;
+        var events = new List<OutcomeEvent>();
+        long users = 0;
+        foreach (var shard in manifest.Shards.Where(s => s.CandidatesPath is not null))
+        {
+            var trajectories = new Dictionary<string, UserTrajectory>(StringComparer.Ordinal);
+            await foreach (var u in Storage.BlobStoreExtensions.ReadJsonLinesAsync<UserTrajectory>(store, ShardPlan.UsersPath(runId, shard.Shard), cancellationToken).ConfigureAwait(false))
+            {
+                trajectories[u.UserId] = u;
+            }
+            await foreach (var row in Storage.BlobStoreExtensions.ReadJsonLinesAsync<CandidateRow>(store, shard.CandidatesPath!, cancellationToken).ConfigureAwait(false))
+            {
+                users++;
+                events.AddRange(Simulate(runId, night, trajectories[row.UserId], row, exposure));
+            }
+        }
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        OutcomeCsv.Write(text, events);
+        var path = $"{OutcomeStore.FeedbackPrefix(experiment)}{runId}.csv";
+        await Storage.BlobStoreExtensions.WriteTextAsync(store, path, text.ToString(), cancellationToken).ConfigureAwait(false);
+        return (users, events.Count, path);
     }
 
     /// <summary>Simulates one night's outcomes of showing <paramref name="row"/> to <paramref name="user"/> from
@@ -367,7 +399,7 @@ public sealed class OutcomeSimulator
             var category = PickIntent(profile.Intents, organic);
             if (TryCategoryIndex(category, out var k))
             {
-                var item = DemoWorldGenerator.ItemId(k * _itemsPerCategory + Sample(_itemInCategoryCdf, organic));
+                var item = DemoWorldGenerator.ItemId(k * _itemsPerCategory + DemoWorldGenerator.Sample(_itemInCategoryCdf, organic));
                 events.Add((item, OutcomeType.Order, exposureStart + organic.NextInt64(OutcomeSimulatorOptions.WindowSeconds)));
             }
         }
@@ -423,28 +455,6 @@ public sealed class OutcomeSimulator
             && int.TryParse(categoryId.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out index)
             && (long)(index + 1) * _itemsPerCategory <= _truth.Items;
     }
-
-    private static double[] ZipfCdf(int n, double s)
-    {
-        var cdf = new double[n];
-        double sum = 0;
-        for (var i = 0; i < n; i++)
-        {
-            sum += 1.0 / Math.Pow(i + 1, s);
-            cdf[i] = sum;
-        }
-        for (var i = 0; i < n; i++)
-        {
-            cdf[i] /= sum;
-        }
-        return cdf;
-    }
-
-    private static int Sample(double[] cdf, Random rng)
-    {
-        var i = Array.BinarySearch(cdf, rng.NextDouble());
-        return Math.Min(i < 0 ? ~i : i, cdf.Length - 1);
-    }
 }
 
 /// <summary>Writes outcome events as CSV for <c>feedback/{experiment}/…</c>: header <c>user,item,type,timestamp,runId</c>,
@@ -471,9 +481,9 @@ public static class OutcomeCsv
         writer.Write('\n');
         foreach (var e in events)
         {
-            WriteField(writer, e.UserId);
+            NormalizedCsvWriter.WriteField(writer, e.UserId);
             writer.Write(',');
-            WriteField(writer, e.ItemId);
+            NormalizedCsvWriter.WriteField(writer, e.ItemId);
             writer.Write(',');
             writer.Write(TypeName(e.Type));
             writer.Write(',');
@@ -481,21 +491,9 @@ public static class OutcomeCsv
             writer.Write(',');
             if (e.RunId is not null)
             {
-                WriteField(writer, e.RunId);
+                NormalizedCsvWriter.WriteField(writer, e.RunId);
             }
             writer.Write('\n');
         }
-    }
-
-    private static void WriteField(TextWriter writer, string value)
-    {
-        if (value.AsSpan().IndexOfAny(",\"\n\r") < 0)
-        {
-            writer.Write(value);
-            return;
-        }
-        writer.Write('"');
-        writer.Write(value.Replace("\"", "\"\"", StringComparison.Ordinal));
-        writer.Write('"');
     }
 }

@@ -35,16 +35,22 @@ public sealed class NormalizedCsvWriter : IDisposable, IAsyncDisposable
         Rows++;
     }
 
-    private void WriteField(string value)
+    private void WriteField(string value) => WriteField(_writer, value);
+
+    /// <summary>Writes one CSV field, quoted (with doubled quotes) only when it holds a comma, a quote or a line break.
+    /// Shared by every CSV this project writes (normalized events, outcome events).</summary>
+    public static void WriteField(TextWriter writer, string value)
     {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
         if (value.AsSpan().IndexOfAny(",\"\n\r") < 0)
         {
-            _writer.Write(value);
+            writer.Write(value);
             return;
         }
-        _writer.Write('"');
-        _writer.Write(value.Replace("\"", "\"\"", StringComparison.Ordinal));
-        _writer.Write('"');
+        writer.Write('"');
+        writer.Write(value.Replace("\"", "\"\"", StringComparison.Ordinal));
+        writer.Write('"');
     }
 
     public void Dispose() => _writer.Dispose();

@@ -33,23 +33,7 @@ public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITes
     {
         var truth = await fixture.Store.ReadJsonAsync<DemoWorldTruth>(DemoWorldWriter.TruthPath(RoleGenDurableFixture.Dataset));
         var simulator = new OutcomeSimulator(truth, new OutcomeSimulatorOptions { RunIdKnownShare = 1 });
-        var manifest = await fixture.Store.ReadJsonAsync<RunManifest>(RunManifest.Path(runId));
-        var events = new List<OutcomeEvent>();
-        foreach (var shard in manifest.Shards)
-        {
-            var users = new Dictionary<string, Core.Cohort.UserTrajectory>(StringComparer.Ordinal);
-            await foreach (var u in fixture.Store.ReadJsonLinesAsync<Core.Cohort.UserTrajectory>(Core.Cohort.ShardPlan.UsersPath(runId, shard.Shard)))
-            {
-                users[u.UserId] = u;
-            }
-            await foreach (var row in fixture.Store.ReadJsonLinesAsync<CandidateRow>(shard.CandidatesPath!))
-            {
-                events.AddRange(simulator.Simulate(runId, 1, users[row.UserId], row, manifest.WrittenAt.ToUnixTimeSeconds() + 60));
-            }
-        }
-        var text = new StringWriter(CultureInfo.InvariantCulture);
-        OutcomeCsv.Write(text, events);
-        await fixture.Store.WriteTextAsync($"{OutcomeStore.FeedbackPrefix(experiment)}{runId}.csv", text.ToString());
+        await simulator.WriteRunFeedbackAsync(fixture.Store, runId, 1, experiment);
     }
 
     [Fact]
