@@ -1,11 +1,15 @@
 using System.CommandLine;
+using RoleGen.Core.Cohort;
 using RoleGen.Core.Ingest;
+using RoleGen.Core.Runs;
 
 namespace RoleGen.Cli;
 
 /// <summary>The command tree of <c>rolegen</c>. Each command's handler lives in <see cref="Handlers"/>.</summary>
 public static class Commands
 {
+    private static readonly DormancyPolicy DefaultPolicy = new();
+
     public static readonly Option<string> Storage = new("--storage")
     {
         Description = "Azure Storage connection string (default: $ROLEGEN_STORAGE, else Azurite 'UseDevelopmentStorage=true').",
@@ -41,27 +45,27 @@ public static class Commands
         Description = $"Format of --events: {EventFormats.Names}.",
     };
     public static readonly Option<string> Dataset = new("--dataset") { Description = "Dataset name (blob prefix events/{dataset}/). Default: from the file name." };
-    public static readonly Option<int> ShardSize = new("--shard-size") { Description = "Target users per shard.", DefaultValueFactory = _ => 5000 };
+    public static readonly Option<int> ShardSize = new("--shard-size") { Description = "Target users per shard.", DefaultValueFactory = _ => RunDefaults.ShardSize };
     public static readonly Option<int> ShardCount = new("--shard-count") { Description = "Pin the number of shards (0 = derive from --shard-size)." };
-    public static readonly Option<int> TopK = new("--top-k") { Description = "Recommendations per user.", DefaultValueFactory = _ => 20 };
+    public static readonly Option<int> TopK = new("--top-k") { Description = "Recommendations per user.", DefaultValueFactory = _ => RunDefaults.TopK };
     public static readonly Option<int> Nights = new("--nights")
     {
         Description = "Demo: run N nights of the closed loop (run → simulated outcomes → feedback → reflection → next run) and print the treatment-vs-control lift per night (0 = one plain run).",
     };
     public static readonly Option<bool> NoReflection = new("--no-reflection") { Description = "Demo --nights: collect feedback but never reflect (the ablation that shows what reflection adds)." };
     public static readonly Option<string> Experiment = new("--experiment") { Description = "A/B experiment name (arm hash and feedback/{experiment}/; default rolegen-ab, or a fresh name per demo --nights)." };
-    public static readonly Option<double> TreatmentShare = new("--treatment-share") { Description = "Share of users in the treatment arm (RoleGen); the rest get the model alone.", DefaultValueFactory = _ => 0.5 };
+    public static readonly Option<double> TreatmentShare = new("--treatment-share") { Description = "Share of users in the treatment arm (RoleGen); the rest get the model alone.", DefaultValueFactory = _ => RunDefaults.TreatmentShare };
     public static readonly Option<bool> NoReasoner = new("--no-reasoner") { Description = "Score with the model alone (no Conversion Trajectory Reasoner, no fusion)." };
     public static readonly Option<int> Interventions = new("--interventions")
     {
         Description = "Role-diverse interventions do(show x) evaluated per user with the world model and kept as conversion paths (0-32; each costs one conversion-head pass).",
-        DefaultValueFactory = _ => 3,
+        DefaultValueFactory = _ => RunDefaults.Interventions,
     };
     public static readonly Option<string> RunId = new("--run-id") { Description = "Run id (default: {dataset}-{UTC time}). Re-using the id of an unfinished run resumes it." };
-    public static readonly Option<int> Parallel = new("--max-parallel-shards") { Description = "Shard sub-orchestrations in flight.", DefaultValueFactory = _ => 8 };
-    public static readonly Option<int> Lookback = new("--lookback-days") { Description = "Dormancy look-back window in days.", DefaultValueFactory = _ => 30 };
-    public static readonly Option<int> MinViews = new("--min-views") { Description = "Dormancy: minimum views in the window.", DefaultValueFactory = _ => 10 };
-    public static readonly Option<double> MaxConversion = new("--max-conversion-rate") { Description = "Dormancy: maximum purchases/views.", DefaultValueFactory = _ => 0.02 };
+    public static readonly Option<int> Parallel = new("--max-parallel-shards") { Description = "Shard sub-orchestrations in flight.", DefaultValueFactory = _ => RunDefaults.MaxParallelShards };
+    public static readonly Option<int> Lookback = new("--lookback-days") { Description = "Dormancy look-back window in days.", DefaultValueFactory = _ => DefaultPolicy.LookbackDays };
+    public static readonly Option<int> MinViews = new("--min-views") { Description = "Dormancy: minimum views in the window.", DefaultValueFactory = _ => DefaultPolicy.MinViews };
+    public static readonly Option<double> MaxConversion = new("--max-conversion-rate") { Description = "Dormancy: maximum purchases/views.", DefaultValueFactory = _ => DefaultPolicy.MaxConversionRate };
     public static readonly Option<int> MinActiveDays = new("--min-active-days") { Description = "Dormancy: minimum distinct active days (0 = off)." };
     public static readonly Option<bool> Rerun = new("--rerun") { Description = "If the run id already finished, delete its history and run it again." };
 

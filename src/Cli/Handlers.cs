@@ -46,13 +46,13 @@ public static class Handlers
         }
         var watch = Stopwatch.StartNew();
         await using var host = await CliHost.StartAsync(settings, durable: true, cancellationToken).ConfigureAwait(false);
-        Console.WriteLine($"Generating the demo world: {users:N0} users, seed {parse.GetValue(Commands.Seed)} → {host.Store.Describe(EventStore.Prefix(dataset))}");
+        Console.WriteLine($"Generating the demo world: {users:N0} users, seed {parse.GetValue(Commands.Seed)} → {host.Store.Describe(BlobLayout.EventsPrefix(dataset))}");
         var progress = ConsoleProgress.ForConsole();
         var writer = host.Services.GetRequiredService<DemoWorldWriter>();
         var (summary, truth) = await writer.WriteAsync(new DemoWorldOptions { Users = users, Seed = parse.GetValue(Commands.Seed) }, dataset,
             new Progress<(long Users, long Events)>(p => progress.Report($"  generated {p.Users:N0} users, {p.Events:N0} events")),
             cancellationToken: cancellationToken).ConfigureAwait(false);
-        progress.Done($"  generated {summary.Users:N0} users, {summary.Events:N0} events ({truth.Triggers.Count} trigger items recorded in {DemoWorldWriter.TruthPath(dataset)}) in {summary.Seconds:F1} s");
+        progress.Done($"  generated {summary.Users:N0} users, {summary.Events:N0} events ({truth.Triggers.Count} trigger items recorded in {BlobLayout.DemoTruth(dataset)}) in {summary.Seconds:F1} s");
         await EnsureDemoBackboneAsync(host, dataset, parse.GetValue(Commands.TrainSeconds), cancellationToken).ConfigureAwait(false);
         var request = BuildRequest(parse, dataset, policy: new DormancyPolicy());
         var nights = parse.GetValue(Commands.Nights);
@@ -79,11 +79,11 @@ public static class Handlers
             Console.WriteLine("Backbone: --train-seconds 0, not training (a backbone already published for this dataset is still used).");
             return;
         }
-        var pointer = await host.Store.TryReadJsonAsync<BackbonePointer>(BackboneRegistry.CurrentPath, cancellationToken).ConfigureAwait(false);
+        var pointer = await host.Store.TryReadJsonAsync<BackbonePointer>(BlobLayout.BackboneCurrent, cancellationToken).ConfigureAwait(false);
         var (current, _) = await BackboneRegistry.ResolveCurrentAsync(host.Store, dataset, cancellationToken).ConfigureAwait(false);
         if (current is not null && pointer?.Dataset == dataset)
         {
-            Console.WriteLine($"Backbone: reusing {current.Version} (published for '{dataset}'); delete {BackboneRegistry.CurrentPath} to retrain.");
+            Console.WriteLine($"Backbone: reusing {current.Version} (published for '{dataset}'); delete {BlobLayout.BackboneCurrent} to retrain.");
             return;
         }
         var version = $"{dataset}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", Ci)}";
@@ -132,7 +132,7 @@ public static class Handlers
         }
         else
         {
-            ingest = await host.Store.TryReadJsonAsync<IngestSummary>(EventStore.SummaryPath(dataset), cancellationToken).ConfigureAwait(false)
+            ingest = await host.Store.TryReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary(dataset), cancellationToken).ConfigureAwait(false)
                 ?? throw new CliException(ExitCodes.BadInput, $"Dataset '{dataset}' has not been ingested: pass --events <file> --format {EventFormats.Names}.");
         }
         return await RunAndReportAsync(host, settings, request, parse.GetValue(Commands.Rerun), ingest, watch, cancellationToken).ConfigureAwait(false);
@@ -141,14 +141,14 @@ public static class Handlers
     public static Task<int> StatusAsync(ParseResult parse, CancellationToken cancellationToken) => Guard(async () =>
     {
         var settings = Settings(parse);
-        var runId = RunRequest.ValidateRunId(parse.GetValue(Commands.RunIdArgument) ?? string.Empty);
+        var runId = ParseRunId(parse.GetValue(Commands.RunIdArgument));
         await using var host = await CliHost.StartAsync(settings, durable: true, cancellationToken).ConfigureAwait(false);
         var meta = await host.Client.GetInstanceAsync(runId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-        var manifest = await host.Store.TryReadJsonAsync<RunManifest>(RunManifest.Path(runId), cancellationToken).ConfigureAwait(false);
+        var manifest = await host.Store.TryReadJsonAsync<RunManifest>(BlobLayout.Manifest(runId), cancellationToken).ConfigureAwait(false);
         if (meta is null && manifest is null)
         {
             throw new CliException(ExitCodes.NotFound,
-                $"No run '{runId}' in task hub '{settings.TaskHub}' and no {RunManifest.Path(runId)} in container '{settings.Container}'. Check the id and --task-hub/--container.");
+                $"No run '{runId}' in task hub '{settings.TaskHub}' and no {BlobLayout.Manifest(runId)} in container '{settings.Container}'. Check the id and --task-hub/--container.");
         }
         if (meta is not null)
         {
@@ -165,7 +165,7 @@ public static class Handlers
         if (manifest is not null)
         {
             Console.WriteLine($"  manifest: {manifest.Status}, {manifest.Counts.Published:N0} of {manifest.Counts.Dormant:N0} dormant users published, " +
-                              $"{manifest.Counts.ShardsFailed} of {manifest.Counts.Shards} shards failed → {host.Store.Describe(RunManifest.Path(runId))}");
+                              $"{manifest.Counts.ShardsFailed} of {manifest.Counts.Shards} shards failed → {host.Store.Describe(BlobLayout.Manifest(runId))}");
             return manifest.Status switch { RunStatus.Succeeded => ExitCodes.Ok, RunStatus.PartiallySucceeded => ExitCodes.PartialRun, _ => ExitCodes.FailedRun };
         }
         return meta!.RuntimeStatus is OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated ? ExitCodes.FailedRun : ExitCodes.Ok;
@@ -173,19 +173,8 @@ public static class Handlers
 
     private static RunRequest BuildRequest(ParseResult parse, string dataset, DormancyPolicy policy)
     {
-        var runId = parse.GetValue(Commands.RunId);
-        if (string.IsNullOrWhiteSpace(runId))
-        {
-            runId = $"{dataset}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", Ci)}";
-        }
-        try
-        {
-            RunRequest.ValidateRunId(runId);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new CliException(ExitCodes.BadInput, ex.Message);
-        }
+        var given = parse.GetValue(Commands.RunId);
+        var runId = string.IsNullOrWhiteSpace(given) ? RunId.New(dataset, DateTimeOffset.UtcNow).Value : ParseRunId(given);
         var request = new RunRequest
         {
             RunId = runId,
@@ -209,6 +198,11 @@ public static class Handlers
         };
         return request.Validate() is { } invalid ? throw new CliException(ExitCodes.BadInput, invalid) : request;
     }
+
+    /// <summary>The CLI applies the same run-id rule as the HTTP API (<see cref="RunId"/>); an operator may name a
+    /// <c>nightly-</c> id (to re-run or inspect a night), which the API refuses.</summary>
+    private static string ParseRunId(string? text) =>
+        RunId.TryParse(text, out var id) ? id.Value : throw new CliException(ExitCodes.BadInput, RunId.Problem(text) is { } p ? char.ToUpperInvariant(p[0]) + p[1..] + "." : "Invalid run id.");
 
     private static (FileInfo? File, EventFormat Format, string Dataset) IngestArguments(ParseResult parse, bool requireFile)
     {
@@ -256,7 +250,7 @@ public static class Handlers
 
     private static async Task<IngestSummary> IngestFileAsync(CliHost host, FileInfo file, EventFormat format, string dataset, CancellationToken cancellationToken)
     {
-        Console.WriteLine($"Ingesting {file.Name} ({format}, {file.Length / 1024.0 / 1024.0:F1} MiB) → {host.Store.Describe(EventStore.Prefix(dataset))}");
+        Console.WriteLine($"Ingesting {file.Name} ({format}, {file.Length / 1024.0 / 1024.0:F1} MiB) → {host.Store.Describe(BlobLayout.EventsPrefix(dataset))}");
         var progress = ConsoleProgress.ForConsole();
         await using var stream = file.OpenRead();
         var ingestor = host.Services.GetRequiredService<EventIngestor>();
@@ -298,7 +292,7 @@ public static class Handlers
             if (existing is not null)
             {
                 // Purge the shard sub-orchestrations by id as well: the local sidecar ignores PurgeInstanceOptions.Recursive.
-                var previous = await host.Store.TryReadJsonAsync<CohortResult>(CohortResult.Path(request.RunId), cancellationToken).ConfigureAwait(false);
+                var previous = await host.Store.TryReadJsonAsync<CohortResult>(BlobLayout.Cohort(request.RunId), cancellationToken).ConfigureAwait(false);
                 foreach (var shard in previous?.Shards ?? [])
                 {
                     await client.PurgeInstanceAsync(NightlyRunOrchestrator.ShardInstanceId(request.RunId, shard.Shard), null, cancellationToken).ConfigureAwait(false);

@@ -61,7 +61,7 @@ public static class TrainCommand
             {
                 version = $"{dataset}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}";
             }
-            Core.Runs.RunRequest.ValidateRunId(version);
+            Core.Storage.BlobNames.ValidateSegment(version, "--version");
             var outDir = parse.GetValue(Out) is { Length: > 0 } o ? o : Path.Combine(".rolegen", "models", version);
             var publish = !parse.GetValue(NoPublish);
             var budget = parse.GetValue(Budget);
@@ -81,7 +81,7 @@ public static class TrainCommand
             if (publish)
             {
                 await BackbonePublisher.PublishAsync(host!.Store, outDir, version, dataset, cancellationToken).ConfigureAwait(false);
-                Console.WriteLine($"Published {host.Store.Describe(BackboneRegistry.Folder(version))} and moved {BackboneRegistry.CurrentPath} to it: runs on '{dataset}' now score with it.");
+                Console.WriteLine($"Published {host.Store.Describe(BlobLayout.BackboneFolder(version))} and moved {BlobLayout.BackboneCurrent} to it: runs on '{dataset}' now score with it.");
             }
             return ExitCodes.Ok;
         }

@@ -65,7 +65,7 @@ public class DemoWorldTests(DemoWorldFixture world) : IClassFixture<DemoWorldFix
         var ca = await ContentAsync(a);
         var cb = await ContentAsync(b);
         Assert.Equal(ca.Keys.Order(StringComparer.Ordinal), cb.Keys.Order(StringComparer.Ordinal));
-        Assert.Contains(DemoWorldWriter.TruthPath("w"), ca.Keys);
+        Assert.Contains(BlobLayout.DemoTruth("w"), ca.Keys);
         Assert.True(ca.Keys.Count(k => k.Contains("part-", StringComparison.Ordinal)) > 1, "expected several parts");
         foreach (var (path, bytes) in ca)
         {
@@ -79,8 +79,8 @@ public class DemoWorldTests(DemoWorldFixture world) : IClassFixture<DemoWorldFix
         var (a, _) = await WriteAsync(Small(11));
         var (b, _) = await WriteAsync(Small(12));
 
-        Assert.NotEqual(await ReadBytesAsync(a, EventStore.PartPath("w", 0)), await ReadBytesAsync(b, EventStore.PartPath("w", 0)));
-        Assert.NotEqual(await ReadBytesAsync(a, DemoWorldWriter.TruthPath("w")), await ReadBytesAsync(b, DemoWorldWriter.TruthPath("w")));
+        Assert.NotEqual(await ReadBytesAsync(a, BlobLayout.EventPart("w", 0)), await ReadBytesAsync(b, BlobLayout.EventPart("w", 0)));
+        Assert.NotEqual(await ReadBytesAsync(a, BlobLayout.DemoTruth("w")), await ReadBytesAsync(b, BlobLayout.DemoTruth("w")));
     }
 
     [Fact]
@@ -102,7 +102,7 @@ public class DemoWorldTests(DemoWorldFixture world) : IClassFixture<DemoWorldFix
         var owner = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var p = 0; p < summary.Parts; p++)
         {
-            await using var stream = await store.OpenReadAsync(EventStore.PartPath("w", p));
+            await using var stream = await store.OpenReadAsync(BlobLayout.EventPart("w", p));
             foreach (var row in EventReader.Read(stream, EventFormat.Normalized))
             {
                 Assert.Equal(p, owner.TryAdd(row.Event.UserId, p) ? p : owner[row.Event.UserId]);
@@ -153,7 +153,7 @@ public class DemoWorldTests(DemoWorldFixture world) : IClassFixture<DemoWorldFix
     {
         var o = world.Options;
         var generator = new DemoWorldGenerator(o);
-        var stored = await world.Store.ReadJsonAsync<DemoWorldTruth>(DemoWorldWriter.TruthPath(DemoWorldFixture.Dataset));
+        var stored = await world.Store.ReadJsonAsync<DemoWorldTruth>(BlobLayout.DemoTruth(DemoWorldFixture.Dataset));
 
         var expectedTriggers = (int)Math.Round(o.Categories * o.ItemsPerCategory * o.TriggerShare);
         Assert.Equal(expectedTriggers, stored.Triggers.Count);
@@ -173,14 +173,14 @@ public class DemoWorldTests(DemoWorldFixture world) : IClassFixture<DemoWorldFix
         Assert.Equal(o.Categories * o.ItemsPerCategory, stored.Items);
         Assert.InRange(stored.LowIntentUsers, (long)(0.65 * DemoWorldFixture.Users), (long)(0.75 * DemoWorldFixture.Users));
         Assert.True(stored.UsersExposedToTriggers > 0);
-        using var doc = JsonDocument.Parse(await world.Store.ReadTextAsync(DemoWorldWriter.TruthPath(DemoWorldFixture.Dataset)));
+        using var doc = JsonDocument.Parse(await world.Store.ReadTextAsync(BlobLayout.DemoTruth(DemoWorldFixture.Dataset)));
         Assert.Equal(JsonValueKind.Array, doc.RootElement.GetProperty("triggers").ValueKind);
     }
 
     [Fact]
     public async Task WriteAsync_Summary_MatchesGeneratedEventsAndIsReadable()
     {
-        var stored = await world.Store.ReadJsonAsync<IngestSummary>(EventStore.SummaryPath(DemoWorldFixture.Dataset));
+        var stored = await world.Store.ReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary(DemoWorldFixture.Dataset));
 
         Assert.Equal(world.Events.Count, world.Summary.Events);
         Assert.Equal(world.Summary.Events, stored.Events);

@@ -197,7 +197,7 @@ public class DormantCohortSelectorTests
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var shard in result.Shards)
         {
-            Assert.Equal(ShardPlan.UsersPath("r2", shard.Shard), shard.UsersPath);
+            Assert.Equal(BlobLayout.ShardUsers("r2", shard.Shard), shard.UsersPath);
             var users = await ReadJsonLinesAsync<UserTrajectory>(store, shard.UsersPath);
             Assert.Equal(shard.Users, users.Count);
             Assert.Equal(users.Select(u => u.UserId).Order(StringComparer.Ordinal), users.Select(u => u.UserId));
@@ -270,7 +270,7 @@ public class DormantCohortSelectorTests
         Assert.Empty(result.Shards);
         Assert.Equal(result.ShardCount, result.EmptyShards);
         Assert.DoesNotContain(store.Paths, p => p.EndsWith("users.jsonl", StringComparison.Ordinal));
-        Assert.True(await store.ExistsAsync(CohortResult.Path("empty")));
+        Assert.True(await store.ExistsAsync(BlobLayout.Cohort("empty")));
     }
 
     [Fact]
@@ -280,9 +280,9 @@ public class DormantCohortSelectorTests
         await IngestEventsAsync(store, "small", SmallWorld());
 
         var result = await Selector(store).SelectAsync("r1", "small", Policy, shardSize: 2);
-        var written = await store.ReadJsonAsync<CohortResult>(CohortResult.Path("r1"));
+        var written = await store.ReadJsonAsync<CohortResult>(BlobLayout.Cohort("r1"));
 
-        Assert.Equal("runs/r1/cohort.json", CohortResult.Path("r1"));
+        Assert.Equal("runs/r1/cohort.json", BlobLayout.Cohort("r1"));
         Assert.Equal(result.Dormant, written.Dormant);
         Assert.Equal(result.ShardCount, written.ShardCount);
         Assert.Equal(2, written.ShardCount);

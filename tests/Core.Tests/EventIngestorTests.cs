@@ -51,7 +51,7 @@ public class EventIngestorTests
         var store = new InMemoryBlobStore();
 
         var returned = await IngestTextAsync(store, Mixed);
-        var summary = await store.ReadJsonAsync<IngestSummary>(EventStore.SummaryPath("ds"));
+        var summary = await store.ReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary("ds"));
 
         foreach (var s in new[] { returned, summary })
         {
@@ -69,7 +69,7 @@ public class EventIngestorTests
             Assert.Equal("events/ds/", s.EventsPrefix);
             Assert.Equal("events/ds/_quarantine.jsonl", s.QuarantinePath);
         }
-        using var doc = JsonDocument.Parse(await store.ReadTextAsync(EventStore.SummaryPath("ds")));
+        using var doc = JsonDocument.Parse(await store.ReadTextAsync(BlobLayout.IngestSummary("ds")));
         Assert.Equal("taobao", doc.RootElement.GetProperty("format").GetString());
         Assert.Equal(4, doc.RootElement.GetProperty("events").GetInt64());
     }
@@ -105,7 +105,7 @@ public class EventIngestorTests
         Assert.Equal(1, summary.Parts);
         Assert.Equal(["events/ds/_ingest.json", "events/ds/_quarantine.jsonl", "events/ds/part-00000.csv"], store.Paths);
         Assert.Equal(["a", "d"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
-        Assert.Equal(string.Empty, await store.ReadTextAsync(EventStore.QuarantinePath("ds")));
+        Assert.Equal(string.Empty, await store.ReadTextAsync(BlobLayout.Quarantine("ds")));
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public class RunRequestTests
     public void Validate_DefaultsWithGoodIds_IsValid()
     {
         Assert.Null(Valid().Validate());
-        Assert.Equal("abc", RunRequest.ValidateRunId("abc"));
+        Assert.Equal("abc", RunId.Parse("abc").Value);
     }
 
     [Theory]
@@ -31,7 +31,7 @@ public class RunRequestTests
 
         Assert.NotNull(error);
         Assert.Contains("Run id", error, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => RunRequest.ValidateRunId(runId));
+        Assert.Throws<ArgumentException>(() => RunId.Parse(runId));
     }
 
     [Fact]
@@ -123,7 +123,7 @@ public class RunReportWriterTests
         new Dictionary<string, long> { ["too-few-views"] = 600 }, 4, 1, 1.5);
 
     private static ShardOutcome Ok(int shard, int users) =>
-        new(shard, ShardStatus.Succeeded, users, users, users, ShardPlan.CandidatesPath("run-1", shard), null, 1, 1.0, 0.5, Start, Start.AddSeconds(2));
+        new(shard, ShardStatus.Succeeded, users, users, users, BlobLayout.ShardCandidates("run-1", shard), null, 1, 1.0, 0.5, Start, Start.AddSeconds(2));
 
     private static ShardOutcome Bad(int shard, int users, string error) =>
         new(shard, ShardStatus.Failed, users, 0, 0, null, error, 3, 0, 0, Start, Start.AddSeconds(30));
@@ -145,7 +145,7 @@ public class RunReportWriterTests
         Assert.Equal("runs/run-1/manifest.json", summary.ManifestPath);
         Assert.Equal("runs/run-1/report.md", summary.ReportPath);
         Assert.Equal("runs/run-1/shards/", summary.CandidatesPrefix);
-        var manifest = await store.ReadJsonAsync<RunManifest>(RunManifest.Path("run-1"));
+        var manifest = await store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest("run-1"));
         Assert.Equal(RunStatus.Succeeded, manifest.Status);
         Assert.Equal([0, 1], manifest.Shards.Select(s => s.Shard));
         Assert.Equal(900, manifest.Counts.UsersInWindow);
@@ -164,12 +164,12 @@ public class RunReportWriterTests
         Assert.Equal(RunStatus.PartiallySucceeded, summary.Status);
         Assert.Equal(1, summary.FailedShards);
         Assert.Equal(230, summary.Published);
-        var manifest = await store.ReadJsonAsync<RunManifest>(RunManifest.Path("run-1"));
+        var manifest = await store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest("run-1"));
         Assert.Equal(RunStatus.PartiallySucceeded, manifest.Status);
         Assert.Equal(1, manifest.Counts.ShardsFailed);
         Assert.Equal(2, manifest.Counts.ShardsSucceeded);
         Assert.Equal(70, manifest.Counts.UsersInFailedShards);
-        var report = await store.ReadTextAsync(RunManifest.ReportPath("run-1"));
+        var report = await store.ReadTextAsync(BlobLayout.Report("run-1"));
         Assert.Contains("PartiallySucceeded", report, StringComparison.Ordinal);
         Assert.Contains("| 2 | Failed | 70 |", report, StringComparison.Ordinal);
         Assert.Contains("scoring timed out / after 3 attempts", report, StringComparison.Ordinal);
@@ -185,7 +185,7 @@ public class RunReportWriterTests
 
         Assert.Equal(RunStatus.Failed, summary.Status);
         Assert.Equal(2, summary.FailedShards);
-        using var doc = JsonDocument.Parse(await store.ReadTextAsync(RunManifest.Path("run-1")));
+        using var doc = JsonDocument.Parse(await store.ReadTextAsync(BlobLayout.Manifest("run-1")));
         Assert.Equal("failed", doc.RootElement.GetProperty("status").GetString());
     }
 
@@ -199,7 +199,7 @@ public class RunReportWriterTests
         Assert.Equal(RunStatus.Failed, summary.Status);
         Assert.Equal("model build failed", summary.Error);
         Assert.Null(summary.Model);
-        var report = await store.ReadTextAsync(RunManifest.ReportPath("run-1"));
+        var report = await store.ReadTextAsync(BlobLayout.Report("run-1"));
         Assert.Contains("**Error:** model build failed", report, StringComparison.Ordinal);
         Assert.Contains("— Failed", report, StringComparison.Ordinal);
     }
@@ -213,7 +213,7 @@ public class RunReportWriterTests
 
         Assert.Equal(RunStatus.Succeeded, summary.Status);
         Assert.Equal(0, summary.Shards);
-        var report = await store.ReadTextAsync(RunManifest.ReportPath("run-1"));
+        var report = await store.ReadTextAsync(BlobLayout.Report("run-1"));
         Assert.DoesNotContain("## Shards", report, StringComparison.Ordinal);
     }
 
@@ -225,10 +225,10 @@ public class RunReportWriterTests
 
         await Writer(store).WriteAsync(Request, Cohort, Model, [Ok(0, 1)], Timings, error: null);
 
-        var manifest = await store.ReadJsonAsync<RunManifest>(RunManifest.Path("run-1"));
+        var manifest = await store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest("run-1"));
         Assert.NotNull(manifest.Input);
         Assert.Equal(1, manifest.Input.Events);
-        var report = await store.ReadTextAsync(RunManifest.ReportPath("run-1"));
+        var report = await store.ReadTextAsync(BlobLayout.Report("run-1"));
         Assert.Contains("1 events, 0 rows quarantined", report, StringComparison.Ordinal);
         Assert.Contains("| dormant users | 300 ", report, StringComparison.Ordinal);
         Assert.Contains("too-few-views: 600", report, StringComparison.Ordinal);

@@ -1,4 +1,5 @@
 using RoleGen.Core.Cohort;
+using RoleGen.Core.Storage;
 
 namespace RoleGen.Core.Tests;
 
@@ -140,10 +141,10 @@ public class ShardPlanTests
     [Fact]
     public void Paths_ForShard_AreZeroPaddedUnderRun()
     {
-        Assert.Equal("runs/r1/shards/00003/", ShardPlan.ShardFolder("r1", 3));
-        Assert.Equal("runs/r1/shards/00003/users.jsonl", ShardPlan.UsersPath("r1", 3));
-        Assert.Equal("runs/r1/shards/00012/scores.jsonl", ShardPlan.ScoresPath("r1", 12));
-        Assert.Equal("runs/r1/shards/00012/candidates.jsonl", ShardPlan.CandidatesPath("r1", 12));
-        Assert.Equal("runs/r1/shards/00000/shard.json", ShardPlan.ShardReportPath("r1", 0));
+        Assert.Equal("runs/r1/shards/00003/", BlobLayout.ShardFolder("r1", 3));
+        Assert.Equal("runs/r1/shards/00003/users.jsonl", BlobLayout.ShardUsers("r1", 3));
+        Assert.Equal("runs/r1/shards/00012/scores.jsonl", BlobLayout.ShardScores("r1", 12));
+        Assert.Equal("runs/r1/shards/00012/candidates.jsonl", BlobLayout.ShardCandidates("r1", 12));
+        Assert.Equal("runs/r1/shards/00000/shard.json", BlobLayout.ShardReport("r1", 0));
     }
 }

@@ -193,7 +193,7 @@ public class TransitionModelTests
         var (store, info, model) = await BuildAsync(TinyWorld(), T0 + 10_000, new TransitionModelOptions { MaxNeighbours = 1, PopularHead = 3 });
 
         Assert.Equal("runs/run1/model/baseline-transitions.bin", info.Path);
-        Assert.Equal(TransitionModelBuilder.ModelPath("run1"), info.Path);
+        Assert.Equal(BlobLayout.RunModel("run1", TransitionModel.Kind), info.Path);
         Assert.True(await store.ExistsAsync(info.Path));
         Assert.Equal(4, info.Items);
         var a = model.Index["A"];

@@ -24,7 +24,7 @@ public sealed class NightlyRunTimerTests
     {
         Assert.Equal("nightly-2026-11-27", NightlyRunTimer.InstanceId(new DateTimeOffset(2026, 11, 27, 23, 59, 59, TimeSpan.Zero)));
         Assert.Equal("nightly-2026-11-27", NightlyRunTimer.InstanceId(new DateTimeOffset(2026, 11, 28, 1, 0, 0, TimeSpan.FromHours(2))));
-        Assert.True(RoleGen.Functions.Http.RunIds.IsValid(NightlyRunTimer.InstanceId(FixedTime.Default)));
+        Assert.True(RoleGen.Core.Runs.RunId.TryParse(NightlyRunTimer.InstanceId(FixedTime.Default), out _));
     }
 
     [Fact]

@@ -51,8 +51,8 @@ public sealed class RunStatusTests
     [Fact]
     public async Task StatusAsync_Completed_ReturnsTheSummary()
     {
-        var summary = new RunSummary("run-1", RunStatus.PartiallySucceeded, "demo", 10_000, 4_000, 3_500, 8, 1, "transition", RunManifest.Path("run-1"),
-            RunManifest.ReportPath("run-1"), "runs/run-1/shards/", 42.5, null);
+        var summary = new RunSummary("run-1", RunStatus.PartiallySucceeded, "demo", 10_000, 4_000, 3_500, 8, 1, "transition", BlobLayout.Manifest("run-1"),
+            BlobLayout.Report("run-1"), "runs/run-1/shards/", 42.5, null);
         _client.Add("run-1", OrchestrationRuntimeStatus.Completed, customStatus: new RunProgress("done", 8, 8, 1, 3500, 4000), output: summary);
         var (status, json) = await GetAsync("run-1");
 
@@ -152,7 +152,7 @@ public sealed class RunReportTests
     [Fact]
     public async Task ReportAsync_Manifest_ReturnsItAsJson()
     {
-        await _store.WriteTextAsync(RunManifest.Path("run-1"), "{\"runId\":\"run-1\",\"status\":\"succeeded\"}");
+        await _store.WriteTextAsync(BlobLayout.Manifest("run-1"), "{\"runId\":\"run-1\",\"status\":\"succeeded\"}");
         var content = Assert.IsType<Microsoft.AspNetCore.Mvc.ContentResult>(await GetAsync("run-1"));
         Assert.Equal(200, content.StatusCode);
         Assert.StartsWith("application/json", content.ContentType, StringComparison.Ordinal);
@@ -162,8 +162,8 @@ public sealed class RunReportTests
     [Fact]
     public async Task ReportAsync_FormatMd_ReturnsTheMarkdownReport()
     {
-        await _store.WriteTextAsync(RunManifest.Path("run-1"), "{}");
-        await _store.WriteTextAsync(RunManifest.ReportPath("run-1"), "# Run run-1\n");
+        await _store.WriteTextAsync(BlobLayout.Manifest("run-1"), "{}");
+        await _store.WriteTextAsync(BlobLayout.Report("run-1"), "# Run run-1\n");
         var content = Assert.IsType<Microsoft.AspNetCore.Mvc.ContentResult>(await GetAsync("run-1", "?format=md"));
         Assert.Equal(200, content.StatusCode);
         Assert.StartsWith("text/markdown", content.ContentType, StringComparison.Ordinal);
@@ -173,7 +173,7 @@ public sealed class RunReportTests
     [Fact]
     public async Task ReportAsync_FormatMdWithoutReport_Returns404()
     {
-        await _store.WriteTextAsync(RunManifest.Path("run-1"), "{}");
+        await _store.WriteTextAsync(BlobLayout.Manifest("run-1"), "{}");
         var (status, _) = Web.Json(await GetAsync("run-1", "?format=md"));
         Assert.Equal(404, status);
     }

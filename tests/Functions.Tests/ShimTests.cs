@@ -71,8 +71,8 @@ public sealed class ShimTests
 
         Assert.Equal("run-1", summary.RunId);
         Assert.Equal(RunStatus.Failed, summary.Status);
-        Assert.True(await store.ExistsAsync(RunManifest.Path("run-1")));
-        Assert.True(await store.ExistsAsync(RunManifest.ReportPath("run-1")));
+        Assert.True(await store.ExistsAsync(BlobLayout.Manifest("run-1")));
+        Assert.True(await store.ExistsAsync(BlobLayout.Report("run-1")));
     }
 
     [Fact]
@@ -103,8 +103,8 @@ public sealed class ShimTests
     {
         var request = new RunRequest { RunId = "run-1", Dataset = "NOT VALID" };
         var context = OrchestrationContext("run-1", request);
-        var expected = new RunSummary("run-1", RunStatus.Failed, "NOT VALID", 0, 0, 0, 0, 0, null, RunManifest.Path("run-1"),
-            RunManifest.ReportPath("run-1"), "runs/run-1/shards/", 0, "invalid");
+        var expected = new RunSummary("run-1", RunStatus.Failed, "NOT VALID", 0, 0, 0, 0, 0, null, BlobLayout.Manifest("run-1"),
+            BlobLayout.Report("run-1"), "runs/run-1/shards/", 0, "invalid");
         FinalizeRunInput? finalized = null;
         context.Setup(c => c.CallActivityAsync<RunSummary>(It.Is<TaskName>(n => n.Name == nameof(FinalizeRunActivity)), It.IsAny<object?>(),
                 It.IsAny<TaskOptions?>()))

@@ -37,7 +37,7 @@ public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<Azu
         }
         var expected = stats.Where(kv => kv.Value.Views >= 10 && kv.Value.Buys <= 0.02 * kv.Value.Views).Select(kv => kv.Key).ToHashSet();
 
-        var manifest = await azurite.Store.ReadJsonAsync<RunManifest>(RunManifest.Path("it-taobao"));
+        var manifest = await azurite.Store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest("it-taobao"));
         Assert.Equal(RunStatus.Succeeded, manifest.Status);
         Assert.Equal(expected.Count, manifest.Counts.Dormant);
         Assert.Equal(expected.Count, manifest.Counts.Published);
@@ -47,7 +47,7 @@ public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<Azu
         var published = new List<string>();
         foreach (var shard in manifest.Shards)
         {
-            await foreach (var row in azurite.Store.ReadJsonLinesAsync<CandidateRow>(ShardPlan.CandidatesPath("it-taobao", shard.Shard)))
+            await foreach (var row in azurite.Store.ReadJsonLinesAsync<CandidateRow>(BlobLayout.ShardCandidates("it-taobao", shard.Shard)))
             {
                 published.Add(row.UserId);
                 Assert.Equal(shard.Shard, row.Shard);
@@ -58,7 +58,7 @@ public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<Azu
         Assert.Equal(published.Count, published.Distinct().Count());
         Assert.True(expected.SetEquals(published));
         Assert.Contains($"{expected.Count:N0} users published (= dormant users)", output, StringComparison.Ordinal);
-        Assert.True(await azurite.Store.ExistsAsync(RunManifest.ReportPath("it-taobao")));
+        Assert.True(await azurite.Store.ExistsAsync(BlobLayout.Report("it-taobao")));
 
         // Same run id again without --rerun: reports the finished run, starts nothing new.
         var (again, againOutput) = await Rolegen.RunAsync([.. Common, "run", "--dataset", "userbehavior_head_raw", "--run-id", "it-taobao"]);
@@ -79,12 +79,12 @@ public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<Azu
         Assert.True(code == 0, output);
         Assert.Contains("RoleGen run it-demo — Succeeded", output, StringComparison.Ordinal);
         Assert.Contains("(= dormant users)", output, StringComparison.Ordinal);
-        var manifest = await azurite.Store.ReadJsonAsync<RunManifest>(RunManifest.Path("it-demo"));
+        var manifest = await azurite.Store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest("it-demo"));
         Assert.True(manifest.Counts.Dormant > 500, $"{manifest.Counts.Dormant} dormant");
         Assert.Equal(manifest.Counts.Dormant, manifest.Counts.Published);
         Assert.True(await azurite.Store.ExistsAsync("events/demo/_truth/world.json"));
 
-        var pointer = await azurite.Store.ReadJsonAsync<Core.Scoring.BackbonePointer>(Core.Scoring.BackboneRegistry.CurrentPath);
+        var pointer = await azurite.Store.ReadJsonAsync<Core.Scoring.BackbonePointer>(Core.Storage.BlobLayout.BackboneCurrent);
         Assert.Equal("demo", pointer.Dataset);
         Assert.Equal(Core.Scoring.BackboneRegistry.Kind, manifest.Model!.Kind);
         Assert.Equal(pointer.Version, manifest.Model.Version);
@@ -93,7 +93,7 @@ public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<Azu
             Assert.Equal($"backbone-onnx@{pointer.Version}", s.Model);
             Assert.StartsWith("onnxruntime CPU", s.Runtime, StringComparison.Ordinal);
         });
-        await foreach (var row in azurite.Store.ReadJsonLinesAsync<CandidateRow>(ShardPlan.CandidatesPath("it-demo", manifest.Shards[0].Shard)))
+        await foreach (var row in azurite.Store.ReadJsonLinesAsync<CandidateRow>(BlobLayout.ShardCandidates("it-demo", manifest.Shards[0].Shard)))
         {
             // Fused lists: the backbone's items, the reasoned paths, or both — never anything else.
             Assert.All(row.Items, i => Assert.Contains(i.Source, new[] { "backbone", "reasoned", "backbone+reasoned" }));
@@ -117,7 +117,7 @@ public sealed class EndToEndRunTests(AzuriteFixture azurite) : IClassFixture<Azu
         {
             Environment.SetEnvironmentVariable("RoleGen__Scoring__ExecutionProvider", null);
         }
-        var cudaManifest = await azurite.Store.ReadJsonAsync<RunManifest>(RunManifest.Path("it-demo-2"));
+        var cudaManifest = await azurite.Store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest("it-demo-2"));
         Assert.All(cudaManifest.Shards, s => Assert.StartsWith("onnxruntime CPU (CUDA unavailable:", s.Runtime, StringComparison.Ordinal));
     }
 

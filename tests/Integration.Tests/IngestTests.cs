@@ -30,7 +30,7 @@ public sealed class IngestTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         Assert.Equal(1, summary.QuarantineReasons["empty-id"]);
 
         var quarantined = new List<QuarantinedRow>();
-        await foreach (var q in azurite.Store.ReadJsonLinesAsync<QuarantinedRow>(EventStore.QuarantinePath("ingest-bad")))
+        await foreach (var q in azurite.Store.ReadJsonLinesAsync<QuarantinedRow>(BlobLayout.Quarantine("ingest-bad")))
         {
             quarantined.Add(q);
         }
@@ -44,7 +44,7 @@ public sealed class IngestTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
             events.Add(e);
         }
         Assert.Equal(["1", "2", "5"], events.Select(e => e.UserId));
-        var stored = await azurite.Store.ReadJsonAsync<IngestSummary>(EventStore.SummaryPath("ingest-bad"));
+        var stored = await azurite.Store.ReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary("ingest-bad"));
         Assert.Equal(4, stored.Quarantined);
     }
 

@@ -54,7 +54,7 @@ public static class TransitionBaseline
     {
         ArgumentNullException.ThrowIfNull(trainEvents);
         var store = new InMemoryBlobStore();
-        await using (var part = await store.OpenWriteAsync(EventStore.PartPath(Dataset, 0), cancellationToken).ConfigureAwait(false))
+        await using (var part = await store.OpenWriteAsync(BlobLayout.EventPart(Dataset, 0), cancellationToken).ConfigureAwait(false))
         {
             using var writer = new NormalizedCsvWriter(part);
             foreach (var e in trainEvents)

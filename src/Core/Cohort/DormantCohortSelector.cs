@@ -23,10 +23,7 @@ public sealed record CohortResult(
     int ShardCount,
     int EmptyShards,
     IReadOnlyList<ShardInput> Shards,
-    double Seconds)
-{
-    public static string Path(string runId) => $"runs/{runId}/cohort.json";
-}
+    double Seconds);
 
 /// <summary>Selects the dormant cohort and writes one <c>users.jsonl</c> per shard. Two streaming passes over the events:
 /// (1) per-user window statistics (O(users) memory, ~100 bytes each); (2) the dormant users' events are spooled to one
@@ -163,7 +160,7 @@ public sealed class DormantCohortSelector(IBlobStore store, ILogger<DormantCohor
                     }
                 }
                 var trajectories = byUser.Select(kv => ToTrajectory(kv.Key, kv.Value, stats[kv.Key], maxSteps));
-                var path = ShardPlan.UsersPath(runId, shard);
+                var path = BlobLayout.ShardUsers(runId, shard);
                 var written = await store.WriteJsonLinesAsync(path, trajectories, cancellationToken).ConfigureAwait(false);
                 shards.Add(new ShardInput(shard, path, written));
                 File.Delete(file);
@@ -171,7 +168,7 @@ public sealed class DormantCohortSelector(IBlobStore store, ILogger<DormantCohor
 
             var result = new CohortResult(runId, dataset, policy, asOf, windowStart, read, inWindow, stats.Count, dormant.Count,
                 reasons, shardCount, shardCount - shards.Count, shards, watch.Elapsed.TotalSeconds);
-            await store.WriteJsonAsync(CohortResult.Path(runId), result, cancellationToken).ConfigureAwait(false);
+            await store.WriteJsonAsync(BlobLayout.Cohort(runId), result, cancellationToken).ConfigureAwait(false);
             return result;
         }
         finally
@@ -200,7 +197,7 @@ public sealed class DormantCohortSelector(IBlobStore store, ILogger<DormantCohor
 
     private async Task<long> LatestTimestampAsync(string dataset, CancellationToken cancellationToken)
     {
-        var summary = await store.TryReadJsonAsync<IngestSummary>(EventStore.SummaryPath(dataset), cancellationToken).ConfigureAwait(false);
+        var summary = await store.TryReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary(dataset), cancellationToken).ConfigureAwait(false);
         if (summary is { Events: > 0 })
         {
             return summary.MaxTimestamp;

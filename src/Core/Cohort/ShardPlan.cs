@@ -23,16 +23,4 @@ public static class ShardPlan
 
     public static int ShardOf(string userId, int shardCount) => StableHash.Bucket(userId, shardCount, salt: "shard");
 
-    public static string ShardFolder(string runId, int shard) => $"runs/{runId}/shards/{shard:D5}/";
-
-    public static string UsersPath(string runId, int shard) => ShardFolder(runId, shard) + "users.jsonl";
-
-    public static string ScoresPath(string runId, int shard) => ShardFolder(runId, shard) + "scores.jsonl";
-
-    /// <summary>The reasoner's output for the shard: one <c>UserReasoning</c> line per user, in users.jsonl order.</summary>
-    public static string ReasoningPath(string runId, int shard) => ShardFolder(runId, shard) + "reasoning.jsonl";
-
-    public static string CandidatesPath(string runId, int shard) => ShardFolder(runId, shard) + "candidates.jsonl";
-
-    public static string ShardReportPath(string runId, int shard) => ShardFolder(runId, shard) + "shard.json";
 }

@@ -9,8 +9,6 @@ namespace RoleGen.Core.Demo;
 /// truth at <c>events/{dataset}/_truth/world.json</c>. Memory is bounded (one user at a time).</summary>
 public sealed class DemoWorldWriter(IBlobStore store, ILogger<DemoWorldWriter> logger)
 {
-    public static string TruthPath(string dataset) => $"events/{dataset}/_truth/world.json";
-
     public async Task<(IngestSummary Summary, DemoWorldTruth Truth)> WriteAsync(DemoWorldOptions options, string dataset,
         IProgress<(long Users, long Events)>? progress = null, long rowsPerPart = EventIngestor.DefaultRowsPerPart,
         CancellationToken cancellationToken = default)
@@ -47,7 +45,7 @@ public sealed class DemoWorldWriter(IBlobStore store, ILogger<DemoWorldWriter> l
                         await stream!.DisposeAsync().ConfigureAwait(false);
                         part++;
                     }
-                    stream = await store.OpenWriteAsync(EventStore.PartPath(dataset, part), cancellationToken).ConfigureAwait(false);
+                    stream = await store.OpenWriteAsync(BlobLayout.EventPart(dataset, part), cancellationToken).ConfigureAwait(false);
                     writer = new NormalizedCsvWriter(stream);
                 }
                 lastUser = e.UserId;
@@ -76,12 +74,12 @@ public sealed class DemoWorldWriter(IBlobStore store, ILogger<DemoWorldWriter> l
         await EventStore.DeleteStalePartsAsync(store, dataset, parts, cancellationToken).ConfigureAwait(false);
         progress?.Report((users, events));
         var truth = generator.Truth(events, purchases, exposed, lowIntent);
-        await store.WriteJsonAsync(TruthPath(dataset), truth, cancellationToken).ConfigureAwait(false);
-        await store.WriteTextAsync(EventStore.QuarantinePath(dataset), string.Empty, cancellationToken).ConfigureAwait(false);
+        await store.WriteJsonAsync(BlobLayout.DemoTruth(dataset), truth, cancellationToken).ConfigureAwait(false);
+        await store.WriteTextAsync(BlobLayout.Quarantine(dataset), string.Empty, cancellationToken).ConfigureAwait(false);
         var summary = new IngestSummary(dataset, $"demo-world(seed={options.Seed})", EventFormat.Normalized, events, events, 0,
             new Dictionary<string, long>(), parts, users, minTs, maxTs, watch.Elapsed.TotalSeconds,
-            EventStore.Prefix(dataset), EventStore.QuarantinePath(dataset), DateTimeOffset.UtcNow);
-        await store.WriteJsonAsync(EventStore.SummaryPath(dataset), summary, cancellationToken).ConfigureAwait(false);
+            BlobLayout.EventsPrefix(dataset), BlobLayout.Quarantine(dataset), DateTimeOffset.UtcNow);
+        await store.WriteJsonAsync(BlobLayout.IngestSummary(dataset), summary, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Generated demo world: {Users} users, {Events} events, {Triggers} trigger items in {Seconds:F1} s",
             users, events, truth.Triggers.Count, summary.Seconds);
         return (summary, truth);

@@ -4,6 +4,7 @@ using RoleGen.Core.Events;
 using RoleGen.Core.Experiments;
 using RoleGen.Core.Ingest;
 using RoleGen.Core.Runs;
+using RoleGen.Core.Storage;
 
 namespace RoleGen.Core.Demo;
 
@@ -302,14 +303,14 @@ public sealed class OutcomeSimulator
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var manifest = await Storage.BlobStoreExtensions.ReadJsonAsync<RunManifest>(store, RunManifest.Path(runId), cancellationToken).ConfigureAwait(false);
+        var manifest = await Storage.BlobStoreExtensions.ReadJsonAsync<RunManifest>(store, BlobLayout.Manifest(runId), cancellationToken).ConfigureAwait(false);
         var exposure = manifest.WrittenAt.ToUnixTimeSeconds() + 60;
         var events = new List<OutcomeEvent>();
         long users = 0;
         foreach (var shard in manifest.Shards.Where(s => s.CandidatesPath is not null))
         {
             var trajectories = new Dictionary<string, UserTrajectory>(StringComparer.Ordinal);
-            await foreach (var u in Storage.BlobStoreExtensions.ReadJsonLinesAsync<UserTrajectory>(store, ShardPlan.UsersPath(runId, shard.Shard), cancellationToken).ConfigureAwait(false))
+            await foreach (var u in Storage.BlobStoreExtensions.ReadJsonLinesAsync<UserTrajectory>(store, BlobLayout.ShardUsers(runId, shard.Shard), cancellationToken).ConfigureAwait(false))
             {
                 trajectories[u.UserId] = u;
             }
@@ -321,7 +322,7 @@ public sealed class OutcomeSimulator
         }
         var text = new StringWriter(CultureInfo.InvariantCulture);
         OutcomeCsv.Write(text, events);
-        var path = $"{OutcomeStore.FeedbackPrefix(experiment)}{runId}.csv";
+        var path = $"{BlobLayout.FeedbackPrefix(experiment)}{runId}.csv";
         await Storage.BlobStoreExtensions.WriteTextAsync(store, path, text.ToString(), cancellationToken).ConfigureAwait(false);
         return (users, events.Count, path);
     }

@@ -18,17 +18,23 @@ public sealed record ExperimentOptions
     public string Name { get; init; } = DefaultName;
 
     /// <summary>Share of users in the treatment arm, in [0, 1].</summary>
-    public double TreatmentShare { get; init; } = 0.5;
+    public double TreatmentShare { get; init; } = Runs.RunDefaults.TreatmentShare;
 
     /// <summary>Outcomes count for a run when they happen within this many days after the run's candidates were published.</summary>
-    public double AttributionDays { get; init; } = 7;
+    public double AttributionDays { get; init; } = Runs.RunDefaults.AttributionDays;
+
+    /// <summary>The name is a blob path segment (<c>feedback/{name}/</c>, <c>experiments/{name}/</c>): "." and ".." are
+    /// refused, since the storage SDK resolves them as path steps.</summary>
+    public static bool IsValidName(string? name) =>
+        !string.IsNullOrEmpty(name) && name.Length <= 63 && name.Any(char.IsAsciiLetterOrDigit) &&
+        name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 
     public string? Validate()
     {
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(Name) || Name.Length > 63 || !Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        if (!IsValidName(Name))
         {
-            errors.Add($"Experiment name '{Name}' is not valid: use 1-63 letters, digits, '-', '_' or '.'.");
+            errors.Add($"Experiment name '{Name}' is not valid: use 1-63 letters, digits, '-', '_' or '.', with at least one letter or digit.");
         }
         if (!double.IsFinite(TreatmentShare) || TreatmentShare is < 0 or > 1)
         {

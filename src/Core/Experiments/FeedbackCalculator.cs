@@ -57,19 +57,13 @@ public sealed record FeedbackAttribution(IReadOnlyList<UserOutcomes> Users, Feed
 
 /// <summary>Attributes outcome events to a run's A/B arms and computes the feedback report. Pure and in memory: the
 /// caller reads candidates (<c>candidates.jsonl</c>) and outcomes (<see cref="OutcomeStore"/>) and writes the report to
-/// <see cref="PathFor"/>.</summary>
+/// <see cref="Storage.BlobLayout.RunFeedback"/>.</summary>
 public static class FeedbackCalculator
 {
     public const string ConversionRate = "conversion-rate";
     public const string HitRate = "hit-rate";
     public const string ClickThroughRate = "click-through-rate";
     public const string OrdersPerUser = "orders-per-user";
-
-    public static string PathFor(string runId)
-    {
-        ArgumentNullException.ThrowIfNull(runId);
-        return $"runs/{runId}/feedback.json";
-    }
 
     /// <summary>End of the attribution window that starts when the run's candidates are published:
     /// start + <see cref="ExperimentOptions.AttributionDays"/> days, rounded to whole seconds.</summary>

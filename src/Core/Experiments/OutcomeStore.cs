@@ -26,19 +26,13 @@ public static class OutcomeStore
     /// <summary>Quarantined rows quoted in <see cref="OutcomeReadResult.Samples"/>.</summary>
     public const int MaxSamples = 10;
 
-    public static string FeedbackPrefix(string experiment)
-    {
-        ArgumentNullException.ThrowIfNull(experiment);
-        return $"feedback/{experiment}/";
-    }
-
-    /// <summary>Reads every blob under <see cref="FeedbackPrefix"/> in name order (so results are reproducible) except
+    /// <summary>Reads every blob under <see cref="BlobLayout.FeedbackPrefix"/> in name order (so results are reproducible) except
     /// names whose last segment starts with '_' or '.', which by the storage convention (<c>_ingest.json</c>,
     /// <c>_quarantine.jsonl</c>) are metadata, not data. Bad rows are counted, never thrown; nothing is written.</summary>
     public static async Task<OutcomeReadResult> ReadAllAsync(IBlobStore store, string experiment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var prefix = FeedbackPrefix(experiment);
+        var prefix = BlobLayout.FeedbackPrefix(experiment);
         var paths = new List<string>();
         await foreach (var entry in store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
         {

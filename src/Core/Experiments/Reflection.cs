@@ -16,17 +16,6 @@ public sealed record PriorsPointer(string Version, string FromRun, DateTimeOffse
 /// </summary>
 public static class PriorsRegistry
 {
-    /// <summary>The experiment's pointer to its newest priors (per experiment: two experiments never share priors).</summary>
-    public static string CurrentPath(string experiment) => $"experiments/{experiment}/priors-current.json";
-
-    public static string Folder(string version) => $"priors/{version}/";
-
-    public static string FusionPath(string version) => Folder(version) + "fusion.json";
-
-    public static string ReflectionPath(string version) => Folder(version) + "reflection.json";
-
-    public static string CandidatesPath(string version) => Folder(version) + "candidates.jsonl";
-
     /// <summary>The reflection of run <paramref name="runId"/> always writes the same version: re-running it replaces its
     /// own output (idempotent) and never another run's.</summary>
     public static string VersionFor(string runId) => $"reflected-{runId}";
@@ -35,15 +24,15 @@ public static class PriorsRegistry
     public static async Task<(FusionWeights? Weights, string Reason)> ResolveCurrentAsync(IBlobStore store, string experiment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var current = CurrentPath(experiment);
+        var current = BlobLayout.PriorsCurrent(experiment);
         var pointer = await store.TryReadJsonAsync<PriorsPointer>(current, cancellationToken).ConfigureAwait(false);
         if (pointer is null)
         {
             return (null, $"no reflected priors yet for experiment '{experiment}' ({current} absent): the run's own fusion weights are used");
         }
-        var weights = await store.TryReadJsonAsync<FusionWeights>(FusionPath(pointer.Version), cancellationToken).ConfigureAwait(false);
+        var weights = await store.TryReadJsonAsync<FusionWeights>(BlobLayout.PriorsFusion(pointer.Version), cancellationToken).ConfigureAwait(false);
         return weights is null
-            ? (null, $"{current} points at {pointer.Version} but {FusionPath(pointer.Version)} is missing: the run's own fusion weights are used")
+            ? (null, $"{current} points at {pointer.Version} but {BlobLayout.PriorsFusion(pointer.Version)} is missing: the run's own fusion weights are used")
             : (weights, $"fusion weights {weights.Version} reflected from run {pointer.FromRun}");
     }
 }

@@ -50,7 +50,7 @@ public sealed class EventIngestor(IBlobStore store, ILogger<EventIngestor> logge
 
         Stream? partStream = null;
         NormalizedCsvWriter? writer = null;
-        await using var quarantineStream = await store.OpenWriteAsync(EventStore.QuarantinePath(dataset), cancellationToken).ConfigureAwait(false);
+        await using var quarantineStream = await store.OpenWriteAsync(BlobLayout.Quarantine(dataset), cancellationToken).ConfigureAwait(false);
         await using var quarantine = new StreamWriter(quarantineStream, new System.Text.UTF8Encoding(false)) { NewLine = "\n" };
         try
         {
@@ -87,7 +87,7 @@ public sealed class EventIngestor(IBlobStore store, ILogger<EventIngestor> logge
                         await partStream!.DisposeAsync().ConfigureAwait(false);
                         part++;
                     }
-                    partStream = await store.OpenWriteAsync(EventStore.PartPath(dataset, part), cancellationToken).ConfigureAwait(false);
+                    partStream = await store.OpenWriteAsync(BlobLayout.EventPart(dataset, part), cancellationToken).ConfigureAwait(false);
                     writer = new NormalizedCsvWriter(partStream);
                 }
                 var e = row.Event;
@@ -124,10 +124,10 @@ public sealed class EventIngestor(IBlobStore store, ILogger<EventIngestor> logge
         progress?.Report(new IngestProgress(rows, events, quarantined, counting.BytesRead, total));
         var summary = new IngestSummary(dataset, sourceName, format, rows, events, quarantined, reasons, parts, users.Count,
             events == 0 ? 0 : minTs, events == 0 ? 0 : maxTs, watch.Elapsed.TotalSeconds,
-            EventStore.Prefix(dataset), EventStore.QuarantinePath(dataset), DateTimeOffset.UtcNow);
-        await store.WriteJsonAsync(EventStore.SummaryPath(dataset), summary, cancellationToken).ConfigureAwait(false);
+            BlobLayout.EventsPrefix(dataset), BlobLayout.Quarantine(dataset), DateTimeOffset.UtcNow);
+        await store.WriteJsonAsync(BlobLayout.IngestSummary(dataset), summary, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Ingested {Events} events ({Quarantined} quarantined) from {Source} into {Prefix} in {Seconds:F1} s",
-            events, quarantined, sourceName, EventStore.Prefix(dataset), summary.Seconds);
+            events, quarantined, sourceName, BlobLayout.EventsPrefix(dataset), summary.Seconds);
         return summary;
     }
 

@@ -8,14 +8,6 @@ namespace RoleGen.Core.Ingest;
 /// <c>events/{dataset}/_ingest.json</c> (summary) and <c>events/{dataset}/_quarantine.jsonl</c> (rejected rows).</summary>
 public static class EventStore
 {
-    public static string Prefix(string dataset) => $"events/{dataset}/";
-
-    public static string PartPath(string dataset, int part) => $"events/{dataset}/part-{part:D5}.csv";
-
-    public static string SummaryPath(string dataset) => $"events/{dataset}/_ingest.json";
-
-    public static string QuarantinePath(string dataset) => $"events/{dataset}/_quarantine.jsonl";
-
     /// <summary>Dataset names become blob prefixes: lowercase letters, digits, '-' and '_' only.</summary>
     public static string ValidateDataset(string dataset)
     {
@@ -46,9 +38,9 @@ public static class EventStore
     {
         ArgumentNullException.ThrowIfNull(store);
         var stale = new List<string>();
-        await foreach (var entry in store.ListAsync(Prefix(dataset), cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in store.ListAsync(BlobLayout.EventsPrefix(dataset), cancellationToken).ConfigureAwait(false))
         {
-            var name = entry.Path[Prefix(dataset).Length..];
+            var name = entry.Path[BlobLayout.EventsPrefix(dataset).Length..];
             if (name.StartsWith("part-", StringComparison.Ordinal) && name.Length >= 14 && int.TryParse(name.AsSpan(5, 5), out var index) && index >= keepParts)
             {
                 stale.Add(entry.Path);
@@ -65,9 +57,9 @@ public static class EventStore
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var parts = new List<string>();
-        await foreach (var entry in store.ListAsync(Prefix(dataset), cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in store.ListAsync(BlobLayout.EventsPrefix(dataset), cancellationToken).ConfigureAwait(false))
         {
-            var name = entry.Path[Prefix(dataset).Length..];
+            var name = entry.Path[BlobLayout.EventsPrefix(dataset).Length..];
             if (name.StartsWith("part-", StringComparison.Ordinal) && name.EndsWith(".csv", StringComparison.Ordinal))
             {
                 parts.Add(entry.Path);
@@ -75,7 +67,7 @@ public static class EventStore
         }
         if (parts.Count == 0)
         {
-            throw new PermanentFailureException($"Dataset '{dataset}' has no event parts under {Prefix(dataset)}: ingest it first (rolegen ingest).");
+            throw new PermanentFailureException($"Dataset '{dataset}' has no event parts under {BlobLayout.EventsPrefix(dataset)}: ingest it first (rolegen ingest).");
         }
         foreach (var part in parts)
         {

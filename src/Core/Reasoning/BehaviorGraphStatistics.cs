@@ -89,10 +89,6 @@ public sealed class BehaviorGraphStatistics(
 
     public IReadOnlyList<CategoryTransition> Transitions { get; } = transitions ?? [];
 
-    public const string FileName = "graph-stats.json";
-
-    public static string PathFor(string runId) => $"runs/{runId}/reasoning/{FileName}";
-
     private Dictionary<string, ItemStatistics>? _items;
     private Dictionary<string, CategoryStatistics>? _categories;
     private Dictionary<(string, string), long>? _transitions;

@@ -34,12 +34,12 @@ public sealed class BehaviorGraphStatisticsBuilder(IBlobStore store, ILogger<Beh
         CancellationToken cancellationToken = default)
     {
         var stats = await ComputeAsync(dataset, asOf, options, cancellationToken).ConfigureAwait(false);
-        await store.WriteJsonAsync(BehaviorGraphStatistics.PathFor(runId), stats, cancellationToken).ConfigureAwait(false);
+        await store.WriteJsonAsync(BlobLayout.GraphStatistics(runId), stats, cancellationToken).ConfigureAwait(false);
         return stats;
     }
 
     public static Task<BehaviorGraphStatistics> LoadAsync(IBlobStore store, string runId, CancellationToken cancellationToken = default) =>
-        store.ReadJsonAsync<BehaviorGraphStatistics>(BehaviorGraphStatistics.PathFor(runId), cancellationToken);
+        store.ReadJsonAsync<BehaviorGraphStatistics>(BlobLayout.GraphStatistics(runId), cancellationToken);
 
     /// <summary>Computes the statistics without writing them.</summary>
     public async Task<BehaviorGraphStatistics> ComputeAsync(string dataset, long asOf, BehaviorGraphOptions? options = null,
@@ -47,7 +47,7 @@ public sealed class BehaviorGraphStatisticsBuilder(IBlobStore store, ILogger<Beh
     {
         options ??= new BehaviorGraphOptions();
         var watch = Stopwatch.StartNew();
-        var summary = await store.TryReadJsonAsync<IngestSummary>(EventStore.SummaryPath(dataset), cancellationToken).ConfigureAwait(false);
+        var summary = await store.TryReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary(dataset), cancellationToken).ConfigureAwait(false);
         var partitions = UserSequenceSpool.PartitionsFor(summary?.Events ?? 0, options.EventsPerPartition);
         var horizon = (long)Math.Round(options.HorizonDays * 86_400);
         var gap = (long)Math.Round(options.SessionGapSeconds);

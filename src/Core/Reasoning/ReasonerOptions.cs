@@ -12,10 +12,10 @@ public sealed record ReasonerOptions
     /// <summary>M: role-diverse interventions do(show x) evaluated with the world model per user (each costs one
     /// conversion-head pass of the backbone, so this sets the reasoning cost). 3 keeps reasoning within 3× the
     /// backbone-only scoring time (`rolegen bench reason`: 2.6–2.9× at M = 3, 2.8–3.4× at M = 4, 20k items, 2 cores).</summary>
-    public int MaxInterventions { get; init; } = 3;
+    public int MaxInterventions { get; init; } = Runs.RunDefaults.Interventions;
 
     /// <summary>K: conversion paths kept per user (best first) and merged into the ranking.</summary>
-    public int PathsPerUser { get; init; } = 3;
+    public int PathsPerUser { get; init; } = Runs.RunDefaults.Interventions;
 
     /// <summary>Minimum exposed users for an item to be proposed as a trigger (fewer is noise, whatever its uplift).</summary>
     public int MinTriggerUsers { get; init; } = 3;
@@ -31,7 +31,7 @@ public sealed record ReasonerOptions
     public string? Validate()
     {
         var errors = new List<string>();
-        if (MaxInterventions is < 0 or > 32)
+        if (MaxInterventions is < 0 or > Runs.RunDefaults.InterventionsMax)
         {
             errors.Add("Reasoner.MaxInterventions must be between 0 and 32.");
         }

@@ -16,7 +16,7 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(shards);
-        var input = await store.TryReadJsonAsync<IngestSummary>(EventStore.SummaryPath(request.Dataset), cancellationToken).ConfigureAwait(false);
+        var input = await store.TryReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary(request.Dataset), cancellationToken).ConfigureAwait(false);
         var ordered = shards.OrderBy(s => s.Shard).ToArray();
         var failed = ordered.Where(s => s.Status == ShardStatus.Failed).ToArray();
         var counts = new RunCounts(
@@ -53,14 +53,14 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
             Reasoning = reasoning,
             Experiment = experiment,
         };
-        var manifestPath = RunManifest.Path(request.RunId);
-        var reportPath = RunManifest.ReportPath(request.RunId);
+        var manifestPath = BlobLayout.Manifest(request.RunId);
+        var reportPath = BlobLayout.Report(request.RunId);
         await store.WriteJsonAsync(manifestPath, manifest, cancellationToken).ConfigureAwait(false);
         await store.WriteTextAsync(reportPath, RenderMarkdown(manifest, store), cancellationToken).ConfigureAwait(false);
         if (experiment is not null && status != RunStatus.Failed && counts.Published > 0)
         {
             // The nightly chain's "previous run": written last, only for runs whose candidates were published.
-            await store.WriteJsonAsync(RunExperiment.LatestRunPath(experiment.Name),
+            await store.WriteJsonAsync(BlobLayout.LatestRun(experiment.Name),
                 new LatestRun(request.RunId, request.Dataset, manifest.WrittenAt, status), cancellationToken).ConfigureAwait(false);
         }
         logger.LogInformation("Run {RunId} finished {Status}: {Published} of {Dormant} dormant users published in {Shards} shards ({Failed} failed)",

@@ -8,42 +8,27 @@ namespace RoleGen.Core.Scoring;
 public static class BackboneRegistry
 {
     public const string Kind = "backbone-onnx";
-    public const string CurrentPath = "models/backbone/current";
-
-    public static string Folder(string version) => $"models/backbone/{version}/";
-
-    public static string ModelPath(string version) => Folder(version) + "model.onnx";
-
-    public static string VocabPath(string version) => Folder(version) + "vocab.json";
-
-    /// <summary>The conversion-only graph for counterfactual passes (absent in versions published before it existed).</summary>
-    public static string ConversionModelPath(string version) => Folder(version) + ConversionModelFile;
-
-    public const string ConversionModelFile = "conversion.onnx";
-
-    public static string MetricsPath(string version) => Folder(version) + "train-metrics.json";
-
-    public static ScoringModelRef Reference(string version) => new(Kind, version, Folder(version));
+    public static ScoringModelRef Reference(string version) => new(Kind, version, BlobLayout.BackboneFolder(version));
 
     /// <summary>The current backbone, or null with the reason (no pointer, or the pointed version is incomplete).</summary>
     public static async Task<(ScoringModelRef? Model, string Reason)> ResolveCurrentAsync(IBlobStore store, string? dataset = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var pointer = await store.TryReadJsonAsync<BackbonePointer>(CurrentPath, cancellationToken).ConfigureAwait(false);
+        var pointer = await store.TryReadJsonAsync<BackbonePointer>(BlobLayout.BackboneCurrent, cancellationToken).ConfigureAwait(false);
         if (pointer is null || string.IsNullOrWhiteSpace(pointer.Version))
         {
-            return (null, $"no trained backbone ({CurrentPath} absent): scoring with the baseline transition model");
+            return (null, $"no trained backbone ({BlobLayout.BackboneCurrent} absent): scoring with the baseline transition model");
         }
         if (dataset is not null && pointer.Dataset is not null && !string.Equals(pointer.Dataset, dataset, StringComparison.Ordinal))
         {
             return (null, $"the current backbone {pointer.Version} was trained on dataset '{pointer.Dataset}', not '{dataset}': scoring with the baseline transition model");
         }
-        foreach (var path in new[] { ModelPath(pointer.Version), VocabPath(pointer.Version) })
+        foreach (var path in new[] { BlobLayout.BackboneModel(pointer.Version), BlobLayout.BackboneVocabulary(pointer.Version) })
         {
             if (!await store.ExistsAsync(path, cancellationToken).ConfigureAwait(false))
             {
-                return (null, $"{CurrentPath} points at version {pointer.Version} but {path} is missing: scoring with the baseline transition model");
+                return (null, $"{BlobLayout.BackboneCurrent} points at version {pointer.Version} but {path} is missing: scoring with the baseline transition model");
             }
         }
         return (Reference(pointer.Version), $"scoring with backbone {pointer.Version}");
@@ -64,7 +49,7 @@ public static class BackbonePublisher
     public static readonly string[] Files = ["model.onnx", "vocab.json", "train-metrics.json"];
 
     /// <summary>Published when present (training writes it since the reasoner landed).</summary>
-    public static readonly string[] OptionalFiles = [BackboneRegistry.ConversionModelFile];
+    public static readonly string[] OptionalFiles = [BlobLayout.BackboneConversionFile];
 
     public static async Task<BackbonePointer> PublishAsync(IBlobStore store, string localDirectory, string version, string? dataset,
         CancellationToken cancellationToken = default)
@@ -78,7 +63,7 @@ public static class BackbonePublisher
                 throw new FileNotFoundException($"Cannot publish backbone {version}: {local} is missing.", local);
             }
             await using var input = File.OpenRead(local);
-            await using var output = await store.OpenWriteAsync(BackboneRegistry.Folder(version) + file, cancellationToken).ConfigureAwait(false);
+            await using var output = await store.OpenWriteAsync(BlobLayout.BackboneFolder(version) + file, cancellationToken).ConfigureAwait(false);
             await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
         }
         foreach (var file in OptionalFiles)
@@ -87,12 +72,12 @@ public static class BackbonePublisher
             if (File.Exists(local))
             {
                 await using var input = File.OpenRead(local);
-                await using var output = await store.OpenWriteAsync(BackboneRegistry.Folder(version) + file, cancellationToken).ConfigureAwait(false);
+                await using var output = await store.OpenWriteAsync(BlobLayout.BackboneFolder(version) + file, cancellationToken).ConfigureAwait(false);
                 await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
             }
         }
         var pointer = new BackbonePointer(version, DateTimeOffset.UtcNow) { Dataset = dataset };
-        await store.WriteJsonAsync(BackboneRegistry.CurrentPath, pointer, cancellationToken).ConfigureAwait(false);
+        await store.WriteJsonAsync(BlobLayout.BackboneCurrent, pointer, cancellationToken).ConfigureAwait(false);
         return pointer;
     }
 }

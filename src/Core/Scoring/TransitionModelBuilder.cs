@@ -36,8 +36,6 @@ public sealed record TransitionModelInfo(string Path, int Items, long Events, lo
 /// one partition at a time.</summary>
 public sealed class TransitionModelBuilder(IBlobStore store, ILogger<TransitionModelBuilder> logger)
 {
-    public static string ModelPath(string runId) => $"runs/{runId}/model/{TransitionModel.Kind}.bin";
-
     public static float ActionWeight(EventType type) => type switch
     {
         EventType.View => 1f,
@@ -52,7 +50,7 @@ public sealed class TransitionModelBuilder(IBlobStore store, ILogger<TransitionM
     {
         options ??= new TransitionModelOptions();
         var watch = Stopwatch.StartNew();
-        var summary = await store.TryReadJsonAsync<IngestSummary>(EventStore.SummaryPath(dataset), cancellationToken).ConfigureAwait(false);
+        var summary = await store.TryReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary(dataset), cancellationToken).ConfigureAwait(false);
         var partitions = UserSequenceSpool.PartitionsFor(summary?.Events ?? 0, options.EventsPerPartition);
 
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -157,7 +155,7 @@ public sealed class TransitionModelBuilder(IBlobStore store, ILogger<TransitionM
         var popArray = pop.ToArray();
         var popular = Enumerable.Range(0, ids.Count).OrderByDescending(i => popArray[i]).ThenBy(i => i).Take(options.PopularHead).ToArray();
         var model = new TransitionModel([.. ids], [.. cats], popArray, neighbours, popular, asOf);
-        var path = ModelPath(runId);
+        var path = BlobLayout.RunModel(runId, TransitionModel.Kind);
         await using (var output = await store.OpenWriteAsync(path, cancellationToken).ConfigureAwait(false))
         {
             // Serialize in memory first: blob write streams pay per call, and the model is millions of small writes.

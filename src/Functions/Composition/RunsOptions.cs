@@ -14,36 +14,36 @@ public sealed class RunsOptions
     [RegularExpression("^[a-z0-9_-]{1,63}$", ErrorMessage = "RoleGen:Runs:Dataset must be 1-63 lowercase letters, digits, '-' or '_'.")]
     public string? Dataset { get; set; }
 
-    [Range(1, 1000)]
-    public int TopK { get; set; } = 20;
+    [Range(RunDefaults.TopKMin, RunDefaults.TopKMax)]
+    public int TopK { get; set; } = RunDefaults.TopK;
 
-    [Range(1, int.MaxValue)]
-    public int ShardSize { get; set; } = 5000;
+    [Range(RunDefaults.ShardSizeMin, RunDefaults.ShardSizeMax)]
+    public int ShardSize { get; set; } = RunDefaults.ShardSize;
 
     /// <summary>0 = derive the shard count from <see cref="ShardSize"/>.</summary>
-    [Range(0, int.MaxValue)]
-    public int ShardCount { get; set; }
+    [Range(0, RunDefaults.ShardCountMax)]
+    public int ShardCount { get; set; } = RunDefaults.ShardCount;
 
-    [Range(1, 1000)]
-    public int MaxParallelShards { get; set; } = 8;
+    [Range(RunDefaults.MaxParallelShardsMin, RunDefaults.MaxParallelShardsMax)]
+    public int MaxParallelShards { get; set; } = RunDefaults.MaxParallelShards;
 
-    [Range(1, 20)]
-    public int MaxAttempts { get; set; } = 3;
+    [Range(RunDefaults.MaxAttemptsMin, RunDefaults.MaxAttemptsMax)]
+    public int MaxAttempts { get; set; } = RunDefaults.MaxAttempts;
 
-    [Range(0.1, 60.0)]
-    public double FirstRetrySeconds { get; set; } = 2;
+    [Range(RunDefaults.FirstRetrySecondsMin, RunDefaults.FirstRetrySecondsMax)]
+    public double FirstRetrySeconds { get; set; } = RunDefaults.FirstRetrySeconds;
 
     /// <summary>The A/B experiment every run belongs to (arm hash, <c>feedback/{Experiment}/</c>, priors pointer).</summary>
-    [RegularExpression("^[A-Za-z0-9_.-]{1,63}$", ErrorMessage = "RoleGen:Runs:Experiment must be 1-63 letters, digits, '-', '_' or '.'.")]
+    [RegularExpression("^(?=.*[A-Za-z0-9])[A-Za-z0-9_.-]{1,63}$", ErrorMessage = "RoleGen:Runs:Experiment must be 1-63 letters, digits, '-', '_' or '.', with at least one letter or digit.")]
     public string Experiment { get; set; } = Core.Experiments.ExperimentOptions.DefaultName;
 
     /// <summary>Share of users in the treatment arm (RoleGen); the rest get the model alone.</summary>
     [Range(0.0, 1.0)]
-    public double TreatmentShare { get; set; } = 0.5;
+    public double TreatmentShare { get; set; } = RunDefaults.TreatmentShare;
 
     /// <summary>Days after publication in which outcomes count for a run.</summary>
-    [Range(0.01, 90.0)]
-    public double AttributionDays { get; set; } = 7;
+    [Range(RunDefaults.AttributionDaysMin, RunDefaults.AttributionDaysMax)]
+    public double AttributionDays { get; set; } = RunDefaults.AttributionDays;
 
     public RunRequest CreateRequest(string runId, string dataset, DormancyPolicy policy, string triggeredBy) => new()
     {

@@ -37,7 +37,7 @@ public sealed class RunsApi(IBlobStore store, IOptions<RunsOptions> runs, IOptio
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
         var body = await ReadBodyAsync(request, cancellationToken).ConfigureAwait(false);
-        var parsed = StartRunRequestParser.Parse(body, runs.Value, policy.Value, dataset => RunIds.New(dataset, time.GetUtcNow(), Guid.NewGuid()));
+        var parsed = StartRunRequestParser.Parse(body, runs.Value, policy.Value, dataset => RunId.New(dataset, time.GetUtcNow(), Guid.NewGuid()).Value);
         if (!parsed.IsValid)
         {
             return Json(StatusCodes.Status400BadRequest, new ApiError("Invalid run request.", parsed.Problems));
@@ -74,7 +74,7 @@ public sealed class RunsApi(IBlobStore store, IOptions<RunsOptions> runs, IOptio
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        if (!RunIds.IsValid(id))
+        if (!RunId.TryParse(id, out _))
         {
             return InvalidId(id);
         }
@@ -108,7 +108,7 @@ public sealed class RunsApi(IBlobStore store, IOptions<RunsOptions> runs, IOptio
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        if (!RunIds.IsValid(id))
+        if (!RunId.TryParse(id, out _))
         {
             return InvalidId(id);
         }
@@ -139,15 +139,15 @@ public sealed class RunsApi(IBlobStore store, IOptions<RunsOptions> runs, IOptio
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!RunIds.IsValid(id))
+        if (!RunId.TryParse(id, out _))
         {
             return InvalidId(id);
         }
         var format = request.Query["format"].ToString().ToLowerInvariant();
         var (path, contentType) = format switch
         {
-            "" or "json" => (RunManifest.Path(id), "application/json; charset=utf-8"),
-            "md" or "markdown" => (RunManifest.ReportPath(id), "text/markdown; charset=utf-8"),
+            "" or "json" => (BlobLayout.Manifest(id), "application/json; charset=utf-8"),
+            "md" or "markdown" => (BlobLayout.Report(id), "text/markdown; charset=utf-8"),
             _ => (null, null),
         };
         if (path is null)

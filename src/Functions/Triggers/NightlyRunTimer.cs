@@ -5,6 +5,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RoleGen.Core.Cohort;
+using RoleGen.Core.Runs;
 using RoleGen.Functions.Composition;
 using RoleGen.Functions.Durable;
 using RoleGen.Orchestrations.Orchestrators;
@@ -19,7 +20,7 @@ public sealed class NightlyRunTimer(IOptions<RunsOptions> runs, IOptions<Dormanc
 {
     public const string FunctionName = "NightlyRunTimer";
 
-    public static string InstanceId(DateTimeOffset utcNow) => $"nightly-{utcNow.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
+    public static string InstanceId(DateTimeOffset utcNow) => RunId.Nightly(utcNow.UtcDateTime).Value;
 
     [Function(FunctionName)]
     public async Task RunAsync([TimerTrigger(ScheduleOptions.NightlyExpression)] TimerInfo timer, [DurableClient] DurableTaskClient client,

@@ -268,7 +268,7 @@ public sealed class AzureOpenAiPromptReviser(
                 return version;
             }
         }
-        throw new InvalidOperationException($"Could not find a free prompt version under {PromptStore.Prefix}.");
+        throw new InvalidOperationException($"Could not find a free prompt version under {BlobLayout.PromptsPrefix}.");
     }
 
     private PromptRevision Declined(string baseVersion, string reason)

@@ -33,8 +33,6 @@ public sealed class AzureOpenAiReasoner(
     TimeProvider? clock = null,
     Func<TimeSpan, CancellationToken, Task>? delay = null) : ILlmReasoner
 {
-    public const string CachePrefix = "reasoning/llm-cache/";
-
     private readonly ChatClient _chat = chat ?? throw new ArgumentNullException(nameof(chat));
     private readonly IBlobStore _store = store ?? throw new ArgumentNullException(nameof(store));
     private readonly LlmReasonerOptions _options = Validated(options);
@@ -62,8 +60,6 @@ public sealed class AzureOpenAiReasoner(
 
     /// <summary>The prompt template once loaded (null before the first call); its SHA-256 identifies the exact text used.</summary>
     public PromptTemplate? Prompt => _prompt;
-
-    public static string CachePathFor(string promptVersion, string key) => $"{CachePrefix}{promptVersion}/{key[..2]}/{key}.json";
 
     /// <summary>
     /// A chat client for <see cref="LlmReasonerOptions.Deployment"/> with the SDK's retries off and the network timeout
@@ -106,7 +102,7 @@ public sealed class AzureOpenAiReasoner(
         var prompt = await GetPromptAsync(cancellationToken).ConfigureAwait(false);
         var message = ReasonerMessage.Create(request, _options.MaxSteps);
         var key = Signature.Of(prompt.Version, prompt.Sha256, _options.Deployment!, message.DataJson);
-        var cachePath = CachePathFor(prompt.Version, key);
+        var cachePath = BlobLayout.LlmCache(prompt.Version, key);
 
         var cached = await TryReadCacheAsync(cachePath, cancellationToken).ConfigureAwait(false);
         if (cached is not null)

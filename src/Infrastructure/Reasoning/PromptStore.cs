@@ -25,20 +25,13 @@ public sealed record PromptPointer(string Version, string? BasedOn, DateTimeOffs
 /// (<see cref="ResolveAsync"/>), a reasoner configured with an explicit version stays pinned to it.</remarks>
 public sealed class PromptStore(IBlobStore store)
 {
-    public const string Prefix = "prompts/reasoner/";
-
     private const string ResourcePrefix = "RoleGen.Infrastructure.Reasoning.Prompts.reasoner-";
 
-    /// <summary>The configured version that follows the <see cref="CurrentPath"/> pointer (the default).</summary>
+    /// <summary>The configured version that follows the <see cref="BlobLayout.PromptCurrent"/> pointer (the default).</summary>
     public const string Latest = "latest";
 
     /// <summary>The version used while no pointer exists: the one shipped with RoleGen.</summary>
     public const string DefaultVersion = "v1";
-
-    /// <summary>The pointer to the newest version (JSON <see cref="PromptPointer"/>); not a template version.</summary>
-    public const string CurrentPath = Prefix + "current";
-
-    public static string PathFor(string version) => Prefix + version;
 
     /// <summary>
     /// The version to use for the configured <paramref name="configured"/>: an explicit version pins itself; <see cref="Latest"/>
@@ -54,7 +47,7 @@ public sealed class PromptStore(IBlobStore store)
         }
         var pointer = await TryReadPointerAsync(cancellationToken).ConfigureAwait(false);
         if (pointer is { Version: { Length: > 0 } version } && IsTemplateVersion(version)
-            && await store.ExistsAsync(PathFor(version), cancellationToken).ConfigureAwait(false))
+            && await store.ExistsAsync(BlobLayout.Prompt(version), cancellationToken).ConfigureAwait(false))
         {
             return version;
         }
@@ -66,7 +59,7 @@ public sealed class PromptStore(IBlobStore store)
     {
         try
         {
-            return await store.TryReadJsonAsync<PromptPointer>(CurrentPath, cancellationToken).ConfigureAwait(false);
+            return await store.TryReadJsonAsync<PromptPointer>(BlobLayout.PromptCurrent, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is JsonException or InvalidDataException)
         {
@@ -79,9 +72,9 @@ public sealed class PromptStore(IBlobStore store)
     public async Task<string> NextVersionAsync(CancellationToken cancellationToken = default)
     {
         var max = 1;
-        await foreach (var entry in store.ListAsync(Prefix, cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in store.ListAsync(BlobLayout.PromptsPrefix, cancellationToken).ConfigureAwait(false))
         {
-            var name = entry.Path[Prefix.Length..];
+            var name = entry.Path[BlobLayout.PromptsPrefix.Length..];
             if (name.Length > 1 && name[0] == 'v' && name.Skip(1).All(char.IsAsciiDigit)
                 && int.TryParse(name.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > max)
             {
@@ -103,7 +96,7 @@ public sealed class PromptStore(IBlobStore store)
         {
             throw new ArgumentException($"'{version}' is reserved and cannot be a prompt version.", nameof(version));
         }
-        var path = PathFor(version);
+        var path = BlobLayout.Prompt(version);
         if (await store.ExistsAsync(path, cancellationToken).ConfigureAwait(false) || Shipped(version) is not null)
         {
             return false;
@@ -112,16 +105,16 @@ public sealed class PromptStore(IBlobStore store)
         return true;
     }
 
-    /// <summary>Moves the <see cref="CurrentPath"/> pointer (after the version it names was written).</summary>
+    /// <summary>Moves the <see cref="BlobLayout.PromptCurrent"/> pointer (after the version it names was written).</summary>
     public Task MovePointerAsync(PromptPointer pointer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pointer);
-        return store.WriteJsonAsync(CurrentPath, pointer, cancellationToken);
+        return store.WriteJsonAsync(BlobLayout.PromptCurrent, pointer, cancellationToken);
     }
 
     /// <summary>False for the names that are not template versions: <see cref="Latest"/> and the pointer's name.</summary>
     public static bool IsTemplateVersion(string version) =>
-        !string.Equals(version, Latest, StringComparison.Ordinal) && !string.Equals(Prefix + version, CurrentPath, StringComparison.Ordinal);
+        !string.Equals(version, Latest, StringComparison.Ordinal) && !string.Equals(BlobLayout.Prompt(version), BlobLayout.PromptCurrent, StringComparison.Ordinal);
 
     /// <summary>Returns the stored template of <paramref name="version"/>, uploading the shipped one first when absent.</summary>
     public async Task<PromptTemplate> EnsureAsync(string version, CancellationToken cancellationToken = default)
@@ -131,7 +124,7 @@ public sealed class PromptStore(IBlobStore store)
         {
             throw new ArgumentException($"'{version}' is not a prompt version: resolve it first (PromptStore.ResolveAsync).", nameof(version));
         }
-        var path = PathFor(version);
+        var path = BlobLayout.Prompt(version);
         if (!await store.ExistsAsync(path, cancellationToken).ConfigureAwait(false))
         {
             var shipped = Shipped(version)

@@ -35,20 +35,20 @@ public sealed class BackboneRecommenderProvider(IBlobStore store, IOptions<Scori
         BackboneVocabulary vocab;
         try
         {
-            await using (var stream = await store.OpenReadAsync(BackboneRegistry.ModelPath(model.Version)).ConfigureAwait(false))
+            await using (var stream = await store.OpenReadAsync(BlobLayout.BackboneModel(model.Version)).ConfigureAwait(false))
             using (var buffer = new MemoryStream())
             {
                 await stream.CopyToAsync(buffer).ConfigureAwait(false);
                 onnx = buffer.ToArray();
             }
-            await using (var stream = await store.OpenReadAsync(BackboneRegistry.VocabPath(model.Version)).ConfigureAwait(false))
+            await using (var stream = await store.OpenReadAsync(BlobLayout.BackboneVocabulary(model.Version)).ConfigureAwait(false))
             {
                 vocab = BackboneVocabulary.Parse(stream);
             }
         }
         catch (BlobNotFoundException ex)
         {
-            throw new PermanentFailureException($"Backbone {model.Version} is incomplete: {ex.Path} is missing. Re-run `rolegen train` or delete {BackboneRegistry.CurrentPath}.", ex);
+            throw new PermanentFailureException($"Backbone {model.Version} is incomplete: {ex.Path} is missing. Re-run `rolegen train` or delete {BlobLayout.BackboneCurrent}.", ex);
         }
         catch (InvalidDataException ex)
         {
@@ -66,7 +66,7 @@ public sealed class BackboneRecommenderProvider(IBlobStore store, IOptions<Scori
         }
         // The conversion-only graph (counterfactual passes) is optional: versions published before it fall back to model.onnx.
         OnnxBackbone? conversion = null;
-        var conversionPath = BackboneRegistry.ConversionModelPath(model.Version);
+        var conversionPath = BlobLayout.BackboneConversionModel(model.Version);
         if (await store.ExistsAsync(conversionPath).ConfigureAwait(false))
         {
             try

@@ -1,6 +1,7 @@
 using Microsoft.DurableTask;
 using RoleGen.Core.Reasoning;
 using RoleGen.Orchestrations.Models;
+using RoleGen.Core.Storage;
 
 namespace RoleGen.Orchestrations.Activities;
 
@@ -13,7 +14,7 @@ public sealed class BuildReasoningStatsActivity(BehaviorGraphStatisticsBuilder b
         ArgumentNullException.ThrowIfNull(input);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var stats = await builder.BuildAsync(input.RunId, input.Dataset, input.AsOfUnixSeconds).ConfigureAwait(false);
-        return new BuildReasoningStatsResult(BehaviorGraphStatistics.PathFor(input.RunId), stats.Users, stats.Events, stats.Items.Count,
+        return new BuildReasoningStatsResult(BlobLayout.GraphStatistics(input.RunId), stats.Users, stats.Events, stats.Items.Count,
             stats.Categories.Count, stats.BaseRate, watch.Elapsed.TotalSeconds);
     }
 }

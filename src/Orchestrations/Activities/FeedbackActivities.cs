@@ -16,10 +16,10 @@ internal static class RunArtifacts
 {
     public static async Task<(RunManifest? Manifest, string? Missing)> ManifestAsync(IBlobStore store, string runId)
     {
-        var manifest = await store.TryReadJsonAsync<RunManifest>(RunManifest.Path(runId)).ConfigureAwait(false);
+        var manifest = await store.TryReadJsonAsync<RunManifest>(BlobLayout.Manifest(runId)).ConfigureAwait(false);
         if (manifest is null)
         {
-            return (null, $"run {runId} has no manifest ({RunManifest.Path(runId)})");
+            return (null, $"run {runId} has no manifest ({BlobLayout.Manifest(runId)})");
         }
         if (manifest.Request.Experiment is null)
         {
@@ -67,12 +67,12 @@ public sealed class CollectFeedbackActivity(IBlobStore store, ILogger<CollectFee
         if (outcomes.Events.Count == 0)
         {
             return new FeedbackResult(input.RunId, null,
-                $"no outcome events under {OutcomeStore.FeedbackPrefix(experiment)} ({outcomes.Files} files, {outcomes.Quarantined} rows quarantined)");
+                $"no outcome events under {BlobLayout.FeedbackPrefix(experiment)} ({outcomes.Files} files, {outcomes.Quarantined} rows quarantined)");
         }
         var candidates = await RunArtifacts.CandidatesAsync(store, manifest).ConfigureAwait(false);
         var (start, end) = RunArtifacts.Window(manifest);
         var report = FeedbackCalculator.Compute(input.RunId, experiment, start, end, candidates, outcomes.Events);
-        var path = FeedbackCalculator.PathFor(input.RunId);
+        var path = BlobLayout.RunFeedback(input.RunId);
         await store.WriteJsonAsync(path, new StoredFeedback(report, outcomes.Files, outcomes.Rows, outcomes.QuarantinedByReason, outcomes.Samples)).ConfigureAwait(false);
         logger.LogInformation("Feedback of run {RunId}: {Attributed} of {Read} outcomes attributed in {Seconds:F1} s",
             input.RunId, report.Counts.Attributed, report.Counts.OutcomesRead, watch.Elapsed.TotalSeconds);
@@ -111,9 +111,9 @@ public sealed class ReflectActivity(IBlobStore store, IEnumerable<IPromptReviser
         {
             return new ReflectionResult(input.RunId, null, missing);
         }
-        if (!await store.ExistsAsync(FeedbackCalculator.PathFor(input.RunId)).ConfigureAwait(false))
+        if (!await store.ExistsAsync(BlobLayout.RunFeedback(input.RunId)).ConfigureAwait(false))
         {
-            return new ReflectionResult(input.RunId, null, $"run {input.RunId} has no feedback yet ({FeedbackCalculator.PathFor(input.RunId)})");
+            return new ReflectionResult(input.RunId, null, $"run {input.RunId} has no feedback yet ({BlobLayout.RunFeedback(input.RunId)})");
         }
         var candidates = await RunArtifacts.CandidatesAsync(store, manifest).ConfigureAwait(false);
         var outcomes = await OutcomeStore.ReadAllAsync(store, manifest.Request.Experiment!.Name).ConfigureAwait(false);
@@ -123,7 +123,7 @@ public sealed class ReflectActivity(IBlobStore store, IEnumerable<IPromptReviser
         var reasoning = new List<UserReasoning>();
         foreach (var shard in manifest.Shards.Where(s => s.Reasoning is not null))
         {
-            var path = ShardPlan.ReasoningPath(input.RunId, shard.Shard);
+            var path = BlobLayout.ShardReasoning(input.RunId, shard.Shard);
             if (await store.ExistsAsync(path).ConfigureAwait(false))
             {
                 await foreach (var line in store.ReadJsonLinesAsync<UserReasoning>(path).ConfigureAwait(false))
@@ -136,12 +136,12 @@ public sealed class ReflectActivity(IBlobStore store, IEnumerable<IPromptReviser
         var version = summary.Version;
         var (promptVersion, promptNote) = await RevisePromptAsync(summary, reasoning).ConfigureAwait(false);
         summary = summary with { PromptVersion = promptVersion, PromptNote = promptNote };
-        await store.WriteJsonAsync(PriorsRegistry.FusionPath(version), summary.Weights).ConfigureAwait(false);
-        await store.WriteJsonAsync(PriorsRegistry.ReflectionPath(version), summary).ConfigureAwait(false);
-        await store.WriteJsonLinesAsync(PriorsRegistry.CandidatesPath(version), refined).ConfigureAwait(false);
+        await store.WriteJsonAsync(BlobLayout.PriorsFusion(version), summary.Weights).ConfigureAwait(false);
+        await store.WriteJsonAsync(BlobLayout.PriorsReflection(version), summary).ConfigureAwait(false);
+        await store.WriteJsonLinesAsync(BlobLayout.PriorsCandidates(version), refined).ConfigureAwait(false);
         // The pointer moves last: a reader never sees a half-written version. Its timestamp is the run's, so a re-run
         // writes identical bytes.
-        await store.WriteJsonAsync(PriorsRegistry.CurrentPath(manifest.Request.Experiment!.Name), new PriorsPointer(version, input.RunId, manifest.WrittenAt)).ConfigureAwait(false);
+        await store.WriteJsonAsync(BlobLayout.PriorsCurrent(manifest.Request.Experiment!.Name), new PriorsPointer(version, input.RunId, manifest.WrittenAt)).ConfigureAwait(false);
         logger.LogInformation("Reflected run {RunId} into priors {Version}: failed roles [{Failed}], {Refined} refined lists",
             input.RunId, version, string.Join(", ", summary.FailedRoles), refined.Count);
         return new ReflectionResult(input.RunId, version, null)
@@ -191,7 +191,7 @@ public sealed class ReflectActivity(IBlobStore store, IEnumerable<IPromptReviser
         {
             return (null, null);
         }
-        var earlier = await TryReadReflectionAsync(PriorsRegistry.ReflectionPath(summary.Version)).ConfigureAwait(false);
+        var earlier = await TryReadReflectionAsync(BlobLayout.PriorsReflection(summary.Version)).ConfigureAwait(false);
         if (earlier is { PromptVersion: not null } && string.Equals(earlier.RunId, summary.RunId, StringComparison.Ordinal))
         {
             logger.LogInformation("Reflection of run {RunId} already revised the prompt into {PromptVersion}: reused", summary.RunId, earlier.PromptVersion);

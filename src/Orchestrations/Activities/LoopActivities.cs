@@ -13,10 +13,10 @@ public sealed class ResolvePreviousRunActivity(IBlobStore store) : TaskActivity<
     public override async Task<PreviousRunResult> RunAsync(TaskActivityContext context, ResolvePreviousRunInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var latest = await store.TryReadJsonAsync<LatestRun>(RunExperiment.LatestRunPath(input.Experiment)).ConfigureAwait(false);
+        var latest = await store.TryReadJsonAsync<LatestRun>(BlobLayout.LatestRun(input.Experiment)).ConfigureAwait(false);
         if (latest is null)
         {
-            return new PreviousRunResult(null, $"first night of experiment '{input.Experiment}': no previous run ({RunExperiment.LatestRunPath(input.Experiment)} absent)");
+            return new PreviousRunResult(null, $"first night of experiment '{input.Experiment}': no previous run ({BlobLayout.LatestRun(input.Experiment)} absent)");
         }
         if (latest.RunId == input.CurrentRunId)
         {

@@ -46,7 +46,7 @@ public sealed class PublishShardActivity(IBlobStore store, ILogger<PublishShardA
             var missing = expected.Except(seen).Take(3);
             throw new PermanentFailureException($"Shard {input.Shard}: {expected.Count - seen.Count} users have no scores (e.g. {string.Join(", ", missing)}).");
         }
-        var path = ShardPlan.CandidatesPath(input.RunId, input.Shard);
+        var path = BlobLayout.ShardCandidates(input.RunId, input.Shard);
         var published = await store.WriteJsonLinesAsync(path, rows).ConfigureAwait(false);
         logger.LogInformation("Published {Rows} candidate rows for shard {Shard} to {Path}", published, input.Shard, path);
         return new PublishShardResult(input.Shard, published, path, watch.Elapsed.TotalSeconds);

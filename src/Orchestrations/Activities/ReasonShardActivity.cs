@@ -52,7 +52,7 @@ public sealed class ReasonShardActivity(
         }
         var reasoner = new EmbeddedReasoner(new InterventionCatalog(stats, options), world, options);
         var llm = llms.FirstOrDefault();
-        var path = ShardPlan.ReasoningPath(input.RunId, input.Shard);
+        var path = BlobLayout.ShardReasoning(input.RunId, input.Shard);
         var tally = new Tally();
         try
         {

@@ -33,7 +33,7 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
         {
             throw new PermanentFailureException($"Model '{input.Model.Kind}' version {input.Model.Version} is missing at {ex.Path}.", ex);
         }
-        var path = ShardPlan.ScoresPath(input.RunId, input.Shard);
+        var path = BlobLayout.ShardScores(input.RunId, input.Shard);
         int users = 0, scored = 0, cold = 0;
         RoleGenFusion? fusion = null;
         if (input.ReasoningPath is not null && input.Reasoning is not null)

@@ -2,6 +2,7 @@ using Microsoft.DurableTask;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Runs;
 using RoleGen.Orchestrations.Models;
+using RoleGen.Core.Storage;
 
 namespace RoleGen.Orchestrations.Activities;
 
@@ -12,7 +13,7 @@ public sealed class SelectDormantUsersActivity(DormantCohortSelector selector) :
     {
         ArgumentNullException.ThrowIfNull(input);
         var cohort = await selector.SelectAsync(input.RunId, input.Dataset, input.Policy, input.ShardSize, input.ShardCount).ConfigureAwait(false);
-        var summary = new CohortSummary(CohortResult.Path(input.RunId), cohort.AsOfUnixSeconds, cohort.WindowStartUnixSeconds,
+        var summary = new CohortSummary(BlobLayout.Cohort(input.RunId), cohort.AsOfUnixSeconds, cohort.WindowStartUnixSeconds,
             cohort.EventsInWindow, cohort.UsersInWindow, cohort.Dormant, cohort.NotDormantReasons, cohort.ShardCount, cohort.EmptyShards, cohort.Seconds);
         return new SelectDormantUsersResult(summary, cohort.Shards);
     }

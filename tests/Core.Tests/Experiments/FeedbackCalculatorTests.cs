@@ -112,7 +112,7 @@ public class FeedbackCalculatorTests
         var back = JsonSerializer.Deserialize<FeedbackReport>(json, RoleGenJson.Options)!;
         Assert.Equal(report.Counts, back.Counts);
         Assert.Equal(report.Arms, back.Arms);
-        Assert.Equal("runs/r1/feedback.json", FeedbackCalculator.PathFor("r1"));
+        Assert.Equal("runs/r1/feedback.json", BlobLayout.RunFeedback("r1"));
     }
 
     [Fact]

@@ -106,7 +106,7 @@ public class OutcomeReaderTests
 
         var result = await OutcomeStore.ReadAllAsync(store, "exp");
 
-        Assert.Equal("feedback/exp/", OutcomeStore.FeedbackPrefix("exp"));
+        Assert.Equal("feedback/exp/", BlobLayout.FeedbackPrefix("exp"));
         Assert.Equal(2, result.Files);
         Assert.Equal(5, result.Rows);
         Assert.Equal(

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using RoleGen.Core.Reasoning;
 using RoleGen.Infrastructure.Reasoning;
+using RoleGen.Core.Storage;
 
 namespace RoleGen.Infrastructure.Tests.Reasoning;
 
@@ -200,7 +201,7 @@ public sealed class AzureOpenAiReasonerTests
         var stats = f.Reasoner.Stats.Snapshot();
         Assert.Equal(1, stats.Invalid);
         Assert.Equal(2, stats.Retries);
-        Assert.DoesNotContain(f.Store.Paths, p => p.StartsWith(AzureOpenAiReasoner.CachePrefix, StringComparison.Ordinal));
+        Assert.DoesNotContain(f.Store.Paths, p => p.StartsWith(BlobLayout.LlmCachePrefix, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -362,7 +363,7 @@ public sealed class AzureOpenAiReasonerTests
         Assert.Equal(1, f.Reasoner.Stats.Cached);
         Assert.Equal(976, f.Reasoner.Budget.Used);
         Assert.Equal(0, nextRun.Budget.Used);
-        var entry = Assert.Single(f.Store.Paths, p => p.StartsWith(AzureOpenAiReasoner.CachePrefix, StringComparison.Ordinal));
+        var entry = Assert.Single(f.Store.Paths, p => p.StartsWith(BlobLayout.LlmCachePrefix, StringComparison.Ordinal));
         Assert.Matches("^reasoning/llm-cache/v1/([0-9a-f]{2})/\\1[0-9a-f]{62}\\.json$", entry);
     }
 
@@ -377,7 +378,7 @@ public sealed class AzureOpenAiReasonerTests
 
         Assert.Equal(LlmOutcome.Ok, other.Outcome);
         Assert.Equal(2, f.Handler.Requests.Count);
-        Assert.Equal(2, f.Store.Paths.Count(p => p.StartsWith(AzureOpenAiReasoner.CachePrefix, StringComparison.Ordinal)));
+        Assert.Equal(2, f.Store.Paths.Count(p => p.StartsWith(BlobLayout.LlmCachePrefix, StringComparison.Ordinal)));
     }
 
     [Fact]

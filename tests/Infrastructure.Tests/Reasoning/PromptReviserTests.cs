@@ -97,9 +97,9 @@ public sealed class PromptReviserTests
         Assert.Contains("ranking guidance", revision.Note, StringComparison.Ordinal);
         Assert.Equal(RevisedTemplate("revise-ok.json"), await f.Store.ReadTextAsync("prompts/reasoner/v2"));
         Assert.Equal(PromptStore.Shipped("v1"), await f.Store.ReadTextAsync("prompts/reasoner/v1")); // the old version stays
-        var pointer = await f.Store.ReadJsonAsync<PromptPointer>(PromptStore.CurrentPath);
+        var pointer = await f.Store.ReadJsonAsync<PromptPointer>(BlobLayout.PromptCurrent);
         Assert.Equal(new PromptPointer("v2", "v1", ReasonerFixture.Now, revision.Note), pointer);
-        var raw = await f.Store.ReadTextAsync(PromptStore.CurrentPath);
+        var raw = await f.Store.ReadTextAsync(BlobLayout.PromptCurrent);
         foreach (var name in new[] { "\"version\"", "\"basedOn\"", "\"createdAt\"", "\"reason\"" })
         {
             Assert.Contains(name, raw, StringComparison.Ordinal);
@@ -173,7 +173,7 @@ public sealed class PromptReviserTests
         Assert.Null(revision.NewVersion);
         Assert.Contains("HTTP 500", revision.Note, StringComparison.Ordinal);
         Assert.Equal([TimeSpan.FromSeconds(1)], f.Delays);
-        Assert.DoesNotContain(PromptStore.CurrentPath, f.Store.Paths);
+        Assert.DoesNotContain(BlobLayout.PromptCurrent, f.Store.Paths);
     }
 
     [Fact]

@@ -18,7 +18,7 @@ internal static class ReasoningShardWorld
     public const string StatsPath = "runs/r/reasoning/graph-stats.json";
     public const long T0 = 1_700_000_000;
     public static readonly ScoringModelRef Model = new("fake", "1", "models/fake/");
-    public static readonly string UsersPath = ShardPlan.UsersPath("r", 0);
+    public static readonly string UsersPath = BlobLayout.ShardUsers("r", 0);
 
     /// <summary>p0 = 0.1, α = 20: t1 (cT) uplift (60+2)/120/0.1 ≈ 5.17 and t2 (cU) (40+2)/120/0.1 = 3.5 are the only
     /// triggers; no transitions, so no complements.</summary>
@@ -195,7 +195,7 @@ public sealed class ReasonShardActivityTests
         var ex = await Assert.ThrowsAsync<PermanentFailureException>(() => activity.RunAsync(Mock.Of<TaskActivityContext>(), Input));
 
         Assert.Contains("reasoning statistics are missing at runs/r/reasoning/graph-stats.json", ex.Message, StringComparison.Ordinal);
-        Assert.False(await store.ExistsAsync(ShardPlan.ReasoningPath("r", 0)));
+        Assert.False(await store.ExistsAsync(BlobLayout.ShardReasoning("r", 0)));
         worlds.Verify(w => w.GetAsync(It.IsAny<ScoringModelRef>(), It.IsAny<BehaviorGraphStatistics>(), It.IsAny<CancellationToken>()), Times.Never);
     }
 

@@ -32,10 +32,10 @@ public sealed class ReflectActivityPromptTests
             new RunRequest { RunId = RunId, Dataset = "demo", Experiment = new ExperimentOptions { Name = Experiment } },
             null, null, null, new RunCounts(1, 1, 1, 1, 1, 1, 0, 0), new RunTimings(t, t, 0, 0, 0, 0),
             [new ShardOutcome(0, ShardStatus.Succeeded, 1, 1, 1, candidatesPath, null, 1, 0, 0, t, t)], WrittenAt);
-        await store.WriteJsonAsync(RunManifest.Path(RunId), manifest);
+        await store.WriteJsonAsync(BlobLayout.Manifest(RunId), manifest);
         await store.WriteJsonLinesAsync(candidatesPath,
             new[] { new CandidateRow(RunId, "u1", 0, [new Candidate(1, "i1", "c1", 1.0, "backbone")]) { Arm = Arm.Treatment } });
-        await store.WriteTextAsync(FeedbackCalculator.PathFor(RunId), "{}");
+        await store.WriteTextAsync(BlobLayout.RunFeedback(RunId), "{}");
         var ts = WrittenAt.ToUnixTimeSeconds() + 60;
         var events = new List<OutcomeEvent> { new("u1", "i1", OutcomeType.Impression, ts, RunId) };
         if (ordered)
@@ -45,7 +45,7 @@ public sealed class ReflectActivityPromptTests
         }
         var csv = new StringWriter(CultureInfo.InvariantCulture);
         OutcomeCsv.Write(csv, events);
-        await store.WriteTextAsync($"{OutcomeStore.FeedbackPrefix(Experiment)}{RunId}.csv", csv.ToString());
+        await store.WriteTextAsync($"{BlobLayout.FeedbackPrefix(Experiment)}{RunId}.csv", csv.ToString());
         return store;
     }
 
@@ -53,7 +53,7 @@ public sealed class ReflectActivityPromptTests
         new ReflectActivity(store, revisers, NullLogger<ReflectActivity>.Instance).RunAsync(Mock.Of<TaskActivityContext>(), new ReflectionRequest(RunId));
 
     private static Task<ReflectionSummary> StoredAsync(IBlobStore store) =>
-        store.ReadJsonAsync<ReflectionSummary>(PriorsRegistry.ReflectionPath(PriorsRegistry.VersionFor(RunId)));
+        store.ReadJsonAsync<ReflectionSummary>(BlobLayout.PriorsReflection(PriorsRegistry.VersionFor(RunId)));
 
     private sealed class FakeReviser(Func<string, PromptRevision> answer) : IPromptReviser
     {
@@ -89,7 +89,7 @@ public sealed class ReflectActivityPromptTests
         var stored = await StoredAsync(store);
         Assert.Equal("v2", stored.PromptVersion);
         Assert.Equal(result.PromptNote, stored.PromptNote);
-        var before = await store.ReadTextAsync(PriorsRegistry.ReflectionPath(result.Version!));
+        var before = await store.ReadTextAsync(BlobLayout.PriorsReflection(result.Version!));
 
         // The same run reflected again (an activity retry or a re-run): the earlier version is reused, nothing is asked.
         var again = await ReflectAsync(store, reviser);
@@ -97,7 +97,7 @@ public sealed class ReflectActivityPromptTests
         Assert.Single(reviser.Summaries);
         Assert.Equal("v2", again.PromptVersion);
         Assert.Equal(result.PromptNote, again.PromptNote);
-        Assert.Equal(before, await store.ReadTextAsync(PriorsRegistry.ReflectionPath(result.Version!)));
+        Assert.Equal(before, await store.ReadTextAsync(BlobLayout.PriorsReflection(result.Version!)));
     }
 
     [Fact]
@@ -157,6 +157,6 @@ public sealed class ReflectActivityPromptTests
         Assert.Equal(PriorsRegistry.VersionFor(RunId), result.Version);
         Assert.Null(result.PromptVersion);
         Assert.Contains("blob unavailable", result.PromptNote, StringComparison.Ordinal);
-        Assert.True(await store.ExistsAsync(PriorsRegistry.CurrentPath(Experiment)));
+        Assert.True(await store.ExistsAsync(BlobLayout.PriorsCurrent(Experiment)));
     }
 }

@@ -13,11 +13,11 @@ namespace RoleGen.Orchestrations.Tests.Activities;
 
 public sealed class ScoreShardActivityFusionTests
 {
-    private static readonly string ReasoningPath = ShardPlan.ReasoningPath("r", 0);
+    private static readonly string ReasoningPath = BlobLayout.ShardReasoning("r", 0);
 
     private static readonly ScoreShardInput Input = new("r", 0, ReasoningShardWorld.UsersPath, 3, ReasoningShardWorld.Model, 3)
     {
-        ReasoningPath = ShardPlan.ReasoningPath("r", 0),
+        ReasoningPath = BlobLayout.ShardReasoning("r", 0),
         Reasoning = new ReasoningWork(ReasoningShardWorld.StatsPath, new ReasonerOptions()),
     };
 

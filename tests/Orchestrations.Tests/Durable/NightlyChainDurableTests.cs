@@ -31,7 +31,7 @@ public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITes
 
     private async Task SimulateAsync(string runId, string experiment)
     {
-        var truth = await fixture.Store.ReadJsonAsync<DemoWorldTruth>(DemoWorldWriter.TruthPath(RoleGenDurableFixture.Dataset));
+        var truth = await fixture.Store.ReadJsonAsync<DemoWorldTruth>(BlobLayout.DemoTruth(RoleGenDurableFixture.Dataset));
         var simulator = new OutcomeSimulator(truth, new OutcomeSimulatorOptions { RunIdKnownShare = 1 });
         await simulator.WriteRunFeedbackAsync(fixture.Store, runId, 1, experiment);
     }
@@ -49,9 +49,9 @@ public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITes
         Assert.Contains("no reflected priors", night.PriorsReason, StringComparison.Ordinal);
         Assert.NotNull(night.Run);
         Assert.Equal(night.Run.Dormant, night.Run.Published);
-        var latest = await fixture.Store.ReadJsonAsync<LatestRun>(RunExperiment.LatestRunPath("t-first"));
+        var latest = await fixture.Store.ReadJsonAsync<LatestRun>(BlobLayout.LatestRun("t-first"));
         Assert.Equal("chain-first-n1", latest.RunId);
-        var manifest = await fixture.Store.ReadJsonAsync<RunManifest>(RunManifest.Path("chain-first-n1"));
+        var manifest = await fixture.Store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest("chain-first-n1"));
         Assert.Equal(night.Run.Published, manifest.Experiment!.UsersByArm.Values.Sum());
         Assert.True(manifest.Experiment.UsersByArm["treatment"] > 0 && manifest.Experiment.UsersByArm["control"] > 0);
     }
@@ -78,19 +78,19 @@ public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITes
         var night = await NightAsync("chain-loop-n2", "t-loop");
 
         Assert.Equal("chain-loop-n1", night.PreviousRunId);
-        Assert.Equal(FeedbackCalculator.PathFor("chain-loop-n1"), night.Feedback!.Path);
+        Assert.Equal(BlobLayout.RunFeedback("chain-loop-n1"), night.Feedback!.Path);
         Assert.True(night.Feedback.OutcomesAttributed > 0);
         Assert.Equal(2, night.Feedback.Arms.Count);
         output.WriteLine(string.Join("; ", night.Feedback.Lifts.Select(l => $"{l.Metric} {l.RelativeLift:+0.0%} p={l.PValue:0.000}")));
         var version = PriorsRegistry.VersionFor("chain-loop-n1");
         Assert.Equal(version, night.Reflection!.Version);
         Assert.Equal(version, night.FusionVersion);
-        var n2 = await fixture.Store.ReadJsonAsync<RunManifest>(RunManifest.Path("chain-loop-n2"));
+        var n2 = await fixture.Store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest("chain-loop-n2"));
         Assert.Equal(version, n2.Request.Reasoner.Fusion.Version);
         Assert.Equal(version, n2.Reasoning!.FusionVersion);
 
         // Idempotent: reflecting the same run again rewrites byte-identical priors and pointer.
-        string[] paths = [PriorsRegistry.FusionPath(version), PriorsRegistry.ReflectionPath(version), PriorsRegistry.CandidatesPath(version), PriorsRegistry.CurrentPath("t-loop")];
+        string[] paths = [BlobLayout.PriorsFusion(version), BlobLayout.PriorsReflection(version), BlobLayout.PriorsCandidates(version), BlobLayout.PriorsCurrent("t-loop")];
         var before = new List<string>();
         foreach (var p in paths)
         {
@@ -118,6 +118,6 @@ public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITes
         Assert.Null(night.Reflection!.Version);
         Assert.Contains("ablation", night.Reflection.Skipped, StringComparison.Ordinal);
         Assert.Equal("default", night.FusionVersion);
-        Assert.False(await fixture.Store.ExistsAsync(PriorsRegistry.CurrentPath("t-ablate")));
+        Assert.False(await fixture.Store.ExistsAsync(BlobLayout.PriorsCurrent("t-ablate")));
     }
 }

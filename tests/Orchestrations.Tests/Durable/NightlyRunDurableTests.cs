@@ -34,7 +34,7 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
         Assert.Equal(0, summary.FailedShards);
         Assert.Equal(summary.Dormant, summary.Published);
         Assert.Equal($"{TransitionModel.Kind}@it-ok", summary.Model);
-        var manifest = await Store.ReadJsonAsync<RunManifest>(RunManifest.Path(request.RunId));
+        var manifest = await Store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest(request.RunId));
         Assert.NotNull(manifest.Cohort);
 
         // Users of every shard vs. candidate rows of every shard.
@@ -92,7 +92,7 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
         Assert.All(manifest.Shards, s =>
         {
             Assert.Equal(ShardStatus.Succeeded, s.Status);
-            Assert.Equal(ShardPlan.CandidatesPath(request.RunId, s.Shard), s.CandidatesPath);
+            Assert.Equal(BlobLayout.ShardCandidates(request.RunId, s.Shard), s.CandidatesPath);
             Assert.Equal(s.Users, s.Published);
             Assert.Null(s.Error);
         });
@@ -103,8 +103,8 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
         Assert.Equal(summary.Dormant, manifest.Reasoning.Users);
         Assert.Equal(items.Count, manifest.Reasoning.ItemsBySource.Values.Sum());
         Assert.Contains("statistics", manifest.Reasoning.WorldModels.Single(), StringComparison.Ordinal);
-        Assert.True(await Store.ExistsAsync(BehaviorGraphStatistics.PathFor(request.RunId)));
-        Assert.True(await Store.ExistsAsync(RunManifest.ReportPath(request.RunId)));
+        Assert.True(await Store.ExistsAsync(BlobLayout.GraphStatistics(request.RunId)));
+        Assert.True(await Store.ExistsAsync(BlobLayout.Report(request.RunId)));
 
         var progress = meta.ReadCustomStatusAs<RunProgress>();
         Assert.NotNull(progress);
@@ -120,7 +120,7 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
     public async Task A_shard_that_keeps_failing_is_retried_then_reported_while_the_others_publish()
     {
         var request = RoleGenDurableFixture.Request("it-fail");
-        var failing = ShardPlan.UsersPath(request.RunId, 0);
+        var failing = BlobLayout.ShardUsers(request.RunId, 0);
         fixture.Store.FailReads(failing, () => new IOException("injected: users blob unreadable"));
 
         var meta = await fixture.RunAsync(request);
@@ -132,7 +132,7 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
         Assert.Equal(1, summary.FailedShards);
         Assert.Equal(request.MaxAttempts, fixture.Store.Reads(failing));
 
-        var manifest = await Store.ReadJsonAsync<RunManifest>(RunManifest.Path(request.RunId));
+        var manifest = await Store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest(request.RunId));
         Assert.Equal(RunStatus.PartiallySucceeded, manifest.Status);
         var failed = Assert.Single(manifest.Shards, s => s.Status == ShardStatus.Failed);
         output.WriteLine($"failed shard error: {failed.Error}");
@@ -143,7 +143,7 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
         Assert.Equal(request.MaxAttempts, failed.Attempts);
         Assert.Equal(0, failed.Published);
         Assert.Null(failed.CandidatesPath);
-        Assert.False(await Store.ExistsAsync(ShardPlan.CandidatesPath(request.RunId, 0)));
+        Assert.False(await Store.ExistsAsync(BlobLayout.ShardCandidates(request.RunId, 0)));
         Assert.Equal(failed.Users, manifest.Counts.UsersInFailedShards);
 
         var others = manifest.Shards.Where(s => s.Shard != 0).ToArray();
@@ -151,7 +151,7 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
         foreach (var shard in others)
         {
             Assert.Equal(ShardStatus.Succeeded, shard.Status);
-            Assert.True(await Store.ExistsAsync(ShardPlan.CandidatesPath(request.RunId, shard.Shard)), $"shard {shard.Shard} not published");
+            Assert.True(await Store.ExistsAsync(BlobLayout.ShardCandidates(request.RunId, shard.Shard)), $"shard {shard.Shard} not published");
         }
         Assert.Equal(summary.Dormant - failed.Users, summary.Published);
 
@@ -164,7 +164,7 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
     public async Task A_permanent_failure_is_attempted_once()
     {
         var request = RoleGenDurableFixture.Request("it-perm") with { FirstRetrySeconds = 5 };
-        var failing = ShardPlan.UsersPath(request.RunId, 0);
+        var failing = BlobLayout.ShardUsers(request.RunId, 0);
         fixture.Store.FailReads(failing, () => new PermanentFailureException("injected: users blob is corrupt"));
 
         var meta = await fixture.RunAsync(request);
@@ -173,7 +173,7 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
         var summary = meta.ReadOutputAs<RunSummary>();
         Assert.Equal(RunStatus.PartiallySucceeded, summary?.Status);
         Assert.Equal(1, fixture.Store.Reads(failing));
-        var manifest = await Store.ReadJsonAsync<RunManifest>(RunManifest.Path(request.RunId));
+        var manifest = await Store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest(request.RunId));
         var failed = Assert.Single(manifest.Shards, s => s.Status == ShardStatus.Failed);
         output.WriteLine($"failed shard error: {failed.Error}");
         Assert.Equal(0, failed.Shard);
@@ -243,7 +243,7 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
         foreach (var path in paths)
         {
             var shard = int.Parse(path.AsSpan(prefix.Length, 5), System.Globalization.CultureInfo.InvariantCulture);
-            Assert.Equal(ShardPlan.ShardFolder(runId, shard) + fileName, path);
+            Assert.Equal(BlobLayout.ShardFolder(runId, shard) + fileName, path);
             await foreach (var row in Store.ReadJsonLinesAsync<T>(path))
             {
                 yield return (shard, row);

@@ -7,6 +7,7 @@ using RoleGen.Core.Scoring;
 using RoleGen.Orchestrations.Activities;
 using RoleGen.Orchestrations.Models;
 using RoleGen.Orchestrations.Orchestrators;
+using RoleGen.Core.Storage;
 
 namespace RoleGen.Orchestrations.Tests.Mocked;
 
@@ -28,15 +29,15 @@ public sealed class NightlyRunOrchestratorTests
 
     private static SelectDormantUsersResult Cohort(params int[] shards)
     {
-        var inputs = shards.Select(s => new ShardInput(s, ShardPlan.UsersPath(RunId, s), 100 + s)).ToArray();
+        var inputs = shards.Select(s => new ShardInput(s, BlobLayout.ShardUsers(RunId, s), 100 + s)).ToArray();
         var dormant = inputs.Sum(s => (long)s.Users);
-        var summary = new CohortSummary(CohortResult.Path(RunId), 1_700_000_000, 1_697_408_000, 50_000, 3_000, dormant,
+        var summary = new CohortSummary(BlobLayout.Cohort(RunId), 1_700_000_000, 1_697_408_000, 50_000, 3_000, dormant,
             new Dictionary<string, long> { ["too-few-views"] = 1_000 }, shards.Length == 0 ? 1 : shards.Max() + 1, 0, 0.5);
         return new SelectDormantUsersResult(summary, inputs);
     }
 
     private static ShardOutcome Succeeded(ShardWork work) => new(work.Shard.Shard, ShardStatus.Succeeded, work.Shard.Users, work.Shard.Users,
-        work.Shard.Users, ShardPlan.CandidatesPath(work.RunId, work.Shard.Shard), null, 1, 0.1, 0.1, OrchestrationContextMock.Now,
+        work.Shard.Users, BlobLayout.ShardCandidates(work.RunId, work.Shard.Shard), null, 1, 0.1, 0.1, OrchestrationContextMock.Now,
         OrchestrationContextMock.Now);
 
     /// <summary>A run context whose activities and sub-orchestrations are scripted by the test.</summary>
@@ -165,8 +166,8 @@ public sealed class NightlyRunOrchestratorTests
                     var failed = Finalized.Shards.Count(s => s.Status == ShardStatus.Failed);
                     var status = Finalized.Error is not null ? RunStatus.Failed : failed > 0 ? RunStatus.PartiallySucceeded : RunStatus.Succeeded;
                     return Task.FromResult(new RunSummary(RunId, status, "demo", 3_000, Finalized.Cohort?.Dormant ?? 0,
-                        Finalized.Shards.Sum(s => (long)s.Published), Finalized.Shards.Count, failed, null, RunManifest.Path(RunId),
-                        RunManifest.ReportPath(RunId), $"runs/{RunId}/shards/", 1, Finalized.Error));
+                        Finalized.Shards.Sum(s => (long)s.Published), Finalized.Shards.Count, failed, null, BlobLayout.Manifest(RunId),
+                        BlobLayout.Report(RunId), $"runs/{RunId}/shards/", 1, Finalized.Error));
                 });
             Context.Setup(c => c.CallSubOrchestratorAsync<ShardOutcome>(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<TaskOptions?>()))
                 .Returns<TaskName, object?, TaskOptions?>((name, input, options) =>

@@ -7,6 +7,7 @@ using RoleGen.Core.Scoring;
 using RoleGen.Orchestrations.Activities;
 using RoleGen.Orchestrations.Models;
 using RoleGen.Orchestrations.Orchestrators;
+using RoleGen.Core.Storage;
 
 namespace RoleGen.Orchestrations.Tests.Mocked;
 
@@ -15,7 +16,7 @@ public sealed class ShardOrchestratorTests
     private static readonly ScoringModelRef Model = new("transition", "run-7", "runs/run-7/model/transition.bin");
 
     private static ShardWork Work(int maxAttempts = 4, double firstRetrySeconds = 0.5) =>
-        new("run-7", new ShardInput(3, ShardPlan.UsersPath("run-7", 3), 250), Model, 15, maxAttempts, firstRetrySeconds);
+        new("run-7", new ShardInput(3, BlobLayout.ShardUsers("run-7", 3), 250), Model, 15, maxAttempts, firstRetrySeconds);
 
     private sealed class Calls
     {
@@ -43,10 +44,10 @@ public sealed class ShardOrchestratorTests
     }
 
     private static Task<ScoreShardResult> Scored(ScoreShardInput i) =>
-        Task.FromResult(new ScoreShardResult(i.Shard, i.Users, 248, 12, ShardPlan.ScoresPath(i.RunId, i.Shard), 1.25));
+        Task.FromResult(new ScoreShardResult(i.Shard, i.Users, 248, 12, BlobLayout.ShardScores(i.RunId, i.Shard), 1.25));
 
     private static Task<PublishShardResult> Published(PublishShardInput i) =>
-        Task.FromResult(new PublishShardResult(i.Shard, 248, ShardPlan.CandidatesPath(i.RunId, i.Shard), 0.5));
+        Task.FromResult(new PublishShardResult(i.Shard, 248, BlobLayout.ShardCandidates(i.RunId, i.Shard), 0.5));
 
     [Fact]
     public async Task Scores_then_publishes_with_the_shard_inputs_and_reports_success()

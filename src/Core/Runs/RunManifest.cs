@@ -3,171 +3,6 @@ using RoleGen.Core.Scoring;
 
 namespace RoleGen.Core.Runs;
 
-/// <summary>What a nightly run is asked to do. Crosses the durable boundary: small, ids and options only.</summary>
-public sealed record RunRequest
-{
-    public required string RunId { get; init; }
-
-    public required string Dataset { get; init; }
-
-    public DormancyPolicy Policy { get; init; } = new();
-
-    /// <summary>Target users per shard (the shard count is the next power of two that honours it).</summary>
-    public int ShardSize { get; init; } = 5000;
-
-    /// <summary>Pin the shard count (0 = derive from <see cref="ShardSize"/>). Pinned counts keep shards stable across nights.</summary>
-    public int ShardCount { get; init; }
-
-    public int TopK { get; init; } = 20;
-
-    /// <summary>The Conversion Trajectory Reasoner and fusion (on by default; <c>Enabled = false</c> scores with the model alone).</summary>
-    public Reasoning.ReasonerOptions Reasoner { get; init; } = new();
-
-    /// <summary>The A/B experiment the run belongs to: control users get the model alone, treatment users RoleGen.
-    /// Null: no experiment (every user gets RoleGen).</summary>
-    public Experiments.ExperimentOptions? Experiment { get; init; } = new();
-
-    /// <summary>Shard sub-orchestrations in flight at once.</summary>
-    public int MaxParallelShards { get; init; } = 8;
-
-    /// <summary>Attempts per activity (first try + retries) before a shard is reported failed.</summary>
-    public int MaxAttempts { get; init; } = 3;
-
-    public double FirstRetrySeconds { get; init; } = 2;
-
-    public string TriggeredBy { get; init; } = "cli";
-
-    public static string ValidateRunId(string runId)
-    {
-        if (string.IsNullOrWhiteSpace(runId) || runId.Length > 80 ||
-            !runId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
-        {
-            throw new ArgumentException($"Run id '{runId}' is not valid: use 1-80 letters, digits, '-', '_' or '.'.", nameof(runId));
-        }
-        return runId;
-    }
-
-    public string? Validate()
-    {
-        var errors = new List<string>();
-        try
-        {
-            ValidateRunId(RunId);
-        }
-        catch (ArgumentException ex)
-        {
-            errors.Add(ex.Message);
-        }
-        try
-        {
-            Ingest.EventStore.ValidateDataset(Dataset);
-        }
-        catch (ArgumentException ex)
-        {
-            errors.Add(ex.Message);
-        }
-        if (Policy.Validate() is { } p)
-        {
-            errors.Add(p);
-        }
-        if (ShardSize < 1)
-        {
-            errors.Add("ShardSize must be at least 1.");
-        }
-        if (ShardCount < 0)
-        {
-            errors.Add("ShardCount must be 0 (derive) or positive.");
-        }
-        if (TopK is < 1 or > 1000)
-        {
-            errors.Add("TopK must be between 1 and 1000.");
-        }
-        if (Reasoner is null)
-        {
-            errors.Add("Reasoner options are missing.");
-        }
-        else if (Reasoner.Validate() is { } r)
-        {
-            errors.Add(r);
-        }
-        if (Experiment?.Validate() is { } x)
-        {
-            errors.Add(x);
-        }
-        if (MaxParallelShards is < 1 or > 1000)
-        {
-            errors.Add("MaxParallelShards must be between 1 and 1000.");
-        }
-        if (MaxAttempts is < 1 or > 20)
-        {
-            errors.Add("MaxAttempts must be between 1 and 20.");
-        }
-        if (!double.IsFinite(FirstRetrySeconds) || FirstRetrySeconds is < 0.1 or > 60)
-        {
-            errors.Add("FirstRetrySeconds must be between 0.1 and 60 (retries back off from it up to 60 s).");
-        }
-        return errors.Count == 0 ? null : string.Join(" ", errors);
-    }
-}
-
-/// <summary>Progress published as the run orchestration's custom status.</summary>
-public sealed record RunProgress(string Phase, int ShardsDone, int ShardsTotal, int ShardsFailed, long UsersScored, long UsersTotal);
-
-public enum ShardStatus
-{
-    Succeeded,
-    Failed,
-}
-
-public sealed record ShardOutcome(
-    int Shard,
-    ShardStatus Status,
-    int Users,
-    int Scored,
-    int Published,
-    string? CandidatesPath,
-    string? Error,
-    int Attempts,
-    double ScoreSeconds,
-    double PublishSeconds,
-    DateTime StartedAt,
-    DateTime FinishedAt)
-{
-    /// <summary>Model that scored the shard (kind@version) and where it ran (execution provider).</summary>
-    public string? Model { get; init; }
-
-    public string? Runtime { get; init; }
-
-    /// <summary>The shard's reasoning (null when the shard was scored without it).</summary>
-    public ShardReasoning? Reasoning { get; init; }
-
-    public IReadOnlyDictionary<string, long>? ItemsBySource { get; init; }
-
-    public IReadOnlyDictionary<string, long>? ItemsByRole { get; init; }
-
-    /// <summary>Users per A/B arm (control, treatment) in the shard's candidates.</summary>
-    public IReadOnlyDictionary<string, long>? UsersByArm { get; init; }
-}
-
-/// <summary>What the reasoner did for one shard (counts, cost, which reasoner and world model).</summary>
-/// <param name="Reasoners">Users per reasoner kind (embedded, llm, embedded-fallback).</param>
-/// <param name="PathsByRole">Kept conversion paths per role of the shown item.</param>
-/// <param name="MeanDelta">Mean counterfactual uplift Δ of the kept paths with a finite Δ.</param>
-/// <param name="Llm">LLM counters (null when the LLM reasoner is not configured).</param>
-public sealed record ShardReasoning(
-    int Users,
-    long Paths,
-    IReadOnlyDictionary<string, long> Reasoners,
-    IReadOnlyDictionary<string, long> PathsByRole,
-    double MeanDelta,
-    string WorldModel,
-    string? PromptVersion,
-    string FusionVersion,
-    double Seconds,
-    double RolesSeconds,
-    double WorldModelSeconds,
-    IReadOnlyDictionary<string, long>? Llm);
-
 public enum RunStatus
 {
     Succeeded,
@@ -236,10 +71,6 @@ public sealed record RunManifest(
 
     /// <summary>The run's experiment and its users per arm (null: no experiment).</summary>
     public RunExperiment? Experiment { get; init; }
-
-    public static string Path(string runId) => $"runs/{runId}/manifest.json";
-
-    public static string ReportPath(string runId) => $"runs/{runId}/report.md";
 }
 
 /// <summary>The run's reasoning, summed over shards. <see cref="Note"/> says why there was none when <see cref="Enabled"/>
@@ -309,14 +140,9 @@ public sealed record RunReasoning(
 }
 
 /// <summary>The experiment of a run and how many users each arm got.</summary>
-public sealed record RunExperiment(string Name, double TreatmentShare, double AttributionDays, IReadOnlyDictionary<string, long> UsersByArm)
-{
-    /// <summary><c>experiments/{name}/latest-run.json</c>: the last finished run of the experiment (the nightly chain's
-    /// "previous run").</summary>
-    public static string LatestRunPath(string experiment) => $"experiments/{experiment}/latest-run.json";
-}
+public sealed record RunExperiment(string Name, double TreatmentShare, double AttributionDays, IReadOnlyDictionary<string, long> UsersByArm);
 
-/// <summary>The content of <see cref="RunExperiment.LatestRunPath"/>.</summary>
+/// <summary>The content of <see cref="Storage.BlobLayout.LatestRun"/>.</summary>
 public sealed record LatestRun(string RunId, string Dataset, DateTimeOffset FinishedAt, RunStatus Status);
 
 public sealed record CohortSummary(

@@ -1,0 +1,62 @@
+using RoleGen.Core.Cohort;
+using RoleGen.Core.Scoring;
+
+namespace RoleGen.Core.Runs;
+
+/// <summary>Progress published as the run orchestration's custom status.</summary>
+public sealed record RunProgress(string Phase, int ShardsDone, int ShardsTotal, int ShardsFailed, long UsersScored, long UsersTotal);
+
+public enum ShardStatus
+{
+    Succeeded,
+    Failed,
+}
+
+public sealed record ShardOutcome(
+    int Shard,
+    ShardStatus Status,
+    int Users,
+    int Scored,
+    int Published,
+    string? CandidatesPath,
+    string? Error,
+    int Attempts,
+    double ScoreSeconds,
+    double PublishSeconds,
+    DateTime StartedAt,
+    DateTime FinishedAt)
+{
+    /// <summary>Model that scored the shard (kind@version) and where it ran (execution provider).</summary>
+    public string? Model { get; init; }
+
+    public string? Runtime { get; init; }
+
+    /// <summary>The shard's reasoning (null when the shard was scored without it).</summary>
+    public ShardReasoning? Reasoning { get; init; }
+
+    public IReadOnlyDictionary<string, long>? ItemsBySource { get; init; }
+
+    public IReadOnlyDictionary<string, long>? ItemsByRole { get; init; }
+
+    /// <summary>Users per A/B arm (control, treatment) in the shard's candidates.</summary>
+    public IReadOnlyDictionary<string, long>? UsersByArm { get; init; }
+}
+
+/// <summary>What the reasoner did for one shard (counts, cost, which reasoner and world model).</summary>
+/// <param name="Reasoners">Users per reasoner kind (embedded, llm, embedded-fallback).</param>
+/// <param name="PathsByRole">Kept conversion paths per role of the shown item.</param>
+/// <param name="MeanDelta">Mean counterfactual uplift Δ of the kept paths with a finite Δ.</param>
+/// <param name="Llm">LLM counters (null when the LLM reasoner is not configured).</param>
+public sealed record ShardReasoning(
+    int Users,
+    long Paths,
+    IReadOnlyDictionary<string, long> Reasoners,
+    IReadOnlyDictionary<string, long> PathsByRole,
+    double MeanDelta,
+    string WorldModel,
+    string? PromptVersion,
+    string FusionVersion,
+    double Seconds,
+    double RolesSeconds,
+    double WorldModelSeconds,
+    IReadOnlyDictionary<string, long>? Llm);

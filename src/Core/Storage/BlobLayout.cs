@@ -1,0 +1,161 @@
+using System.Globalization;
+
+namespace RoleGen.Core.Storage;
+
+/// <summary>
+/// Every blob path RoleGen reads or writes, in one place (container <c>rolegen</c>, one prefix per concern). Names are
+/// deterministic, so a retried or replayed activity overwrites its own output and never duplicates it. Path segments that
+/// come from outside (run ids, dataset, experiment and version names) are validated by their owners before they get here
+/// (<see cref="Runs.RunId"/>, <see cref="Ingest.EventStore.ValidateDataset"/>, <see cref="BlobNames.ValidateSegment"/>).
+/// </summary>
+/// <remarks>
+/// <code>
+/// events/{dataset}/part-NNNNN.csv  _ingest.json  _quarantine.jsonl  _truth/world.json
+/// models/backbone/{version}/model.onnx  conversion.onnx  vocab.json  train-metrics.json;  models/backbone/current
+/// prompts/reasoner/{version};  prompts/reasoner/current
+/// priors/{version}/fusion.json  reflection.json  candidates.jsonl
+/// experiments/{experiment}/latest-run.json  priors-current.json
+/// feedback/{experiment}/*.csv
+/// runs/{runId}/manifest.json  report.md  cohort.json  feedback.json  model/{kind}.bin  reasoning/graph-stats.json
+/// runs/{runId}/shards/{NNNNN}/users.jsonl  reasoning.jsonl  scores.jsonl  candidates.jsonl
+/// reasoning/llm-cache/{promptVersion}/{xx}/{key}.json
+/// reports/eval/{dataset}/{yyyyMMddTHHmmssZ}/report.json|md|html
+/// </code>
+/// </remarks>
+public static class BlobLayout
+{
+    // ---- events/{dataset}/ : behaviour logs as ingested
+
+    public static string EventsPrefix(string dataset) => $"events/{dataset}/";
+
+    public static string EventPart(string dataset, int part) => string.Create(CultureInfo.InvariantCulture, $"events/{dataset}/part-{part:D5}.csv");
+
+    public static string IngestSummary(string dataset) => $"events/{dataset}/_ingest.json";
+
+    public static string Quarantine(string dataset) => $"events/{dataset}/_quarantine.jsonl";
+
+    /// <summary>The demo world's ground truth (trigger items, complements) next to its events.</summary>
+    public static string DemoTruth(string dataset) => $"events/{dataset}/_truth/world.json";
+
+    // ---- models/backbone/ : published backbones and the pointer runs resolve
+
+    public const string BackboneCurrent = "models/backbone/current";
+
+    public static string BackboneFolder(string version) => $"models/backbone/{version}/";
+
+    public const string BackboneModelFile = "model.onnx";
+
+    /// <summary>The conversion-only graph of the same weights (counterfactual passes).</summary>
+    public const string BackboneConversionFile = "conversion.onnx";
+
+    public const string BackboneVocabularyFile = "vocab.json";
+
+    public const string BackboneMetricsFile = "train-metrics.json";
+
+    public static string BackboneModel(string version) => BackboneFolder(version) + BackboneModelFile;
+
+    public static string BackboneConversionModel(string version) => BackboneFolder(version) + BackboneConversionFile;
+
+    public static string BackboneVocabulary(string version) => BackboneFolder(version) + BackboneVocabularyFile;
+
+    public static string BackboneMetrics(string version) => BackboneFolder(version) + BackboneMetricsFile;
+
+    // ---- prompts/reasoner/ : the LLM reasoner's prompt versions (immutable) and the current pointer
+
+    public const string PromptsPrefix = "prompts/reasoner/";
+
+    public const string PromptCurrent = PromptsPrefix + "current";
+
+    public static string Prompt(string version) => PromptsPrefix + version;
+
+    // ---- priors/{version}/ : written by reflection
+
+    public static string PriorsFolder(string version) => $"priors/{version}/";
+
+    public static string PriorsFusion(string version) => PriorsFolder(version) + "fusion.json";
+
+    public static string PriorsReflection(string version) => PriorsFolder(version) + "reflection.json";
+
+    public static string PriorsCandidates(string version) => PriorsFolder(version) + "candidates.jsonl";
+
+    // ---- experiments/{experiment}/ and feedback/{experiment}/
+
+    /// <summary>The experiment's last finished run (the nightly chain's "previous run").</summary>
+    public static string LatestRun(string experiment) => $"experiments/{experiment}/latest-run.json";
+
+    /// <summary>The experiment's pointer to its newest priors (per experiment: two experiments never share priors).</summary>
+    public static string PriorsCurrent(string experiment) => $"experiments/{experiment}/priors-current.json";
+
+    /// <summary>Outcome CSV files of the experiment (impressions, clicks, carts, orders).</summary>
+    public static string FeedbackPrefix(string experiment) => $"feedback/{experiment}/";
+
+    // ---- runs/{runId}/ : one run
+
+    public static string RunPrefix(string runId) => $"runs/{runId}/";
+
+    public static string Manifest(string runId) => RunPrefix(runId) + "manifest.json";
+
+    public static string Report(string runId) => RunPrefix(runId) + "report.md";
+
+    public static string Cohort(string runId) => RunPrefix(runId) + "cohort.json";
+
+    public static string RunFeedback(string runId) => RunPrefix(runId) + "feedback.json";
+
+    /// <summary>The run's baseline model (<paramref name="kind"/>: the model kind, e.g. <c>transition</c>).</summary>
+    public static string RunModel(string runId, string kind) => RunPrefix(runId) + $"model/{kind}.bin";
+
+    public const string GraphStatisticsFile = "graph-stats.json";
+
+    /// <summary>The run's behaviour-graph statistics (computed once per run for every shard's reasoner).</summary>
+    public static string GraphStatistics(string runId) => RunPrefix(runId) + "reasoning/" + GraphStatisticsFile;
+
+    public static string ShardsPrefix(string runId) => RunPrefix(runId) + "shards/";
+
+    public static string ShardFolder(string runId, int shard) => ShardsPrefix(runId) + shard.ToString("D5", CultureInfo.InvariantCulture) + "/";
+
+    /// <summary>The shard's input trajectories.</summary>
+    public static string ShardUsers(string runId, int shard) => ShardFolder(runId, shard) + "users.jsonl";
+
+    /// <summary>The reasoner's output for the shard: one <c>UserReasoning</c> line per user, in users.jsonl order.</summary>
+    public static string ShardReasoning(string runId, int shard) => ShardFolder(runId, shard) + "reasoning.jsonl";
+
+    public static string ShardScores(string runId, int shard) => ShardFolder(runId, shard) + "scores.jsonl";
+
+    public static string ShardCandidates(string runId, int shard) => ShardFolder(runId, shard) + "candidates.jsonl";
+
+    public const string CandidatesFile = "candidates.jsonl";
+
+    /// <summary>A shard's own summary (per-shard partial aggregates).</summary>
+    public static string ShardReport(string runId, int shard) => ShardFolder(runId, shard) + "shard.json";
+
+    // ---- reasoning/llm-cache/ : valid LLM answers by trajectory signature
+
+    public const string LlmCachePrefix = "reasoning/llm-cache/";
+
+    public static string LlmCache(string promptVersion, string key)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        return $"{LlmCachePrefix}{promptVersion}/{key[..Math.Min(2, key.Length)]}/{key}.json";
+    }
+
+    // ---- reports/eval/ : offline evaluation reports
+
+    public static string EvalReportPrefix(string dataset, DateTimeOffset created) =>
+        string.Create(CultureInfo.InvariantCulture, $"reports/eval/{dataset}/{created.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}/");
+}
+
+/// <summary>Rules for a name that becomes one path segment (a version, an experiment): 1-80 characters of letters, digits,
+/// '-', '_' or '.', at least one letter or digit, so that "." and ".." (which the storage SDK resolves) are refused.</summary>
+public static class BlobNames
+{
+    public const int MaxLength = 80;
+
+    public static bool IsValidSegment(string? name) =>
+        !string.IsNullOrEmpty(name) && name.Length <= MaxLength && name.Any(char.IsAsciiLetterOrDigit) &&
+        name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
+    /// <summary>Returns <paramref name="name"/> or throws <see cref="ArgumentException"/> saying what <paramref name="what"/> must look like.</summary>
+    public static string ValidateSegment(string? name, string what) => IsValidSegment(name)
+        ? name!
+        : throw new ArgumentException($"{what} '{name}' is not valid: use 1-{MaxLength} letters, digits, '-', '_' or '.', with at least one letter or digit.");
+}
