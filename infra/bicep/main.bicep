@@ -1,8 +1,9 @@
 // RoleGen on Azure: a Flex Consumption Function App (orchestration, reasoning, I/O) plus a serverless-GPU Container
-// App (ONNX Runtime CUDA backbone scoring) sharing one Durable Functions task hub, one storage account, one
-// user-assigned managed identity, Azure OpenAI for the reasoner, and Log Analytics + Application Insights.
-// No keys or connection strings anywhere: storage shared-key access, Azure OpenAI local auth and
-// Application Insights local auth are all disabled; everything authenticates with Entra ID.
+// App (ONNX Runtime CUDA backbone scoring) sharing one Durable Functions task hub and one storage account, Azure
+// OpenAI for the reasoner, and Log Analytics + Application Insights.
+// Each host runs as its own user-assigned managed identity with container-scoped blob roles (modules/roles.bicep);
+// no keys or connection strings anywhere: storage shared-key access, Azure OpenAI local auth and Application
+// Insights local auth are all disabled; everything authenticates with Entra ID.
 //
 // Deploy: `azd up`, or
 //   az deployment group create -g <rg> -f infra/bicep/main.bicep -p infra/bicep/main.bicepparam
@@ -33,8 +34,11 @@ param gpuProfileType string = 'Consumption-GPU-NC8as-T4'
 @description('Placeholder image for the GPU worker; replace with the RoleGen Functions image once it is pushed to a registry.')
 param gpuWorkerImage string = 'mcr.microsoft.com/azure-functions/dotnet-isolated:4-dotnet-isolated8.0'
 
-@description('Container registry login server of gpuWorkerImage, pulled with the managed identity (AcrPull needed); empty for a public image.')
+@description('Azure Container Registry login server of gpuWorkerImage (e.g. myregistry.azurecr.io), pulled with the GPU identity (AcrPull needed, no admin password). Empty: taken from gpuWorkerRegistryResourceId, or none (public image).')
 param gpuWorkerRegistryServer string = ''
+
+@description('Optional resource id of the Azure Container Registry holding gpuWorkerImage (any resource group/subscription of this tenant where you may assign roles): the GPU identity gets AcrPull on it. Empty: no AcrPull is assigned (public image, or grant it yourself).')
+param gpuWorkerRegistryResourceId string = ''
 
 @description('Maximum GPU replicas.')
 @minValue(1)
@@ -111,7 +115,9 @@ var tags = {
 // Names are computed here (not taken from module outputs) so modules that look resources up get deploy-time
 // constants: What-If can then predict every resource id.
 var names = {
+  // The Function App keeps the identity name of the former shared identity (same client id, same role names).
   identity: 'id-rolegen-${resourceToken}'
+  gpuIdentity: 'id-rolegen-gpu-${resourceToken}'
   logAnalytics: 'log-rolegen-${resourceToken}'
   appInsights: 'appi-rolegen-${resourceToken}'
   storage: 'strolegen${resourceToken}'
@@ -122,13 +128,35 @@ var names = {
   gpuApp: 'ca-rolegen-gpu-${resourceToken}'
 }
 var deploymentContainerName = 'app-package-${take(names.functionApp, 32)}'
+// Blob containers the hosts use besides the data and deployment containers, created up front so each host's
+// identity can be granted access per container: the Functions host's locks/timer status (azure-webjobs-hosts) and
+// keys (azure-webjobs-secrets), and the Durable Azure Storage backend's partition leases, app lease and large
+// messages ({hub}-leases, {hub}-applease, {hub}-largemessages; the backend lower-cases the hub name).
+var hostLocksContainer = 'azure-webjobs-hosts'
+var hostSecretsContainer = 'azure-webjobs-secrets'
+var taskHubContainers = [
+  '${toLower(taskHubName)}-leases'
+  '${toLower(taskHubName)}-applease'
+  '${toLower(taskHubName)}-largemessages'
+]
 
+// Separate identities: the GPU worker runs a parameterised image, so it must not share the Function App's reach
+// (deployment package, function keys).
 module identity 'modules/identity.bicep' = {
   name: 'identity'
   params: {
     location: location
     tags: tags
     name: names.identity
+  }
+}
+
+module gpuIdentity 'modules/identity.bicep' = {
+  name: 'gpu-identity'
+  params: {
+    location: location
+    tags: tags
+    name: names.gpuIdentity
   }
 }
 
@@ -150,6 +178,7 @@ module storage 'modules/storage.bicep' = {
     name: names.storage
     dataContainerName: dataContainerName
     deploymentContainerName: deploymentContainerName
+    runtimeContainerNames: concat([hostLocksContainer, hostSecretsContainer], taskHubContainers)
   }
 }
 
@@ -171,8 +200,15 @@ module openAi 'modules/openai.bicep' = {
 module roles 'modules/roles.bicep' = {
   name: 'roles'
   params: {
-    identityName: names.identity
+    functionsIdentityName: names.identity
+    gpuIdentityName: names.gpuIdentity
     storageAccountName: names.storage
+    functionsBlobContainers: concat(
+      [dataContainerName, deploymentContainerName, hostLocksContainer, hostSecretsContainer],
+      taskHubContainers
+    )
+    gpuBlobContainers: concat([dataContainerName, hostLocksContainer], taskHubContainers)
+    userBlobContainers: [dataContainerName]
     openAiAccountName: names.openAi
     appInsightsName: names.appInsights
     userPrincipalId: principalId
@@ -180,17 +216,37 @@ module roles 'modules/roles.bicep' = {
   }
   dependsOn: [
     identity
+    gpuIdentity
     storage
     openAi
     monitoring
   ]
 }
 
-// Settings both hosts share; each host adds its AzureWebJobsStorage__* and RoleGen__Scoring__ExecutionProvider.
+// AcrPull for the GPU identity on the image's registry, in the registry's own resource group. The fallback id keeps
+// split() indexable when no registry is given (the module is skipped then).
+var useAcrPull = !empty(gpuWorkerRegistryResourceId)
+var registryIdParts = split(
+  useAcrPull ? gpuWorkerRegistryResourceId : resourceId('Microsoft.ContainerRegistry/registries', 'none'),
+  '/'
+)
+module acrPull 'modules/acr-pull.bicep' = if (useAcrPull) {
+  name: 'gpu-acr-pull'
+  scope: resourceGroup(registryIdParts[2], registryIdParts[4])
+  params: {
+    registryName: last(registryIdParts)
+    identityId: resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', names.gpuIdentity)
+    principalId: gpuIdentity.outputs.principalId
+  }
+}
+var gpuRegistryServer = empty(gpuWorkerRegistryServer)
+  ? (acrPull.?outputs.loginServer ?? '')
+  : gpuWorkerRegistryServer
+
+// Settings both hosts share; each host adds its identity (AzureWebJobsStorage__*, AZURE_CLIENT_ID, telemetry
+// authentication) and RoleGen__Scoring__ExecutionProvider.
 var sharedSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.appInsightsConnectionString
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
-  AZURE_CLIENT_ID: identity.outputs.clientId
   RoleGen__Storage__BlobServiceUri: storage.outputs.blobEndpoint
   RoleGen__Storage__Container: storage.outputs.dataContainerName
   RoleGen__Durable__TaskHubName: taskHubName
@@ -232,17 +288,18 @@ module gpu 'modules/gpu.bicep' = {
     logAnalyticsName: names.logAnalytics
     gpuProfileType: gpuProfileType
     image: gpuWorkerImage
-    registryServer: gpuWorkerRegistryServer
-    identityId: identity.outputs.id
-    identityClientId: identity.outputs.clientId
+    registryServer: gpuRegistryServer
+    identityId: gpuIdentity.outputs.id
+    identityClientId: gpuIdentity.outputs.clientId
     storageAccountName: storage.outputs.name
     taskHubName: taskHubName
     appSettings: sharedSettings
     disabledFunctions: gpuDisabledFunctions
     maxReplicas: gpuMaxReplicas
   }
-  // The identity must reach the task hub queue before the scaler polls it. (Log Analytics, whose keys the
-  // environment reads, is already a dependency through sharedSettings.)
+  // The identity must reach the task hub queue before the scaler polls it, and the registry (AcrPull, a dependency
+  // through gpuRegistryServer) before the first pull. (Log Analytics, whose keys the environment reads, is already a
+  // dependency through sharedSettings.)
   dependsOn: [
     roles
   ]
@@ -251,7 +308,9 @@ module gpu 'modules/gpu.bicep' = {
 // azd writes these into the environment (.azure/<env>/.env); they are the values of the app settings above.
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
+// AZURE_CLIENT_ID stays the Function App identity (as when one identity served both hosts).
 output AZURE_CLIENT_ID string = identity.outputs.clientId
+output AZURE_GPU_CLIENT_ID string = gpuIdentity.outputs.clientId
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_APP_HOST string = functionApp.outputs.defaultHostName
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
