@@ -96,6 +96,34 @@ param nightlyDataset string = ''
 @maxValue(1000)
 param functionMaxInstances int = 100
 
+@description('Send resource logs and metrics of storage (blob/queue/table), Azure OpenAI and the Function App to the Log Analytics workspace (diagnostic settings).')
+param diagnosticSettingsEnabled bool = true
+
+@description('Create the alert rules (no nightly run, shards failed, LLM fallback rate) over AppMetrics.')
+param alertsEnabled bool = true
+
+@description('E-mail address the alert rules notify (action group); empty: no action group, alerts fire into the portal only (Monitor > Alerts).')
+param alertEmailAddress string = ''
+
+@description('Hours without a timer-started run after which "no nightly run started" fires (24 h between nights + grace).')
+@minValue(1)
+@maxValue(47)
+param alertNoRunWindowHours int = 26
+
+@description('Length of a nightly run in hours: the window over which failed shards and the LLM fallback rate are summed.')
+@minValue(1)
+@maxValue(6)
+param alertRunWindowHours int = 6
+
+@description('LLM fallback rate (fallbacks / calls) in percent above which "LLM fallback rate high" fires; 20 = 0.2.')
+@minValue(1)
+@maxValue(100)
+param alertLlmFallbackRatePercent int = 20
+
+@description('Minimum number of LLM calls in the run window before the fallback rate is judged.')
+@minValue(1)
+param alertLlmFallbackMinCalls int = 20
+
 @description('Optional object id of the deploying user/group to grant blob and Azure OpenAI data access (azd passes AZURE_PRINCIPAL_ID).')
 param principalId string = ''
 
@@ -305,6 +333,53 @@ module gpu 'modules/gpu.bicep' = {
   ]
 }
 
+module diagnostics 'modules/diagnostics.bicep' = if (diagnosticSettingsEnabled) {
+  name: 'diagnostics'
+  params: {
+    logAnalyticsName: names.logAnalytics
+    storageAccountName: names.storage
+    openAiAccountName: names.openAi
+    functionAppName: names.functionApp
+  }
+  dependsOn: [
+    monitoring
+    storage
+    openAi
+    functionApp
+  ]
+}
+
+module alerts 'modules/alerts.bicep' = if (alertsEnabled) {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: tags
+    resourceToken: resourceToken
+    logAnalyticsName: names.logAnalytics
+    emailAddress: alertEmailAddress
+    nightlyRunExpected: !empty(nightlyDataset)
+    noRunWindowHours: alertNoRunWindowHours
+    runWindowHours: alertRunWindowHours
+    llmFallbackRatePercent: alertLlmFallbackRatePercent
+    llmFallbackMinCalls: alertLlmFallbackMinCalls
+  }
+  dependsOn: [
+    monitoring
+  ]
+}
+
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  params: {
+    location: location
+    tags: tags
+    logAnalyticsName: names.logAnalytics
+  }
+  dependsOn: [
+    monitoring
+  ]
+}
+
 // azd writes these into the environment (.azure/<env>/.env); they are the values of the app settings above.
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
@@ -319,5 +394,7 @@ output AZURE_OPENAI_ENDPOINT string = openAi.outputs.endpoint
 output AZURE_OPENAI_DEPLOYMENT string = openAi.outputs.deploymentName
 output AZURE_GPU_CONTAINER_APP_NAME string = gpu.outputs.name
 output AZURE_GPU_CONTAINER_APP_FQDN string = gpu.outputs.fqdn
+output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.logAnalyticsName
+output AZURE_WORKBOOK_ID string = workbook.outputs.id
 output ROLEGEN_STORAGE_CONTAINER string = dataContainerName
 output ROLEGEN_TASK_HUB_NAME string = taskHubName
