@@ -85,6 +85,21 @@ param dataContainerName string = 'rolegen'
 @maxLength(45)
 param taskHubName string = 'rolegen'
 
+@description('Task hub partitions (control queues) of the Durable Azure Storage backend, 1-16, set on both hosts as AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount (an app setting that overrides host.json). 0: keep host.json (4). A task hub keeps the count it was created with: change it only together with a new taskHubName, and mirror it in host.json (the platform scale controller reads host.json).')
+@minValue(0)
+@maxValue(16)
+param durablePartitionCount int = 0
+
+@description('Also provision a Durable Task Scheduler (scheduler + task hub taskHubName, Durable Task roles for both identities) and set DURABLE_TASK_SCHEDULER_CONNECTION_STRING on both hosts. The app keeps the Azure Storage backend until host.json selects the scheduler (see README).')
+param durableTaskSchedulerEnabled bool = false
+
+@description('Durable Task Scheduler SKU.')
+@allowed([
+  'Consumption'
+  'Dedicated'
+])
+param durableTaskSchedulerSku string = 'Consumption'
+
 @description('NCRONTAB schedule of the nightly batch (RoleGen__Schedule__Nightly).')
 param nightlySchedule string = '0 0 2 * * *'
 
@@ -154,6 +169,7 @@ var names = {
   functionApp: 'func-rolegen-${resourceToken}'
   containerEnvironment: 'cae-rolegen-${resourceToken}'
   gpuApp: 'ca-rolegen-gpu-${resourceToken}'
+  durableTaskScheduler: 'dts-rolegen-${resourceToken}'
 }
 var deploymentContainerName = 'app-package-${take(names.functionApp, 32)}'
 // Blob containers the hosts use besides the data and deployment containers, created up front so each host's
@@ -271,9 +287,41 @@ var gpuRegistryServer = empty(gpuWorkerRegistryServer)
   ? (acrPull.?outputs.loginServer ?? '')
   : gpuWorkerRegistryServer
 
+// Optional Durable Task Scheduler (off by default).
+module durableTaskScheduler 'modules/durabletask.bicep' = if (durableTaskSchedulerEnabled) {
+  name: 'durabletask'
+  params: {
+    location: location
+    tags: tags
+    name: names.durableTaskScheduler
+    taskHubName: taskHubName
+    skuName: durableTaskSchedulerSku
+    functionsIdentityId: resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', names.identity)
+    functionsPrincipalId: identity.outputs.principalId
+    gpuIdentityId: resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', names.gpuIdentity)
+    gpuPrincipalId: gpuIdentity.outputs.principalId
+  }
+}
+var durableTaskSchedulerEndpoint = durableTaskScheduler.?outputs.endpoint ?? ''
+
+// DTS connection setting per host (each with its own identity); empty object when the scheduler is off.
+func dtsSettings(enabled bool, endpoint string, clientId string) { *: string } =>
+  enabled
+    ? {
+        DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${endpoint};Authentication=ManagedIdentity;ClientID=${clientId}'
+      }
+    : {}
+
+// Both hosts must hash instances onto the same control queues, so the partition override goes to both or neither.
+var partitionSettings = durablePartitionCount > 0
+  ? {
+      AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount: string(durablePartitionCount)
+    }
+  : {}
+
 // Settings both hosts share; each host adds its identity (AzureWebJobsStorage__*, AZURE_CLIENT_ID, telemetry
 // authentication) and RoleGen__Scoring__ExecutionProvider.
-var sharedSettings = {
+var sharedSettings = union(partitionSettings, {
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.appInsightsConnectionString
   RoleGen__Storage__BlobServiceUri: storage.outputs.blobEndpoint
   RoleGen__Storage__Container: storage.outputs.dataContainerName
@@ -282,7 +330,7 @@ var sharedSettings = {
   RoleGen__Reasoner__Llm__Deployment: openAi.outputs.deploymentName
   RoleGen__Schedule__Nightly: nightlySchedule
   RoleGen__Runs__Dataset: nightlyDataset
-}
+})
 
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
@@ -297,7 +345,10 @@ module functionApp 'modules/functionapp.bicep' = {
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName
-    appSettings: sharedSettings
+    appSettings: union(
+      sharedSettings,
+      dtsSettings(durableTaskSchedulerEnabled, durableTaskSchedulerEndpoint, identity.outputs.clientId)
+    )
     maximumInstanceCount: functionMaxInstances
   }
   // The host cannot start before its identity can reach storage.
@@ -321,7 +372,10 @@ module gpu 'modules/gpu.bicep' = {
     identityClientId: gpuIdentity.outputs.clientId
     storageAccountName: storage.outputs.name
     taskHubName: taskHubName
-    appSettings: sharedSettings
+    appSettings: union(
+      sharedSettings,
+      dtsSettings(durableTaskSchedulerEnabled, durableTaskSchedulerEndpoint, gpuIdentity.outputs.clientId)
+    )
     disabledFunctions: gpuDisabledFunctions
     maxReplicas: gpuMaxReplicas
   }
