@@ -1,7 +1,7 @@
 // The CPU side: a Flex Consumption (FC1) Function App running the .NET 10 isolated worker. It hosts the HTTP API,
 // the nightly timer, the Durable orchestrations and the I/O + reasoning activities. Everything authenticates with
-// the user-assigned managed identity: the host storage (AzureWebJobsStorage__*), the deployment package container,
-// blob data, the task hub, Azure OpenAI and Application Insights.
+// its own user-assigned managed identity (not the GPU worker's): the host storage (AzureWebJobsStorage__*), the
+// deployment package container, blob data, the task hub, Azure OpenAI and Application Insights.
 @description('Azure region.')
 param location string
 
@@ -17,10 +17,10 @@ param planName string
 @description('Function App name.')
 param name string
 
-@description('Resource id of the user-assigned managed identity.')
+@description('Resource id of the Function App identity (user-assigned, not shared with the GPU worker).')
 param identityId string
 
-@description('Client id of the user-assigned managed identity.')
+@description('Client id of the Function App identity.')
 param identityClientId string
 
 @description('Storage account for AzureWebJobsStorage and the deployment package.')
@@ -32,7 +32,7 @@ param storageBlobEndpoint string
 @description('Blob container that holds the deployment package.')
 param deploymentContainerName string
 
-@description('App settings shared with the GPU worker (RoleGen__*, telemetry, identity).')
+@description('App settings shared with the GPU worker (RoleGen__*, telemetry destination, host.json overrides).')
 param appSettings { *: string }
 
 @description('Maximum number of Flex Consumption instances.')
@@ -63,10 +63,14 @@ resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
 }
 
 // Identity-based host storage: no connection string, no keys (the account has shared-key access disabled).
+// AZURE_CLIENT_ID picks this host's identity for the app's own clients (blob data, Azure OpenAI); the
+// authentication string does the same for telemetry ingestion.
 var hostSettings = {
   AzureWebJobsStorage__accountName: storageAccountName
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
+  AZURE_CLIENT_ID: identityClientId
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   RoleGen__Scoring__ExecutionProvider: 'Cpu'
 }
 var allSettings = union(appSettings, hostSettings)

@@ -27,13 +27,13 @@ param gpuProfileType string
 @description('Container image (the RoleGen Functions image; the default is a placeholder until one is pushed).')
 param image string
 
-@description('Optional container registry login server (e.g. myacr.azurecr.io) pulled with the managed identity (it needs AcrPull there); empty for a public image.')
+@description('Optional Azure Container Registry login server (e.g. myacr.azurecr.io) pulled with the GPU identity (it needs AcrPull there; no admin user or password); empty for a public image.')
 param registryServer string = ''
 
-@description('Resource id of the user-assigned managed identity.')
+@description('Resource id of the GPU worker identity (user-assigned, not shared with the Function App).')
 param identityId string
 
-@description('Client id of the user-assigned managed identity.')
+@description('Client id of the GPU worker identity.')
 param identityClientId string
 
 @description('Storage account that holds the Durable Functions task hub.')
@@ -42,7 +42,7 @@ param storageAccountName string
 @description('Durable Functions task hub name (its work-item queue drives scaling).')
 param taskHubName string
 
-@description('App settings shared with the Function App (RoleGen__*, telemetry, identity).')
+@description('App settings shared with the Function App (RoleGen__*, telemetry destination, host.json overrides).')
 param appSettings { *: string }
 
 @description('Function names to disable in the GPU worker (e.g. HTTP and timer triggers that belong to the Function App).')
@@ -65,6 +65,9 @@ var containerResources = gpuProfileType == 'Consumption-GPU-NC24-A100'
       memory: '56Gi'
     }
 
+// The worker runs as its own identity. Function keys live on the local file system (AzureWebJobsSecretStorageType
+// = files) instead of the azure-webjobs-secrets container: the GPU worker serves no HTTP function, so it needs no
+// access to the Function App's keys and gets no role on that container.
 var workerSettings = union(
   appSettings,
   {
@@ -72,6 +75,9 @@ var workerSettings = union(
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
+    AzureWebJobsSecretStorageType: 'files'
+    AZURE_CLIENT_ID: identityClientId
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
     RoleGen__Scoring__ExecutionProvider: 'Cuda'
   },
   toObject(disabledFunctions, fn => 'AzureWebJobs.${fn}.Disabled', fn => 'true')

@@ -1,4 +1,4 @@
-// The user-assigned managed identity shared by the Function App and the GPU Container App.
+// A user-assigned managed identity; main.bicep creates one per host (Function App, GPU Container App).
 @description('Azure region.')
 param location string
 

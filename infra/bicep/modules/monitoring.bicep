@@ -45,5 +45,6 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
 }
 
 output logAnalyticsName string = logAnalytics.name
+output logAnalyticsId string = logAnalytics.id
 output appInsightsName string = appInsights.name
 output appInsightsConnectionString string = appInsights.properties.ConnectionString

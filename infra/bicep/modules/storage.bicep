@@ -1,6 +1,8 @@
-// Storage for RoleGen data (container `rolegen`), the Durable Functions task hub (queues/tables), the Functions
+// Storage for RoleGen data (container `rolegen`), the Durable Functions task hub (queues/tables/blobs), the Functions
 // host (AzureWebJobsStorage) and the Flex Consumption deployment package. Shared-key access is disabled: every
-// client authenticates with Entra ID (the managed identity, or the deploying user).
+// client authenticates with Entra ID (the hosts' managed identities, or the deploying user).
+// Every blob container the hosts use is created here, so roles.bicep can grant blob access per container instead of
+// on the whole account.
 @description('Azure region.')
 param location string
 
@@ -17,6 +19,9 @@ param dataContainerName string
 
 @description('Blob container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string
+
+@description('Blob containers of the Functions host and the Durable Functions task hub (azure-webjobs-hosts, <hub>-leases, ...), created up front so they can carry container-scoped role assignments.')
+param runtimeContainerNames string[]
 
 resource storage 'Microsoft.Storage/storageAccounts@2026-06-01' = {
   name: name
@@ -68,6 +73,16 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
     publicAccess: 'None'
   }
 }
+
+resource runtimeContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-06-01' = [
+  for containerName in runtimeContainerNames: {
+    parent: blobService
+    name: containerName
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
 
 output name string = storage.name
 output id string = storage.id
