@@ -51,7 +51,7 @@ public sealed class InterventionCatalog
 /// the dominant intent (interest collapse); (3) estimates Δ for each with the world model in one batched call; (4) keeps the
 /// K best paths by role prior and uplift.
 /// </summary>
-public sealed class EmbeddedReasoner
+public sealed class EmbeddedReasoner : IReasoner
 {
     private static readonly FunctionalRole[] RoleOrder =
         [FunctionalRole.Converter, FunctionalRole.Anchor, FunctionalRole.Complement, FunctionalRole.Trigger, FunctionalRole.Comparison];
@@ -78,6 +78,16 @@ public sealed class EmbeddedReasoner
     public TimeSpan RolesAndProposalTime { get; private set; }
 
     public TimeSpan WorldModelTime { get; private set; }
+
+    public string? PromptVersion => null;
+
+    public IReadOnlyDictionary<string, long>? LlmCounters => null;
+
+    public Task<IReadOnlyList<UserReasoning>> ReasonAsync(IReadOnlyList<UserTrajectory> users, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(Reason(users));
+    }
 
     /// <summary>Reasons over a batch of users (one world-model call for the batch). One result per user, in input order.</summary>
     public IReadOnlyList<UserReasoning> Reason(IReadOnlyList<UserTrajectory> users)
@@ -112,15 +122,16 @@ public sealed class EmbeddedReasoner
                         ? string.Create(CultureInfo.InvariantCulture, $"{x.Why}; Δ {delta:+0.0000;-0.0000;0}")
                         : $"{x.Why}; Δ unknown (item outside the world model)"));
             }
-            var kept = paths
-                .OrderByDescending(p => PathScore(p, p0, _options.Fusion))
-                .ThenBy(p => p.Item, StringComparer.Ordinal)
-                .Take(_options.PathsPerUser)
-                .ToArray();
+            var kept = KeepBest(paths, p0, _options.PathsPerUser, _options.Fusion);
             result[u] = new UserReasoning(users[u].UserId, ReasonerKinds.Embedded, Math.Round(p0, 6), roles[u], kept, Summarize(roles[u], kept));
         }
         return result;
     }
+
+    /// <summary>The <paramref name="k"/> best paths by <see cref="PathScore"/> under <paramref name="weights"/> (ties: item id).
+    /// The one selection rule: the reasoner keeps paths with it, and an evaluation that re-weights fusion re-selects with it.</summary>
+    public static ConversionPath[] KeepBest(IEnumerable<ConversionPath> paths, double baseConversion, int k, FusionWeights weights) =>
+        paths.OrderByDescending(p => PathScore(p, baseConversion, weights)).ThenBy(p => p.Item, StringComparer.Ordinal).Take(k).ToArray();
 
     /// <summary>Role prior plus scaled uplift: the reasoned part of the fusion score (<see cref="FusionWeights"/>).</summary>
     public static double PathScore(ConversionPath path, double baseConversion, FusionWeights weights)

@@ -119,3 +119,29 @@ public static class RoleGenJson
         return options;
     }
 }
+
+public static class AsyncBatching
+{
+    /// <summary>Groups a stream into lists of at most <paramref name="size"/> items (the last may be shorter; none is empty).
+    /// A new list per batch, so a consumer may keep one.</summary>
+    public static async IAsyncEnumerable<List<T>> Batches<T>(this IAsyncEnumerable<T> source, int size,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        var batch = new List<T>(size);
+        await foreach (var item in source.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            batch.Add(item);
+            if (batch.Count == size)
+            {
+                yield return batch;
+                batch = new List<T>(size);
+            }
+        }
+        if (batch.Count > 0)
+        {
+            yield return batch;
+        }
+    }
+}

@@ -29,6 +29,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<Core.Reasoning.BehaviorGraphStatisticsBuilder>();
         services.TryAddSingleton<Core.Reasoning.ReasoningStatisticsCache>();
         services.TryAddSingleton<Core.Reasoning.ICounterfactualModelProvider, Scoring.BackboneCounterfactualModelProvider>();
+        // Transient: each activity gets its own LLM reasoner instance (its own token-budget scope).
+        services.TryAddTransient<Core.Pipeline.ShardRecommenderFactory>();
         return services;
     }
 

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using RoleGen.Core.Cohort;
-using RoleGen.Core.Experiments;
 using RoleGen.Core.Ingest;
+using RoleGen.Core.Pipeline;
 using RoleGen.Core.Reasoning;
 using RoleGen.Core.Scoring;
 using RoleGen.Core.Storage;
@@ -11,11 +11,11 @@ using RoleGen.Orchestrations.Models;
 
 namespace RoleGen.Orchestrations.Activities;
 
-/// <summary>Scores one shard's users with the run's model and writes <c>scores.jsonl</c> (overwritten on retry).</summary>
-/// <remarks>With a reasoning path, the shard's <c>reasoning.jsonl</c> is read in lockstep with users.jsonl (same order; a
-/// user id mismatch fails the shard permanently) and fused into the model's list (<see cref="RoleGenFusion"/>): every
-/// item then carries its source and role.</remarks>
-public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider recommenders, ReasoningStatisticsCache statistics, ILogger<ScoreShardActivity> logger)
+/// <summary>The shard's score step, a thin adapter: reads <c>users.jsonl</c> (and the shard's <c>reasoning.jsonl</c> in
+/// lockstep when the run reasons), runs the scoring half of the <see cref="ShardRecommender"/> (model list → fusion →
+/// A/B arms) and writes <c>scores.jsonl</c> (overwritten on retry). A reasoning file out of step with the users fails the
+/// shard permanently.</summary>
+public sealed class ScoreShardActivity(IBlobStore store, ShardRecommenderFactory pipelines, ILogger<ScoreShardActivity> logger)
     : TaskActivity<ScoreShardInput, ScoreShardResult>
 {
     public const int BatchSize = 512;
@@ -24,141 +24,70 @@ public sealed class ScoreShardActivity(IBlobStore store, IRecommenderProvider re
     {
         ArgumentNullException.ThrowIfNull(input);
         var watch = Stopwatch.StartNew();
-        IRecommender recommender;
+        var fuse = input.ReasoningPath is not null && input.Reasoning is not null;
+        var statsPath = fuse ? input.Reasoning!.StatsPath : null;
+        ShardRecommender pipeline;
         try
         {
-            recommender = await recommenders.GetAsync(input.Model).ConfigureAwait(false);
+            pipeline = await pipelines.ForScoringAsync(input.Model, statsPath, new ShardRecommenderOptions
+            {
+                TopK = input.TopK,
+                Reasoner = input.Reasoning?.Options ?? new ReasonerOptions(),
+                Experiment = input.Experiment,
+            }).ConfigureAwait(false);
+        }
+        catch (BlobNotFoundException ex) when (statsPath is not null && ex.Path == statsPath)
+        {
+            throw new PermanentFailureException($"Shard {input.Shard}: the run's reasoning statistics are missing at {ex.Path}.", ex);
         }
         catch (BlobNotFoundException ex)
         {
             throw new PermanentFailureException($"Model '{input.Model.Kind}' version {input.Model.Version} is missing at {ex.Path}.", ex);
         }
         var path = BlobLayout.ShardScores(input.RunId, input.Shard);
-        int users = 0, scored = 0, cold = 0;
-        RoleGenFusion? fusion = null;
-        if (input.ReasoningPath is not null && input.Reasoning is not null)
-        {
-            try
-            {
-                var stats = await statistics.GetAsync(input.Reasoning.StatsPath).ConfigureAwait(false);
-                fusion = new RoleGenFusion(input.Reasoning.Options.Fusion, stats, input.Reasoning.Options);
-            }
-            catch (BlobNotFoundException ex)
-            {
-                throw new PermanentFailureException($"Shard {input.Shard}: the run's reasoning statistics are missing at {ex.Path}.", ex);
-            }
-        }
-        var bySource = new Dictionary<string, long>(StringComparer.Ordinal);
-        var byRole = new Dictionary<string, long>(StringComparer.Ordinal);
-        var byArm = new Dictionary<string, long>(StringComparer.Ordinal);
-        try
-        {
-            (users, scored, cold) = await ScoreAsync(recommender, input, path, fusion, bySource, byRole, byArm).ConfigureAwait(false);
-        }
-        catch (InvalidDataException ex)
-        {
-            // A corrupt shard input will be corrupt on every attempt: fail the shard now, with the line that is wrong.
-            throw new PermanentFailureException($"Shard {input.Shard}: {ex.Message}", ex);
-        }
-        catch (BlobNotFoundException ex) when (ex.Path == input.ReasoningPath)
-        {
-            // The reason step reported success for this path: a missing file will stay missing on retry.
-            throw new PermanentFailureException($"Shard {input.Shard}: the shard's reasoning is missing at {ex.Path}.", ex);
-        }
-        logger.LogInformation("Scored {Users} users in shard {Shard} with {Model} ({Cold} cold) in {Seconds:F2} s",
-            scored, input.Shard, input.Model.Kind, cold, watch.Elapsed.TotalSeconds);
-        return new ScoreShardResult(input.Shard, users, scored, cold, path, watch.Elapsed.TotalSeconds)
-        {
-            Runtime = recommender.Runtime,
-            ItemsBySource = bySource,
-            ItemsByRole = byRole,
-            UsersByArm = input.Experiment is null ? null : byArm,
-        };
-    }
-
-    private async Task<(int Users, int Scored, int Cold)> ScoreAsync(IRecommender recommender, ScoreShardInput input, string path,
-        RoleGenFusion? fusion, Dictionary<string, long> bySource, Dictionary<string, long> byRole, Dictionary<string, long> byArm)
-    {
-        var experiment = input.Experiment;
-        int users = 0, scored = 0, cold = 0;
-        // The model lists a few more than top-K when fusing, so reasoned items can enter without emptying the tail.
-        var listSize = fusion is null ? input.TopK : input.TopK + input.Reasoning!.Options.PathsPerUser;
-        IAsyncEnumerator<UserReasoning>? reasoning = fusion is null
-            ? null
-            : store.ReadJsonLinesAsync<UserReasoning>(input.ReasoningPath!).GetAsyncEnumerator();
+        int users = 0, scored = 0;
         try
         {
             await using var output = await store.OpenWriteAsync(path).ConfigureAwait(false);
-            var batch = new List<UserTrajectory>(BatchSize);
-            async Task FlushAsync()
+            await using var reasoning = fuse ? store.ReadJsonLinesAsync<UserReasoning>(input.ReasoningPath!).GetAsyncEnumerator() : null;
+            await foreach (var batch in store.ReadJsonLinesAsync<UserTrajectory>(input.UsersPath).Batches(BatchSize).ConfigureAwait(false))
             {
-                var recs = recommender.Recommend(batch, listSize);
-                if (recs.Count != batch.Count)
+                users += batch.Count;
+                List<UserReasoning>? lines = null;
+                if (reasoning is not null)
                 {
-                    throw new InvalidOperationException($"Scorer returned {recs.Count} rows for {batch.Count} users.");
-                }
-                cold += recs.Count(r => r.Items.Count > 0 && r.Items.All(i => i.Source is "popularity" or "backbone-cold"));
-                var final = new UserRecommendations[recs.Count];
-                for (var i = 0; i < recs.Count; i++)
-                {
-                    UserReasoning? line = null;
-                    if (fusion is not null)
+                    lines = new List<UserReasoning>(batch.Count);
+                    while (lines.Count < batch.Count && await reasoning.MoveNextAsync().ConfigureAwait(false))
                     {
-                        if (!await reasoning!.MoveNextAsync().ConfigureAwait(false))
-                        {
-                            throw new InvalidDataException($"{input.ReasoningPath} ends before user '{batch[i].UserId}'.");
-                        }
-                        if (!string.Equals(reasoning.Current.UserId, batch[i].UserId, StringComparison.Ordinal))
-                        {
-                            throw new InvalidDataException($"{input.ReasoningPath} is out of step with the shard's users: '{reasoning.Current.UserId}' where '{batch[i].UserId}' was expected.");
-                        }
-                        line = reasoning.Current;
+                        lines.Add(reasoning.Current);
                     }
-                    // A/B: control users get the model's own list (the baseline policy), treatment users RoleGen's.
-                    var arm = experiment is null ? (Arm?)null : ArmAssignment.Of(experiment.Name, batch[i].UserId, experiment.TreatmentShare);
-                    if (arm is { } a)
-                    {
-                        var key = a.ToString().ToLowerInvariant();
-                        byArm[key] = byArm.GetValueOrDefault(key) + 1;
-                    }
-                    final[i] = fusion is not null && arm != Arm.Control
-                        ? fusion.Fuse(batch[i], recs[i], line, input.TopK) with { Arm = arm }
-                        : recs[i] with { Items = recs[i].Items.Take(input.TopK).ToArray(), Arm = arm };
                 }
-                foreach (var item in final.SelectMany(r => r.Items))
-                {
-                    bySource[item.Source] = bySource.GetValueOrDefault(item.Source) + 1;
-                    var role = item.Role?.ToString().ToLowerInvariant() ?? "none";
-                    byRole[role] = byRole.GetValueOrDefault(role) + 1;
-                }
-                scored += await JsonLines.WriteAsync(output, final).ConfigureAwait(false);
-                batch.Clear();
-            }
-            await foreach (var user in store.ReadJsonLinesAsync<UserTrajectory>(input.UsersPath).ConfigureAwait(false))
-            {
-                users++;
-                batch.Add(user);
-                if (batch.Count == BatchSize)
-                {
-                    await FlushAsync().ConfigureAwait(false);
-                }
-            }
-            if (batch.Count > 0)
-            {
-                await FlushAsync().ConfigureAwait(false);
+                scored += await JsonLines.WriteAsync(output, pipeline.Recommend(batch, lines)).ConfigureAwait(false);
             }
             if (reasoning is not null && await reasoning.MoveNextAsync().ConfigureAwait(false))
             {
                 throw new InvalidDataException($"{input.ReasoningPath} holds more users than the shard (e.g. '{reasoning.Current.UserId}').");
             }
         }
-        finally
+        catch (InvalidDataException ex)
         {
-            if (reasoning is not null)
-            {
-                await reasoning.DisposeAsync().ConfigureAwait(false);
-            }
+            // A corrupt shard input will be corrupt on every attempt: fail the shard now, with the line that is wrong.
+            throw new PermanentFailureException($"Shard {input.Shard}: {(fuse && ex.Message.StartsWith("the reasoning", StringComparison.Ordinal) ? $"{input.ReasoningPath}: " : "")}{ex.Message}", ex);
         }
-        return (users, scored, cold);
+        catch (BlobNotFoundException ex) when (ex.Path == input.ReasoningPath)
+        {
+            // The reason step reported success for this path: a missing file will stay missing on retry.
+            throw new PermanentFailureException($"Shard {input.Shard}: the shard's reasoning is missing at {ex.Path}.", ex);
+        }
+        var tally = pipeline.Scoring;
+        logger.LogInformation("Scored {Users} users in shard {Shard} with {Model} ({Cold} cold) in {Seconds:F2} s",
+            scored, input.Shard, input.Model.Kind, tally.Cold, watch.Elapsed.TotalSeconds);
+        return new ScoreShardResult(input.Shard, users, scored, tally.Cold, path, watch.Elapsed.TotalSeconds)
+        {
+            Runtime = pipeline.Model.Runtime,
+            ItemsBySource = tally.ItemsBySource,
+            ItemsByRole = tally.ItemsByRole,
+            UsersByArm = input.Experiment is null ? null : tally.UsersByArm,
+        };
     }
 }

@@ -4,6 +4,7 @@ using Moq;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Events;
 using RoleGen.Core.Ingest;
+using RoleGen.Core.Pipeline;
 using RoleGen.Core.Reasoning;
 using RoleGen.Core.Scoring;
 using RoleGen.Core.Storage;
@@ -77,7 +78,7 @@ public sealed class ReasonShardActivityTests
         var worlds = new Mock<ICounterfactualModelProvider>();
         worlds.Setup(w => w.GetAsync(It.IsAny<ScoringModelRef>(), It.IsAny<BehaviorGraphStatistics>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync(ReasoningShardWorld.World());
-        return (new ReasonShardActivity(store, new ReasoningStatisticsCache(store), worlds.Object, llms, NullLogger<ReasonShardActivity>.Instance), worlds);
+        return (new ReasonShardActivity(store, new ShardRecommenderFactory(Mock.Of<IRecommenderProvider>(), worlds.Object, new ReasoningStatisticsCache(store), llms), NullLogger<ReasonShardActivity>.Instance), worlds);
     }
 
     private static async Task<List<UserReasoning>> LinesAsync(IBlobStore store, string path)
@@ -206,7 +207,7 @@ public sealed class ReasonShardActivityTests
         var worlds = new Mock<ICounterfactualModelProvider>();
         worlds.Setup(w => w.GetAsync(It.IsAny<ScoringModelRef>(), It.IsAny<BehaviorGraphStatistics>(), It.IsAny<CancellationToken>()))
             .ThrowsAsync(new BlobNotFoundException("models/fake/model.onnx"));
-        var activity = new ReasonShardActivity(store, new ReasoningStatisticsCache(store), worlds.Object, [], NullLogger<ReasonShardActivity>.Instance);
+        var activity = new ReasonShardActivity(store, new ShardRecommenderFactory(Mock.Of<IRecommenderProvider>(), worlds.Object, new ReasoningStatisticsCache(store), []), NullLogger<ReasonShardActivity>.Instance);
 
         var ex = await Assert.ThrowsAsync<PermanentFailureException>(() => activity.RunAsync(Mock.Of<TaskActivityContext>(), Input));
 

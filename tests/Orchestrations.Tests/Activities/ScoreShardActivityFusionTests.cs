@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Ingest;
+using RoleGen.Core.Pipeline;
 using RoleGen.Core.Reasoning;
 using RoleGen.Core.Scoring;
 using RoleGen.Core.Storage;
@@ -32,7 +33,7 @@ public sealed class ScoreShardActivityFusionTests
                 .ToArray());
         var provider = new Mock<IRecommenderProvider>();
         provider.Setup(p => p.GetAsync(ReasoningShardWorld.Model, It.IsAny<CancellationToken>())).ReturnsAsync(recommender.Object);
-        return (new ScoreShardActivity(store, provider.Object, new ReasoningStatisticsCache(store), NullLogger<ScoreShardActivity>.Instance), recommender);
+        return (new ScoreShardActivity(store, new ShardRecommenderFactory(provider.Object, new StatisticalCounterfactualModelProvider(), new ReasoningStatisticsCache(store), []), NullLogger<ScoreShardActivity>.Instance), recommender);
     }
 
     /// <summary>Paths: b2 as a Converter with Δ 0 (prior 1) and the unlisted r1 as an Anchor with Δ 0 (prior 0.8); base 0.2.</summary>

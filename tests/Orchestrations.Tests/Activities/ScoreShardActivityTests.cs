@@ -1,3 +1,4 @@
+using RoleGen.Core.Pipeline;
 using RoleGen.Core.Reasoning;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -24,7 +25,7 @@ public sealed class ScoreShardActivityTests
             .Returns<IReadOnlyList<UserTrajectory>, int>((users, _) => users.Select(u => new UserRecommendations(u.UserId, [])).ToArray());
         var provider = new Mock<IRecommenderProvider>();
         provider.Setup(p => p.GetAsync(Model, It.IsAny<CancellationToken>())).ReturnsAsync(recommender.Object);
-        return new ScoreShardActivity(store, provider.Object, new ReasoningStatisticsCache(store), NullLogger<ScoreShardActivity>.Instance);
+        return new ScoreShardActivity(store, new ShardRecommenderFactory(provider.Object, new StatisticalCounterfactualModelProvider(), new ReasoningStatisticsCache(store), []), NullLogger<ScoreShardActivity>.Instance);
     }
 
     [Fact]
