@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RoleGen.Core.Storage;
 using RoleGen.Infrastructure.Composition;
-using RoleGen.Infrastructure.Durable;
+using RoleGen.LocalHost;
 using RoleGen.Infrastructure.Storage;
 using RoleGen.Orchestrations;
 

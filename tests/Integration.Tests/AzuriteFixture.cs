@@ -1,5 +1,5 @@
 using Azure.Storage.Blobs;
-using RoleGen.Infrastructure.Durable;
+using RoleGen.LocalHost;
 using RoleGen.Infrastructure.Storage;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)]

@@ -6,7 +6,7 @@ using RoleGen.Core.Demo;
 using RoleGen.Core.Runs;
 using RoleGen.Core.Storage;
 using RoleGen.Infrastructure.Composition;
-using RoleGen.Infrastructure.Durable;
+using RoleGen.LocalHost;
 using RoleGen.Orchestrations.Orchestrators;
 
 namespace RoleGen.Orchestrations.Tests.Durable;

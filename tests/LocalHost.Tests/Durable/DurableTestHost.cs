@@ -2,9 +2,9 @@ using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using RoleGen.Infrastructure.Durable;
+using RoleGen.LocalHost;
 
-namespace RoleGen.Infrastructure.Tests.Durable;
+namespace RoleGen.LocalHost.Tests.Durable;
 
 /// <summary>A started generic host with the local durable host and all test tasks.</summary>
 internal sealed class DurableTestHost : IAsyncDisposable

@@ -14,7 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace RoleGen.Infrastructure.Durable;
+namespace RoleGen.LocalHost;
 
 /// <summary>
 /// An embedded Durable Task backend for running the Functions app's class-based orchestrators and activities without

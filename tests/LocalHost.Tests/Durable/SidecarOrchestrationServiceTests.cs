@@ -4,9 +4,9 @@ using Google.Protobuf.Collections;
 using Microsoft.DurableTask.Testing.Sidecar.Dispatcher;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
-using RoleGen.Infrastructure.Durable;
+using RoleGen.LocalHost;
 
-namespace RoleGen.Infrastructure.Tests.Durable;
+namespace RoleGen.LocalHost.Tests.Durable;
 
 public sealed class SidecarOrchestrationServiceTests
 {

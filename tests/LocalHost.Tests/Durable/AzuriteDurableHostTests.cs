@@ -1,9 +1,9 @@
 using Azure.Storage.Queues;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
-using RoleGen.Infrastructure.Durable;
+using RoleGen.LocalHost;
 
-namespace RoleGen.Infrastructure.Tests.Durable;
+namespace RoleGen.LocalHost.Tests.Durable;
 
 /// <summary>The Azure Storage backend on Azurite (127.0.0.1:10000-10002; scripts/azurite.sh start). One task hub per test, deleted afterwards.</summary>
 [Trait("Category", "Azurite")]

@@ -1,7 +1,7 @@
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace RoleGen.Infrastructure.Tests.Durable;
+namespace RoleGen.LocalHost.Tests.Durable;
 
 public sealed class InMemoryDurableHostTests : IAsyncLifetime
 {

@@ -1,4 +1,4 @@
-namespace RoleGen.Infrastructure.Durable;
+namespace RoleGen.LocalHost;
 
 /// <summary>Which DurableTask.Core orchestration service sits behind the embedded sidecar.</summary>
 public enum DurableBackend

@@ -2,9 +2,9 @@ using System.Diagnostics;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using RoleGen.Infrastructure.Durable;
+using RoleGen.LocalHost;
 
-namespace RoleGen.Infrastructure.Tests.Durable;
+namespace RoleGen.LocalHost.Tests.Durable;
 
 public sealed class LocalDurableHostTests
 {

@@ -4,7 +4,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 
-namespace RoleGen.Infrastructure.Durable;
+namespace RoleGen.LocalHost;
 
 /// <summary>
 /// Fails fast when the storage account behind a connection string cannot be reached. Without it, the Azure SDK's

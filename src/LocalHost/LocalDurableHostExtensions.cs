@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace RoleGen.Infrastructure.Durable;
+namespace RoleGen.LocalHost;
 
 /// <summary>Registers the embedded durable backend with a worker and a client.</summary>
 public static class LocalDurableHostExtensions

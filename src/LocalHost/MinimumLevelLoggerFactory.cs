@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace RoleGen.Infrastructure.Durable;
+namespace RoleGen.LocalHost;
 
 /// <summary>
 /// Passes only entries at or above <paramref name="minimum"/> to the application's logger factory. Used for the

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.DurableTask;
 
-namespace RoleGen.Infrastructure.Tests.Durable;
+namespace RoleGen.LocalHost.Tests.Durable;
 
 // Small orchestrators/activities exercising what RoleGen's orchestrations rely on: fan-out, sub-orchestrations,
 // retry policies, durable timers, external events and custom status.
