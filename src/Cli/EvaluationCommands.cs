@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using RoleGen.Cli.Evaluation;
+using RoleGen.Evaluation;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Storage;
 using RoleGen.Training.Data;

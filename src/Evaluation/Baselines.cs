@@ -5,7 +5,7 @@ using RoleGen.Core.Ingest;
 using RoleGen.Core.Scoring;
 using RoleGen.Core.Storage;
 
-namespace RoleGen.Cli.Evaluation;
+namespace RoleGen.Evaluation;
 
 /// <summary>Most-popular baseline: items ranked by their number of train events (ties: ordinal item id), the user's
 /// <see cref="UserTrajectory.Purchased"/> (the exclusion list) skipped.</summary>

@@ -10,7 +10,7 @@ using RoleGen.Training.Native;
 using RoleGen.Training.Onnx;
 using TorchSharp;
 
-namespace RoleGen.Cli.Evaluation;
+namespace RoleGen.Evaluation;
 
 public sealed record ScoreBenchRow(int Items, int Batch, long Calls, double Seconds, double UsersPerSecond, double P50Ms, double P90Ms);
 

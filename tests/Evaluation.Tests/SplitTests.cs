@@ -1,10 +1,10 @@
 using System.Text;
-using RoleGen.Cli.Evaluation;
+using RoleGen.Evaluation;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Events;
 using RoleGen.Training.Data;
 
-namespace RoleGen.Cli.Tests.Evaluation;
+namespace RoleGen.Evaluation.Tests;
 
 public sealed class SplitTests
 {

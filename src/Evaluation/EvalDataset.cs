@@ -4,7 +4,7 @@ using RoleGen.Core.Events;
 using RoleGen.Core.Ingest;
 using RoleGen.Training.Data;
 
-namespace RoleGen.Cli.Evaluation;
+namespace RoleGen.Evaluation;
 
 /// <summary>Which items a user is never recommended (and which are dropped from every model's list before scoring).</summary>
 public enum ExclusionMode

@@ -1,4 +1,4 @@
-namespace RoleGen.Cli.Evaluation;
+namespace RoleGen.Evaluation;
 
 /// <summary>Result of a paired bootstrap of two models' per-user values of one metric over the same users.</summary>
 /// <param name="Users">Paired users.</param>

@@ -10,7 +10,7 @@ using RoleGen.Infrastructure.Scoring;
 using RoleGen.Training;
 using RoleGen.Training.Model;
 
-namespace RoleGen.Cli.Evaluation;
+namespace RoleGen.Evaluation;
 
 public sealed record EvalOptions
 {

@@ -7,7 +7,7 @@ using RoleGen.Core.Reasoning;
 using RoleGen.Core.Scoring;
 using RoleGen.Core.Storage;
 
-namespace RoleGen.Cli.Evaluation;
+namespace RoleGen.Evaluation;
 
 /// <summary>
 /// RoleGen in the offline evaluation: behaviour-graph statistics from the train events only (the production

@@ -13,7 +13,7 @@ using RoleGen.Training.Native;
 using RoleGen.Training.Onnx;
 using TorchSharp;
 
-namespace RoleGen.Cli.Evaluation;
+namespace RoleGen.Evaluation;
 
 public sealed record ReasonBenchRow(int Interventions, int Users, double ScoreUsersPerSecond, double ReasonUsersPerSecond, double Ratio,
     double RolesSeconds, double WorldModelSeconds, double PathsPerUser);

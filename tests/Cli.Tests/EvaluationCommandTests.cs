@@ -1,6 +1,6 @@
-using RoleGen.Cli.Evaluation;
+using RoleGen.Evaluation;
 
-namespace RoleGen.Cli.Tests.Evaluation;
+namespace RoleGen.Cli.Tests;
 
 public sealed class EvaluationCommandTests
 {

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace RoleGen.Cli.Evaluation;
+namespace RoleGen.Evaluation;
 
 /// <summary>A comparison to compute: is <paramref name="ModelA"/> better than <paramref name="ModelB"/> on
 /// <paramref name="Metric"/> (a <see cref="MetricNames"/> name, e.g. "Recall@1") in <paramref name="Cohort"/>, and how

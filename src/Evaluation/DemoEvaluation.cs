@@ -4,7 +4,7 @@ using System.Text;
 using RoleGen.Core.Demo;
 using RoleGen.Core.Reasoning;
 
-namespace RoleGen.Cli.Evaluation;
+namespace RoleGen.Evaluation;
 
 /// <summary>The result of <c>rolegen eval --dataset demo</c>: does the reasoner recover the demo generator's ground-truth
 /// trigger items? Rankings (smoothed uplift vs popularity vs chance) and the Trigger role's step-level precision/recall.</summary>

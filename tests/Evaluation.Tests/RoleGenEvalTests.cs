@@ -1,9 +1,9 @@
-using RoleGen.Cli.Evaluation;
+using RoleGen.Evaluation;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Events;
 using RoleGen.Core.Reasoning;
 
-namespace RoleGen.Cli.Tests.Evaluation;
+namespace RoleGen.Evaluation.Tests;
 
 /// <summary>RoleGen in the offline evaluation: weights chosen on a validation split of the train window only, and the
 /// reasoned items (here: carted, not bought) lifting Recall@1 over the model they are fused into.</summary>

@@ -1,7 +1,7 @@
-using RoleGen.Cli.Evaluation;
+using RoleGen.Evaluation;
 using RoleGen.Core.Events;
 
-namespace RoleGen.Cli.Tests.Evaluation;
+namespace RoleGen.Evaluation.Tests;
 
 public sealed class RankingMathTests
 {

@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using RoleGen.Core.Ingest;
 
-namespace RoleGen.Cli.Evaluation;
+namespace RoleGen.Evaluation;
 
 /// <summary>Top-K metrics of one ranked list against a set of relevant items (binary relevance). The list is what a model
 /// returned, best first, after the excluded items were removed; an item listed twice counts once (at its first rank).</summary>

@@ -1,6 +1,6 @@
-using RoleGen.Cli.Evaluation;
+using RoleGen.Evaluation;
 
-namespace RoleGen.Cli.Tests.Evaluation;
+namespace RoleGen.Evaluation.Tests;
 
 public sealed class ReportTests
 {
