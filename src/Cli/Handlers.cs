@@ -233,7 +233,7 @@ public static class Handlers
         {
             throw new CliException(ExitCodes.BadInput, $"Unknown --format '{formatText}': use {EventFormats.Names}.");
         }
-        return (file, format, ValidDataset(string.IsNullOrWhiteSpace(datasetText) ? EventStore.DatasetFromFileName(file.Name) : datasetText));
+        return (file, format, ValidDataset(string.IsNullOrWhiteSpace(datasetText) ? EventStore.DatasetFromFileName(file.FullName) : datasetText));
 
         static string ValidDataset(string name)
         {

@@ -55,7 +55,7 @@ public static class TrainCommand
             {
                 throw new CliException(ExitCodes.Usage, "Pass --events <file> --format <format>, or --dataset <name> of an ingested dataset.");
             }
-            var dataset = EventStore.ValidateDataset(string.IsNullOrWhiteSpace(datasetText) ? EventStore.DatasetFromFileName(file!.Name) : datasetText);
+            var dataset = EventStore.ValidateDataset(string.IsNullOrWhiteSpace(datasetText) ? EventStore.DatasetFromFileName(file!.FullName) : datasetText);
             var version = parse.GetValue(Version);
             if (string.IsNullOrWhiteSpace(version))
             {

@@ -242,6 +242,8 @@ public class EventIngestorTests
     [InlineData("UserBehavior_head_raw.csv", "userbehavior_head_raw")]
     [InlineData("/data/My Events (2024).jsonl", "my-events--2024")]
     [InlineData("...csv", "dataset")]
+    [InlineData("/data/taobao-head/events_normalized.csv", "taobao-head-events_normalized")]
+    [InlineData("/data/otto-sample/events_normalized.csv", "otto-sample-events_normalized")]
     public void DatasetFromFileName_FileNames_GiveValidDatasetNames(string path, string expected)
     {
         var name = EventStore.DatasetFromFileName(path);

@@ -350,4 +350,74 @@ public class EventReaderTests
         Assert.False(EventFormats.TryParse("parquet", out _));
         Assert.False(EventFormats.TryParse(null, out _));
     }
+
+    [Fact]
+    public void Read_NormalizedFourColumnHeader_ReadsEventsWithUnknownCategory()
+    {
+        var rows = Read("user_id,item_id,event_type,timestamp\nu1,i1,view,100\nu1,i2,purchase,200\n", EventFormat.Normalized);
+
+        Assert.All(rows, r => Assert.True(r.IsValid, r.Error));
+        Assert.Equal(new BehaviorEvent("u1", "i1", EventReader.UnknownCategory, EventType.View, 100), rows[0].Event);
+        Assert.Equal([2L, 3], rows.Select(r => r.Line));
+    }
+
+    [Fact]
+    public void Read_NormalizedHeaderInAnyOrderWithAliases_MapsColumnsByName()
+    {
+        var rows = Read("timestamp,event,item,user,category\n100,cart,i1,u1,c9\n", EventFormat.Normalized);
+
+        Assert.Equal(new BehaviorEvent("u1", "i1", "c9", EventType.Cart, 100), Assert.Single(rows).Event);
+    }
+
+    [Fact]
+    public void Read_NormalizedFourColumnsWithoutHeader_ReadsEventsAndQuarantinesRowsOfAnotherWidth()
+    {
+        var rows = Read("u1,i1,view,100\nu1,i2,c2,view,200\nu2,i3,cart,300\n", EventFormat.Normalized);
+
+        Assert.Equal(3, rows.Count);
+        Assert.Equal(new BehaviorEvent("u1", "i1", EventReader.UnknownCategory, EventType.View, 100), rows[0].Event);
+        Assert.Equal("column-count", rows[1].ErrorCode);
+        Assert.True(rows[2].IsValid, rows[2].Error);
+    }
+
+    [Fact]
+    public void Read_NormalizedEmptyCategory_IsUnknownCategoryNotAnError()
+    {
+        var rows = Read(EventReader.NormalizedHeader + "\nu1,i1,,view,100\nu1,i2,c2,view,200\n", EventFormat.Normalized);
+
+        Assert.All(rows, r => Assert.True(r.IsValid, r.Error));
+        Assert.Equal(EventReader.UnknownCategory, rows[0].Event.CategoryId);
+        Assert.Equal("c2", rows[1].Event.CategoryId);
+    }
+
+    [Fact]
+    public void Read_NormalizedHeaderWithoutTimestamp_QuarantinesTheFileWithTheReason()
+    {
+        var rows = Read("user_id,item_id,category_id,event_type\nu1,i1,c1,view\n", EventFormat.Normalized);
+
+        var bad = Assert.Single(rows);
+        Assert.Equal("bad-header", bad.ErrorCode);
+        Assert.Contains("timestamp", bad.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_TaobaoEmptyCategory_IsStillQuarantined()
+    {
+        var rows = Read("1,2,,pv,100\n", EventFormat.Taobao);
+
+        Assert.Equal("empty-id", Assert.Single(rows).ErrorCode);
+    }
+
+    [Fact]
+    public void Read_SasrecLines_GiveOrderedPurchasesWithSyntheticTimes()
+    {
+        var rows = Read("7 10 11 12\n8 10\n\n9\n", EventFormat.Sasrec);
+
+        Assert.Equal(5, rows.Count);
+        Assert.Equal(new BehaviorEvent("7", "10", EventReader.UnknownCategory, EventType.Purchase, EventReader.SasrecBaseTimestamp), rows[0].Event);
+        Assert.Equal(EventReader.SasrecBaseTimestamp + 2, rows[2].Event.Timestamp);
+        Assert.Equal(["10", "11", "12", "10"], rows.Take(4).Select(r => r.Event.ItemId));
+        Assert.Equal("column-count", rows[4].ErrorCode);
+        Assert.Equal(4, rows[4].Line);
+    }
 }

@@ -12,6 +12,11 @@ public enum EventFormat
 
     /// <summary>OTTO JSONL sessions: <c>{"session":N,"events":[{"aid":..,"ts":ms,"type":"clicks|carts|orders"}]}</c>.</summary>
     Otto,
+
+    /// <summary>SASRec / S3-Rec sequences (Amazon Beauty, Sports, Toys): one line per user, <c>user item item ...</c>,
+    /// whitespace-separated, oldest first. Every item is a purchase; the file has no times, so event i of a line gets the
+    /// synthetic timestamp <see cref="EventReader.SasrecBaseTimestamp"/> + i (order is all that is known). No categories.</summary>
+    Sasrec,
 }
 
 public static class EventFormats
@@ -23,9 +28,10 @@ public static class EventFormats
             case "taobao": format = EventFormat.Taobao; return true;
             case "normalized" or "csv": format = EventFormat.Normalized; return true;
             case "otto" or "jsonl": format = EventFormat.Otto; return true;
+            case "sasrec" or "amazon": format = EventFormat.Sasrec; return true;
             default: format = default; return false;
         }
     }
 
-    public const string Names = "taobao|normalized|otto";
+    public const string Names = "taobao|normalized|otto|sasrec";
 }

@@ -35,9 +35,30 @@ public static class EventReader
             EventFormat.Taobao => ReadCsv(text, normalized: false, allowHeader: false),
             EventFormat.Normalized => ReadCsv(text, normalized: true, allowHeader),
             EventFormat.Otto => ReadOtto(text),
+            EventFormat.Sasrec => ReadSasrec(text),
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
         };
     }
+
+    /// <summary>Column positions of a CSV layout (category -1 when the file has none).</summary>
+    private readonly record struct CsvLayout(int Columns, int User, int Item, int Category, int Type, int Timestamp)
+    {
+        public static readonly CsvLayout WithCategory = new(5, 0, 1, 2, 3, 4);
+
+        public static readonly CsvLayout WithoutCategory = new(4, 0, 1, -1, 2, 3);
+
+        public string Describe => Category >= 0 ? "user_id,item_id,category_id,event_type,timestamp" : "user_id,item_id,event_type,timestamp";
+    }
+
+    /// <summary>Header names accepted per column of the normalized schema (case-insensitive).</summary>
+    private static readonly (string Column, string[] Names)[] HeaderAliases =
+    [
+        ("user", ["user_id", "user", "userid", "session", "visitor_id"]),
+        ("item", ["item_id", "item", "itemid", "aid", "product_id"]),
+        ("category", ["category_id", "category", "categoryid", "cat_id"]),
+        ("type", ["event_type", "event", "type", "behavior", "behaviour", "action"]),
+        ("timestamp", ["timestamp", "ts", "time", "event_time"]),
+    ];
 
     private static IEnumerable<ParsedRow> ReadCsv(TextReader text, bool normalized, bool allowHeader)
     {
@@ -52,72 +73,137 @@ public static class EventReader
                 DisableQuotesParsing = !normalized,
                 Unescape = normalized,
             }).From(text);
+            // The layout is fixed by the header, else by the first data row (normalized: 5 columns with a category, 4
+            // without); every later row must match it, so a row with an extra or a missing column is quarantined.
+            CsvLayout? layout = normalized ? null : CsvLayout.WithCategory;
             var first = true;
             foreach (var row in reader)
             {
                 // Line numbers are 1-based row indices (Sep yields blank lines as rows; a quoted field spanning lines would shift them).
                 var line = (long)row.RowIndex + 1;
-                if (first)
-                {
-                    first = false;
-                    if (allowHeader && IsHeader(row))
-                    {
-                        continue; // optional header: the whole row must be the documented column names
-                    }
-                }
                 if (row.ColCount == 1 && row[0].Span.Trim().IsEmpty)
                 {
                     continue; // blank line
                 }
-                if (row.ColCount != 5)
+                if (first)
                 {
-                    yield return Bad(line, "column-count", $"expected 5 columns, found {row.ColCount}", row.Span);
+                    first = false;
+                    if (normalized && allowHeader && TryHeader(row, out var header, out var headerError))
+                    {
+                        if (headerError is not null)
+                        {
+                            yield return Bad(line, "bad-header", headerError, row.Span);
+                            yield break;
+                        }
+                        layout = header;
+                        continue;
+                    }
+                    layout ??= row.ColCount == 4 ? CsvLayout.WithoutCategory : CsvLayout.WithCategory;
+                }
+                var l = layout!.Value;
+                if (row.ColCount != l.Columns)
+                {
+                    yield return Bad(line, "column-count", $"expected {l.Columns} columns ({l.Describe}), found {row.ColCount}", row.Span);
                     continue;
                 }
-                var user = row[0].Span.Trim();
-                var item = row[1].Span.Trim();
-                var category = row[2].Span.Trim();
+                var user = row[l.User].Span.Trim();
+                var item = row[l.Item].Span.Trim();
+                var category = l.Category >= 0 ? row[l.Category].Span.Trim() : [];
                 if (user.IsEmpty || item.IsEmpty)
                 {
                     yield return Bad(line, "empty-id", user.IsEmpty ? "empty user id" : "empty item id", row.Span);
                     continue;
                 }
-                if (category.IsEmpty)
+                if (category.IsEmpty && !normalized)
                 {
                     yield return Bad(line, "empty-id", "empty category id", row.Span);
                     continue;
                 }
-                if (!EventTypes.TryParse(row[3].Span, out var type))
+                if (!EventTypes.TryParse(row[l.Type].Span, out var type))
                 {
-                    yield return Bad(line, "unknown-event-type", $"unknown event type '{Clip(row[3].Span)}' (expected {(normalized ? "view|fav|cart|purchase" : "pv|fav|cart|buy")})", row.Span);
+                    yield return Bad(line, "unknown-event-type", $"unknown event type '{Clip(row[l.Type].Span)}' (expected {(normalized ? "view|fav|cart|purchase" : "pv|fav|cart|buy")})", row.Span);
                     continue;
                 }
-                if (!TryParseTimestamp(row[4].Span, allowIso: normalized, out var ts))
+                if (!TryParseTimestamp(row[l.Timestamp].Span, allowIso: normalized, out var ts))
                 {
-                    yield return Bad(line, "bad-timestamp", $"bad timestamp '{Clip(row[4].Span)}' (expected Unix seconds{(normalized ? " or ISO-8601" : string.Empty)})", row.Span);
+                    yield return Bad(line, "bad-timestamp", $"bad timestamp '{Clip(row[l.Timestamp].Span)}' (expected Unix seconds{(normalized ? " or ISO-8601" : string.Empty)})", row.Span);
                     continue;
                 }
-                yield return new ParsedRow(line, new BehaviorEvent(user.ToString(), item.ToString(), category.ToString(), type, ts), null, null);
+                // A missing category (no column, or an empty cell) is data, not an error: the item's category is unknown.
+                yield return new ParsedRow(line, new BehaviorEvent(user.ToString(), item.ToString(), category.IsEmpty ? UnknownCategory : category.ToString(), type, ts), null, null);
             }
         }
     }
 
-    private static readonly string[] HeaderNames = NormalizedHeader.Split(',');
-
-    private static bool IsHeader(SepReader.Row row)
+    /// <summary>True when the row is a header: every cell is a known column name (<see cref="HeaderAliases"/>).
+    /// <paramref name="error"/>: a header that names a column twice or lacks a required one (user, item, event type,
+    /// timestamp); no row of such a file can be read.</summary>
+    private static bool TryHeader(SepReader.Row row, out CsvLayout layout, out string? error)
     {
-        if (row.ColCount != HeaderNames.Length)
+        layout = default;
+        error = null;
+        var positions = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < row.ColCount; i++)
         {
-            return false;
-        }
-        for (var i = 0; i < HeaderNames.Length; i++)
-        {
-            if (!row[i].Span.Trim().Equals(HeaderNames[i], StringComparison.OrdinalIgnoreCase))
+            var cell = row[i].Span.Trim();
+            string? column = null;
+            foreach (var (c, names) in HeaderAliases)
             {
-                return false;
+                foreach (var n in names)
+                {
+                    if (cell.Equals(n, StringComparison.OrdinalIgnoreCase))
+                    {
+                        column = c;
+                    }
+                }
+            }
+            if (column is null)
+            {
+                return false; // a data row (an unknown header is then quarantined like one)
+            }
+            if (!positions.TryAdd(column, i))
+            {
+                error = $"the header names the {column} column twice";
+                return true;
             }
         }
+        var missing = new[] { "user", "item", "type", "timestamp" }.Where(c => !positions.ContainsKey(c)).ToArray();
+        if (missing.Length > 0)
+        {
+            error = $"the header lacks the {string.Join(", ", missing)} column(s) (expected {NormalizedHeader}; category_id is optional)";
+            return true;
+        }
+        layout = new CsvLayout(row.ColCount, positions["user"], positions["item"], positions.GetValueOrDefault("category", -1), positions["type"], positions["timestamp"]);
         return true;
+    }
+
+    /// <summary>Synthetic time of the first event of a SASRec line (event i: this + i seconds).</summary>
+    public const long SasrecBaseTimestamp = 1_500_000_000;
+
+    private static IEnumerable<ParsedRow> ReadSasrec(TextReader text)
+    {
+        using (text)
+        {
+            long line = 0;
+            while (text.ReadLine() is { } raw)
+            {
+                line++;
+                if (string.IsNullOrWhiteSpace(raw))
+                {
+                    continue;
+                }
+                var parts = raw.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length < 2)
+                {
+                    yield return Bad(line, "column-count", "expected a user id followed by at least one item id", raw);
+                    continue;
+                }
+                for (var i = 1; i < parts.Length; i++)
+                {
+                    yield return new ParsedRow(line, new BehaviorEvent(parts[0], parts[i], UnknownCategory, EventType.Purchase, SasrecBaseTimestamp + i - 1), null, null);
+                }
+            }
+        }
     }
 
     private static IEnumerable<ParsedRow> ReadOtto(TextReader text)

@@ -19,10 +19,25 @@ public static class EventStore
         return dataset;
     }
 
-    /// <summary>Dataset name derived from a file name: <c>UserBehavior_head_raw.csv</c> → <c>userbehavior_head_raw</c>.</summary>
+    /// <summary>File stems that say nothing about the data: such a file is named after its folder too, so that
+    /// <c>a/events_normalized.csv</c> and <c>b/events_normalized.csv</c> do not land in (and replace) one dataset.</summary>
+    private static readonly HashSet<string> GenericStems = new(StringComparer.Ordinal)
+    {
+        "events", "events_normalized", "events-normalized", "normalized", "data", "dataset", "train", "test", "sample", "log", "logs",
+        "input", "export", "behavior", "behaviour", "interactions", "sessions",
+    };
+
+    /// <summary>Dataset name derived from a file path: <c>UserBehavior_head_raw.csv</c> → <c>userbehavior_head_raw</c>; a
+    /// generic file name is prefixed with its folder: <c>taobao-head/events_normalized.csv</c> → <c>taobao-head-events_normalized</c>.</summary>
     public static string DatasetFromFileName(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
         var stem = System.IO.Path.GetFileNameWithoutExtension(path).ToLowerInvariant();
+        var folder = System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(path) ?? string.Empty);
+        if (GenericStems.Contains(stem) && !string.IsNullOrEmpty(folder))
+        {
+            stem = folder.ToLowerInvariant() + "-" + stem;
+        }
         var chars = stem.Select(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-' or '_' ? c : '-').ToArray();
         var name = new string(chars).Trim('-');
         if (name.Length == 0)
