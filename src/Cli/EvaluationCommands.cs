@@ -4,6 +4,7 @@ using System.Text.Json;
 using RoleGen.Evaluation;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Storage;
+using RoleGen.Core.Ingest;
 using RoleGen.Training.Data;
 
 namespace RoleGen.Cli;
@@ -12,19 +13,35 @@ namespace RoleGen.Cli;
 /// (scoring throughput and training speed).</summary>
 public static class EvaluationCommands
 {
-    public static readonly Option<string> EvalDataset = new("--dataset")
-    {
-        Description = "beauty (Amazon Beauty, SASRec 'user item item ...' file; leave-one-out), taobao (UserBehavior CSV; temporal split) " +
-                      "or demo (generated in memory: does the reasoner recover the generator's ground-truth trigger items?).",
-        Required = true,
-    };
+    private static readonly DormancyPolicy DefaultPolicy = new();
 
-    public static readonly Option<FileInfo> Data = new("--data") { Description = "The dataset file (required for beauty and taobao; not used by demo)." };
+    public static readonly Option<FileInfo> Data = new("--data") { Description = "The behaviour log to evaluate (any --format; not used with --format demo)." };
+    public static readonly Option<string> LogFormat = new("--format")
+    {
+        Description = "Format of --data: taobao | normalized (user_id,item_id[,category_id],event_type,timestamp) | otto | sasrec (S3-Rec 'user item item ...', e.g. Amazon Beauty) | demo (the demo world generated in memory; --users, --seed).",
+    };
+    public static readonly Option<string> EvalDataset = new("--dataset") { Description = "Name of the evaluated log in the report and the blob prefix (default: from the file name; demo: demo-s{seed})." };
+    public static readonly Option<string> SplitKind = new("--split")
+    {
+        Description = "temporal (train before --split-time, relevant = items bought at/after it) or leave-one-out (the last event of each user; the default for sasrec).",
+    };
+    public static readonly Option<long?> SplitTime = new("--split-time")
+    {
+        Description = "Temporal split time, Unix seconds (default: the time that leaves the last 20% of the events as test).",
+    };
+    public static readonly Option<FileInfo> TestFile = new("--test")
+    {
+        Description = "An external test file of 'user_id,item_id' lines: train on the whole --data log, evaluate those users on those items.",
+    };
     public static readonly Option<string> Cohort = new("--cohort")
     {
-        Description = "Cohort printed and charted: all or dormant (taobao only). The JSON keeps every cohort.",
+        Description = "Cohort printed and charted: all or dormant (the run's dormancy policy on the train window). The JSON keeps every cohort.",
         DefaultValueFactory = _ => "all",
     };
+    public static readonly Option<int> EvalLookback = new("--lookback-days") { Description = "Dormancy look-back window in days (the run's policy).", DefaultValueFactory = _ => DefaultPolicy.LookbackDays };
+    public static readonly Option<int> EvalMinViews = new("--min-views") { Description = "Dormancy: minimum views in the window.", DefaultValueFactory = _ => DefaultPolicy.MinViews };
+    public static readonly Option<double> EvalMaxConversion = new("--max-conversion-rate") { Description = "Dormancy: maximum purchases/views.", DefaultValueFactory = _ => DefaultPolicy.MaxConversionRate };
+    public static readonly Option<int> EvalMinActiveDays = new("--min-active-days") { Description = "Dormancy: minimum distinct active days (0 = off)." };
     public static readonly Option<int> DemoUsers = new("--users") { Description = "demo: users in the generated world.", DefaultValueFactory = _ => 5_000 };
     public static readonly Option<int> Resamples = new("--resamples")
     {
@@ -45,20 +62,15 @@ public static class EvaluationCommands
     public static readonly Option<string> WorkDir = new("--work-dir") { Description = "Where a freshly trained backbone is written (default: {out without .json}-backbone)." };
     public static readonly Option<int> Epochs = new("--epochs") { Description = "Backbone: maximum epochs (validation early stopping usually ends before).", DefaultValueFactory = _ => 200 };
     public static readonly Option<double> Budget = new("--budget-seconds") { Description = "Backbone: stop training after this long, keeping the best validation epoch (0 = no limit)." };
-    public static readonly Option<long?> EvalSeed = new("--seed") { Description = "beauty/taobao: backbone training seed (default 42); demo: seed of the generated world (default 7, held out from tuning)." };
+    public static readonly Option<long?> EvalSeed = new("--seed") { Description = "Backbone training seed (default 42); with --format demo also the seed of the generated world (default 7, held out from tuning)." };
     public static readonly Option<int> Threads = new("--threads") { Description = "torch / ONNX Runtime intra-op threads (0 = all cores)." };
     public static readonly Option<string> Exclude = new("--exclude")
     {
-        Description = "Items never recommended nor counted: history (every item of the user's input history; the standard for Beauty, the default there) " +
-                      "or purchased (only items bought in it: what production does, and the default for taobao, where browsed items are bought later).",
-    };
-    public static readonly Option<long> SplitTime = new("--split-time")
-    {
-        Description = "Taobao: split time, Unix seconds (default 1512057600 = 2017-12-01 00:00 UTC+8).",
-        DefaultValueFactory = _ => TaobaoSplit.DefaultSplit,
+        Description = "Items never recommended nor counted: history (every item of the user's input history; the leave-one-out default) " +
+                      "or purchased (only items bought in it: what production does; the temporal default, where browsed items are bought later).",
     };
     public static readonly Option<bool> NoBackbone = new("--skip-backbone") { Description = "Do not train/score the backbone (RoleGen then fuses over the transition baseline, with the statistical world model)." };
-    public static readonly Option<bool> NoRoleGen = new("--skip-rolegen") { Description = "Do not evaluate RoleGen (reasoner + fusion; Taobao only: its weights are chosen on a validation split of the train window)." };
+    public static readonly Option<bool> NoRoleGen = new("--skip-rolegen") { Description = "Do not evaluate RoleGen (reasoner + fusion, weights chosen on a validation split of the train window)." };
 
     public static readonly Option<string> BenchItems = new("--items") { Description = "Comma-separated vocabulary sizes.", DefaultValueFactory = _ => "20000,100000" };
     public static readonly Option<string> BenchBatches = new("--batches") { Description = "Comma-separated batch sizes (users per ONNX Runtime call).", DefaultValueFactory = _ => "1,64,512" };
@@ -80,15 +92,15 @@ public static class EvaluationCommands
     public static IReadOnlyList<Command> Build()
     {
         var eval = new Command("eval",
-            "Offline evaluation on a public dataset: popularity, the transition baseline and the backbone (ONNX Runtime), full ranking over all items, " +
-            "history items excluded; Recall@1/5/10 (Taobao also @20) and NDCG@5/10 with percentile bootstrap 95% CIs over users, categories per top-10 list, " +
-            "intra-list diversity ILD@10 and category coverage (taobao), paired bootstrap comparisons between models. " +
-            "--dataset demo instead measures how well the reasoner recovers the demo generator's ground-truth trigger items. " +
-            "Prints markdown; writes JSON, markdown and HTML (inline SVG charts) locally and uploads them to the blob store unless --no-upload. " +
-            "Set OMP_WAIT_POLICY=PASSIVE in the environment when training.")
+            "Offline evaluation of any behaviour log through the production pipeline (the ShardRecommender the nightly run uses): popularity, the transition " +
+            "baseline, the backbone (ONNX Runtime) and RoleGen, full ranking over all items; Recall@1/5/10/20 and NDCG@5/10 with bootstrap 95% CIs, " +
+            "diversity (categories per top-10, ILD@10, coverage) where the log has categories; every model compared with the strongest other one. " +
+            "Temporal split (default) or leave-one-out; the dormant cohort from the run's policy; validation carved from the train window for every choice. " +
+            "--format demo also measures whether the reasoner recovers the generator's ground-truth trigger items. Writes JSON, markdown and HTML; " +
+            "uploads them unless --no-upload. Set OMP_WAIT_POLICY=PASSIVE when training.")
         {
-            EvalDataset, Data, Cohort, ModelDir, Out, WorkDir, Epochs, Budget, EvalSeed, Threads, Exclude, SplitTime, NoBackbone, NoRoleGen,
-            DemoUsers, Resamples, BlobPrefix, NoUpload,
+            Data, LogFormat, EvalDataset, SplitKind, SplitTime, TestFile, Cohort, EvalLookback, EvalMinViews, EvalMaxConversion, EvalMinActiveDays,
+            ModelDir, Out, WorkDir, Epochs, Budget, EvalSeed, Threads, Exclude, NoBackbone, NoRoleGen, DemoUsers, Resamples, BlobPrefix, NoUpload,
         };
         eval.SetAction(EvalAsync);
 
@@ -113,39 +125,47 @@ public static class EvaluationCommands
 
     private static Task<int> EvalAsync(ParseResult parse, CancellationToken cancellationToken) => Guard(async () =>
     {
-        var dataset = (parse.GetValue(EvalDataset) ?? "").Trim().ToLowerInvariant();
-        if (dataset is not ("beauty" or "taobao" or "demo"))
+        var formatText = (parse.GetValue(LogFormat) ?? "").Trim().ToLowerInvariant();
+        var demo = formatText == "demo";
+        EventFormat format = default;
+        if (!demo && !EventFormats.TryParse(formatText, out format))
         {
-            throw new CliException(ExitCodes.BadInput, $"--dataset must be beauty or taobao (with --data) or demo, not '{dataset}'.");
+            throw new CliException(ExitCodes.BadInput, formatText.Length == 0
+                ? $"--format is required: {EventFormats.Names}|demo."
+                : $"Unknown --format '{formatText}': use {EventFormats.Names}|demo.");
         }
         var cohort = (parse.GetValue(Cohort) ?? "all").Trim().ToLowerInvariant();
         if (cohort is not ("all" or "dormant"))
         {
             throw new CliException(ExitCodes.BadInput, $"--cohort must be all or dormant, not '{cohort}'.");
         }
-        if (cohort == "dormant" && dataset != "taobao")
-        {
-            throw new CliException(ExitCodes.BadInput, $"--cohort dormant needs --dataset taobao: {dataset} has no dormant cohort (its users have no dormancy window).");
-        }
         var resamples = parse.GetValue(Resamples);
         if (resamples < 1)
         {
             throw new CliException(ExitCodes.BadInput, "--resamples must be at least 1.");
         }
-        var outFile = parse.GetValue(Out)?.FullName ?? Path.GetFullPath($"eval-{dataset}.json");
-        var created = DateTimeOffset.UtcNow;
-        var prefix = parse.GetValue(BlobPrefix) ?? string.Create(CultureInfo.InvariantCulture, $"reports/eval/{dataset}/{created:yyyyMMdd'T'HHmmss'Z'}/");
-        prefix = prefix.TrimStart('/');
-        if (prefix.Length > 0 && !prefix.EndsWith('/'))
+        var policy = new DormancyPolicy
         {
-            prefix += "/";
+            LookbackDays = parse.GetValue(EvalLookback),
+            MinViews = parse.GetValue(EvalMinViews),
+            MaxConversionRate = parse.GetValue(EvalMaxConversion),
+            MinActiveDays = parse.GetValue(EvalMinActiveDays),
+        };
+        if (policy.Validate() is { } invalidPolicy)
+        {
+            throw new CliException(ExitCodes.BadInput, invalidPolicy.Replace("LookbackDays", "--lookback-days", StringComparison.Ordinal)
+                .Replace("MinViews", "--min-views", StringComparison.Ordinal).Replace("MaxConversionRate", "--max-conversion-rate", StringComparison.Ordinal)
+                .Replace("MinActiveDays", "--min-active-days", StringComparison.Ordinal));
         }
 
-        string json, markdown, html;
-        if (dataset == "demo")
+        // The log: a file in any supported format, or the demo world generated in memory.
+        EvalLog log;
+        Core.Demo.DemoWorldGenerator? world = null;
+        int demoSeed = 7, demoUsers = 0;
+        if (demo)
         {
-            var users = parse.GetValue(DemoUsers);
-            if (users < 1)
+            demoUsers = parse.GetValue(DemoUsers);
+            if (demoUsers < 1)
             {
                 throw new CliException(ExitCodes.BadInput, "--users must be at least 1.");
             }
@@ -154,23 +174,72 @@ public static class EvaluationCommands
             {
                 throw new CliException(ExitCodes.BadInput, "--seed must fit in 32 bits for the demo world.");
             }
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Generating the demo world ({users} users, seed {seed}) and building the behaviour-graph statistics"));
-            var demo = await DemoEvaluation.RunAsync(users, (int)seed, cancellationToken).ConfigureAwait(false);
-            markdown = demo.ToMarkdown();
-            html = demo.ToHtml();
-            json = JsonSerializer.Serialize(demo, EvalReport.Json);
-            Console.WriteLine();
-            Console.WriteLine(markdown);
+            demoSeed = (int)seed;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Generating the demo world ({demoUsers} users, seed {demoSeed}) in memory"));
+            (log, world) = EvalLog.Demo(demoUsers, demoSeed);
         }
         else
         {
-            var report = await EvaluateDatasetAsync(parse, dataset, outFile, resamples, cancellationToken).ConfigureAwait(false);
-            Console.WriteLine();
-            Console.WriteLine($"{dataset}: full ranking over all items, exclusion = {report.Exclusion}, cohort = {cohort}");
-            Console.WriteLine(report.ToMarkdown(cohort));
-            markdown = $"# rolegen eval: {dataset}\n\n{report.Split}; exclusion = {report.Exclusion}\n\n" + report.ToMarkdown();
-            html = report.ToHtml(chartCohort: cohort);
-            json = JsonSerializer.Serialize(report, EvalReport.Json);
+            var file = parse.GetValue(Data) ?? throw new CliException(ExitCodes.BadInput, $"--data is required with --format {formatText} (the log file).");
+            if (Directory.Exists(file.FullName))
+            {
+                throw new CliException(ExitCodes.BadInput, $"--data {file.FullName} is a directory: pass the log file itself.");
+            }
+            if (!file.Exists)
+            {
+                throw new CliException(ExitCodes.BadInput, $"--data {file.FullName} does not exist.");
+            }
+            Console.WriteLine($"Reading {file.FullName} as {formatText}");
+            log = EvalLog.ReadFile(file.FullName, format, parse.GetValue(EvalDataset));
+        }
+        if (parse.GetValue(EvalDataset) is { Length: > 0 } named)
+        {
+            log = log with { Name = named };
+        }
+        if (log.QuarantineNote is { } quarantine)
+        {
+            Console.WriteLine(quarantine);
+        }
+        if (log.Events.Count == 0)
+        {
+            throw new CliException(ExitCodes.BadInput,
+                $"No valid events in {log.Source} as '{formatText}' ({log.QuarantinedRows:N0} rows quarantined{(log.Samples.Count > 0 ? ", e.g. " + string.Join("; ", log.Samples) : "")}). Is --format right?");
+        }
+
+        var data = Split(parse, log, format, demo, policy);
+        data.Notes.InsertRange(0, log.QuarantineNote is { } q ? [q] : []);
+        var outFile = parse.GetValue(Out)?.FullName ?? Path.GetFullPath($"eval-{log.Name}.json");
+        var created = DateTimeOffset.UtcNow;
+        var prefix = parse.GetValue(BlobPrefix) ?? BlobLayout.EvalReportPrefix(log.Name, created);
+        prefix = prefix.TrimStart('/');
+        if (prefix.Length > 0 && !prefix.EndsWith('/'))
+        {
+            prefix += "/";
+        }
+        Console.WriteLine($"Split: {data.Split}");
+        Console.WriteLine("Stats: " + string.Join(", ", data.Stats.Select(kv => $"{kv.Key} {kv.Value}")));
+        var report = await Evaluator.RunAsync(data, log.Source, Options(parse, outFile, resamples), Console.WriteLine, cancellationToken).ConfigureAwait(false);
+
+        DemoEvalReport? recovery = null;
+        if (world is not null)
+        {
+            Console.WriteLine("Measuring trigger recovery on the demo world's ground truth");
+            recovery = await DemoEvaluation.RunAsync(demoUsers, demoSeed, cancellationToken).ConfigureAwait(false);
+        }
+        Console.WriteLine();
+        Console.WriteLine($"{log.Name}: full ranking over all items, exclusion = {report.Exclusion}, cohort = {cohort}");
+        Console.WriteLine(report.ToMarkdown(cohort));
+        var markdown = $"# rolegen eval: {log.Name}\n\n{report.Split}; exclusion = {report.Exclusion}\n\n" + report.ToMarkdown();
+        var html = report.ToHtml(chartCohort: report.Models.Any(m => m.Cohorts.Any(c => c.Cohort == cohort)) ? cohort : "all");
+        var json = JsonSerializer.Serialize(report, EvalReport.Json);
+        if (recovery is not null)
+        {
+            var section = recovery.ToMarkdown();
+            Console.WriteLine("## Trigger recovery (demo ground truth)");
+            Console.WriteLine(section);
+            markdown += "\n## Trigger recovery (demo ground truth)\n\n" + section;
+            html = html.Replace("</body>", recovery.ToHtmlSection() + "</body>", StringComparison.Ordinal);
+            json = JsonSerializer.Serialize(new { report, triggerRecovery = recovery }, EvalReport.Json);
         }
 
         var (mdFile, htmlFile) = ReportFiles(outFile);
@@ -188,22 +257,59 @@ public static class EvaluationCommands
         return ExitCodes.Ok;
     });
 
-    /// <summary>The markdown and HTML files next to the JSON report: x.json → x.md, x.html (any other name gets the suffixes appended).</summary>
-    internal static (string Markdown, string Html) ReportFiles(string jsonFile)
+    /// <summary>The split the options ask for: an external --test file, leave-one-out, or temporal (the default except for sasrec).</summary>
+    private static EvalDataset Split(ParseResult parse, EvalLog log, EventFormat format, bool demo, DormancyPolicy policy)
     {
-        var stem = jsonFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? jsonFile[..^".json".Length] : jsonFile;
-        return (stem + ".md", stem + ".html");
+        var splitText = parse.GetValue(SplitKind)?.Trim().ToLowerInvariant();
+        var kind = splitText switch
+        {
+            null or "" => !demo && format == EventFormat.Sasrec ? "leave-one-out" : "temporal",
+            "temporal" or "time" => "temporal",
+            "leave-one-out" or "loo" => "leave-one-out",
+            _ => throw new CliException(ExitCodes.BadInput, $"--split must be temporal or leave-one-out, not '{splitText}'."),
+        };
+        if (parse.GetValue(TestFile) is { } test)
+        {
+            if (!test.Exists)
+            {
+                throw new CliException(ExitCodes.BadInput, $"--test {test.FullName} does not exist.");
+            }
+            var pairs = EvalLog.ReadTestPairs(test.FullName, out var bad);
+            if (pairs.Count == 0)
+            {
+                throw new CliException(ExitCodes.BadInput, $"--test {test.FullName} holds no 'user_id,item_id' line ({bad} malformed lines).");
+            }
+            var external = ExternalTestSplit.Create(log.Events, pairs, policy, log.Name);
+            if (bad > 0)
+            {
+                external.Notes.Add($"--test: {bad} malformed lines skipped (expected user_id,item_id).");
+            }
+            return external;
+        }
+        if (kind == "leave-one-out")
+        {
+            return LeaveOneOutEvalSplit.Create(log.Events, policy, log.Name);
+        }
+        var splitTime = parse.GetValue(SplitTime);
+        if (splitTime is { } t && (t <= log.Events.Min(e => e.Timestamp) || t > log.Events.Max(e => e.Timestamp)))
+        {
+            throw new CliException(ExitCodes.BadInput,
+                $"--split-time {t} leaves no train or no test events: the log spans {log.Events.Min(e => e.Timestamp)}..{log.Events.Max(e => e.Timestamp)}.");
+        }
+        var data = TemporalSplit.Create(log.Events, splitTime, policy, log.Name);
+        if (data.Users.Count == 0)
+        {
+            throw new CliException(ExitCodes.BadInput,
+                $"The temporal split at {data.AsOf} leaves no user with a purchase after it: nothing to evaluate. Pass an earlier --split-time, --split leave-one-out, or --test.");
+        }
+        return data;
     }
 
-    private static async Task<EvalReport> EvaluateDatasetAsync(ParseResult parse, string dataset, string outFile, int resamples, CancellationToken cancellationToken)
+    private static EvalOptions Options(ParseResult parse, string outFile, int resamples)
     {
-        var file = parse.GetValue(Data) ?? throw new CliException(ExitCodes.BadInput, $"--data is required for --dataset {dataset} (the dataset file).");
-        if (!file.Exists)
+        ExclusionMode? exclusion = parse.GetValue(Exclude)?.Trim().ToLowerInvariant() switch
         {
-            throw new CliException(ExitCodes.BadInput, $"--data {file.FullName} does not exist.");
-        }
-        var exclusion = (parse.GetValue(Exclude) ?? (dataset == "taobao" ? "purchased" : "history")).Trim().ToLowerInvariant() switch
-        {
+            null or "" => null,
             "history" => ExclusionMode.History,
             "purchased" => ExclusionMode.Purchased,
             var other => throw new CliException(ExitCodes.BadInput, $"--exclude must be history or purchased, not '{other}'."),
@@ -213,26 +319,11 @@ public static class EvaluationCommands
         {
             throw new CliException(ExitCodes.BadInput, $"--model-dir {modelDir} must contain model.onnx and vocab.json.");
         }
-        var workDir = parse.GetValue(WorkDir) ?? Path.Combine(Path.GetDirectoryName(outFile) ?? ".", Path.GetFileNameWithoutExtension(outFile) + "-backbone");
-
-        Console.WriteLine($"Loading {dataset} from {file.FullName}");
-        EvalDataset data;
-        if (dataset == "beauty")
-        {
-            data = BeautySplit.Create(SequenceCorpus.FromBeautyFile(file.FullName));
-        }
-        else
-        {
-            await using var stream = file.OpenRead();
-            data = TaobaoSplit.Create(TaobaoSplit.ReadEvents(stream), parse.GetValue(SplitTime), new DormancyPolicy());
-        }
-        Console.WriteLine($"Split: {data.Split}");
-        Console.WriteLine("Stats: " + string.Join(", ", data.Stats.Select(kv => $"{kv.Key} {kv.Value}")));
-        var options = new EvalOptions
+        return new EvalOptions
         {
             Exclusion = exclusion,
             ModelDir = modelDir,
-            WorkDir = workDir,
+            WorkDir = parse.GetValue(WorkDir) ?? Path.Combine(Path.GetDirectoryName(outFile) ?? ".", Path.GetFileNameWithoutExtension(outFile) + "-backbone"),
             Epochs = parse.GetValue(Epochs),
             BudgetSeconds = parse.GetValue(Budget),
             Seed = parse.GetValue(EvalSeed) ?? 42,
@@ -241,7 +332,13 @@ public static class EvaluationCommands
             SkipRoleGen = parse.GetValue(NoRoleGen),
             Resamples = resamples,
         };
-        return await Evaluator.RunAsync(data, file.FullName, options, Console.WriteLine, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The markdown and HTML files next to the JSON report: x.json → x.md, x.html (any other name gets the suffixes appended).</summary>
+    internal static (string Markdown, string Html) ReportFiles(string jsonFile)
+    {
+        var stem = jsonFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? jsonFile[..^".json".Length] : jsonFile;
+        return (stem + ".md", stem + ".html");
     }
 
     /// <summary>Uploads the report files through the CLI's blob store. The local files are the primary output, so an

@@ -88,7 +88,29 @@ public sealed record DemoEvalReport(
             new("popularity", Recovery.Popularity.Select(r => r.Recall).ToArray()),
             new("chance", Recovery.Uplift.Select(r => r.ChanceRecall).ToArray()),
         };
-        return HtmlReport.Page("rolegen eval: demo trigger recovery",
+        return HtmlReport.Page("rolegen eval: demo trigger recovery", Sections(groups, series, recall));
+    }
+
+    /// <summary>The trigger-recovery tables and charts as HTML to append to another report page.</summary>
+    public string ToHtmlSection()
+    {
+        var groups = Recovery.Uplift.Select(r => string.Create(Ci, $"precision@{r.K}")).ToArray();
+        BarSeries[] series =
+        [
+            new("smoothed uplift", Recovery.Uplift.Select(r => r.Precision).ToArray()),
+            new("popularity", Recovery.Popularity.Select(r => r.Precision).ToArray()),
+            new("chance", Recovery.Uplift.Select(r => r.ChancePrecision).ToArray()),
+        ];
+        var recall = new BarSeries[]
+        {
+            new("smoothed uplift", Recovery.Uplift.Select(r => r.Recall).ToArray()),
+            new("popularity", Recovery.Popularity.Select(r => r.Recall).ToArray()),
+            new("chance", Recovery.Uplift.Select(r => r.ChanceRecall).ToArray()),
+        };
+        return HtmlReport.Heading("Trigger recovery (demo ground truth)") + string.Concat(Sections(groups, series, recall));
+    }
+
+    private IEnumerable<string> Sections(string[] groups, BarSeries[] series, BarSeries[] recall) =>
         [
             HtmlReport.Paragraph(Summary, "meta"),
             HtmlReport.Heading("Ranking the ground-truth trigger items"),
@@ -98,8 +120,7 @@ public sealed record DemoEvalReport(
             HtmlReport.Heading("Trigger role per step"),
             HtmlReport.Table(StepHeader, StepRows()),
             HtmlReport.Paragraph(Definitions),
-        ]);
-    }
+        ];
 }
 
 /// <summary>Runs the demo trigger recovery through Core's <see cref="TriggerRecovery"/> (the same numbers as the held-out

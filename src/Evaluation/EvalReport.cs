@@ -58,6 +58,89 @@ public sealed record EvalReport(
     /// <summary>Paired comparisons computed so far (<see cref="WithComparisons"/>).</summary>
     public IReadOnlyList<ModelComparison> Comparisons { get; init; } = [];
 
+    /// <summary>What the reader, the split and the models say about this evaluation (quarantined rows, cohorts without
+    /// users and why, models that could not be evaluated, defaults used for lack of a validation split).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>The metrics every model is compared on with the strongest other model.</summary>
+    public static readonly IReadOnlyList<string> HeadlineMetrics = [MetricNames.Recall(1), MetricNames.Recall(10), MetricNames.Ndcg(10)];
+
+    /// <summary>The strongest model other than <paramref name="model"/> on <paramref name="metric"/> in <paramref name="cohort"/>
+    /// (highest mean; ties: the earlier model in the report), or null when there is none. <paramref name="baselinesOnly"/>
+    /// leaves RoleGen out of the candidates.</summary>
+    public string? StrongestOther(string model, string cohort, string metric, bool baselinesOnly = false)
+    {
+        var best = Models
+            .Where(m => m.Model != model && (!baselinesOnly || m.Model != "rolegen"))
+            .Select((m, i) => (m.Model, Index: i, Cohort: m.Cohorts.FirstOrDefault(c => c.Cohort == cohort)))
+            .Where(x => x.Cohort is not null)
+            .OrderByDescending(x => x.Cohort!.Values(metric).DefaultIfEmpty(0).Average())
+            .ThenBy(x => x.Index)
+            .FirstOrDefault();
+        return best.Cohort is null ? null : best.Model;
+    }
+
+    /// <summary>Every model against the strongest other model, per cohort and headline metric (RoleGen's Recall@1 with
+    /// the paper's +6.2% as the target, the others "A beats B").</summary>
+    public IEnumerable<ComparisonRequest> StrongestComparisons()
+    {
+        foreach (var cohort in Models.SelectMany(m => m.Cohorts).Select(c => c.Cohort).Distinct(StringComparer.Ordinal))
+        {
+            foreach (var metric in HeadlineMetrics)
+            {
+                foreach (var m in Models.Where(m => m.Cohorts.Any(c => c.Cohort == cohort)))
+                {
+                    if (StrongestOther(m.Model, cohort, metric) is { } other)
+                    {
+                        var target = m.Model == "rolegen" && metric == MetricNames.Recall(1) ? Evaluator.RoleGenRecallAt1Target : 1.0;
+                        yield return new ComparisonRequest(m.Model, other, cohort, metric, target);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The verdict of a comparison: better / worse when the paired 95% CI of the difference excludes 0, else not
+    /// distinguishable.</summary>
+    public static string Verdict(ModelComparison c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        return c.DiffCi.Lower > 0 ? "better" : c.DiffCi.Upper < 0 ? "worse" : "not distinguishable";
+    }
+
+    /// <summary>The headline: per cohort, RoleGen against the strongest baseline (the best non-RoleGen model on each
+    /// metric) — ratio with its paired CI and a verdict. Empty when RoleGen was not evaluated.</summary>
+    public IReadOnlyList<string> Headline()
+    {
+        var lines = new List<string>();
+        var rolegen = Models.FirstOrDefault(m => m.Model == "rolegen");
+        if (rolegen is null)
+        {
+            return lines;
+        }
+        foreach (var cohort in rolegen.Cohorts)
+        {
+            var parts = new List<string>();
+            foreach (var metric in HeadlineMetrics)
+            {
+                var other = StrongestOther("rolegen", cohort.Cohort, metric, baselinesOnly: true);
+                if (other is null)
+                {
+                    continue;
+                }
+                var c = Comparisons.FirstOrDefault(x => x.ModelA == "rolegen" && x.ModelB == other && x.Cohort == cohort.Cohort && x.Metric == metric)
+                        ?? Compare("rolegen", other, cohort.Cohort, metric, metric == MetricNames.Recall(1) ? Evaluator.RoleGenRecallAt1Target : 1.0);
+                var ratio = c.Ratio is { } r ? string.Create(Ci, $"×{r:F2} {c.RatioCi?.ToString("F2")}") : "ratio n/a";
+                parts.Add(string.Create(Ci, $"{metric} {c.MeanA:F4} vs {other} {c.MeanB:F4} ({ratio}, {Verdict(c)})"));
+            }
+            if (parts.Count > 0)
+            {
+                lines.Add(string.Create(Ci, $"RoleGen vs the strongest baseline, cohort {cohort.Cohort} ({cohort.Users} users): {string.Join("; ", parts)}."));
+            }
+        }
+        return lines;
+    }
+
     /// <summary>The model result called <paramref name="model"/>, or a clear error listing the evaluated ones.</summary>
     public ModelResult Model(string model) => Models.FirstOrDefault(m => m.Model == model)
         ?? throw new ArgumentException($"model '{model}' was not evaluated (models: {string.Join(", ", Models.Select(m => m.Model))}).", nameof(model));
@@ -138,7 +221,7 @@ public sealed record EvalReport(
         ];
 
     private static readonly string[] ComparisonHeader =
-        ["A", "B", "cohort", "metric", "users", "mean A", "mean B", "A/B [95% CI]", "A−B [95% CI]", "P(A/B ≥ target)", "note"];
+        ["A", "B", "cohort", "metric", "users", "mean A", "mean B", "A/B [95% CI]", "A−B [95% CI]", "P(A/B ≥ target)", "verdict", "note"];
 
     private IEnumerable<IReadOnlyList<string>> ComparisonRows(string? cohort) =>
         Comparisons.Where(c => cohort is null || c.Cohort == cohort).Select(c => (IReadOnlyList<string>)
@@ -147,6 +230,7 @@ public sealed record EvalReport(
             c.Ratio is { } r ? string.Create(Ci, $"{r:F3} {c.RatioCi?.ToString("F3")}") : "n/a",
             string.Create(Ci, $"{c.Diff:F4} {c.DiffCi.ToString("F4")}"),
             c.ShareAtLeastTarget is { } s ? string.Create(Ci, $"{s:F3} (target {c.Target:F3})") : "n/a",
+            Verdict(c),
             c.Note ?? "",
         ]);
 
@@ -155,17 +239,30 @@ public sealed record EvalReport(
     public string ToMarkdown(string? cohort = null)
     {
         var sb = new StringBuilder();
+        foreach (var line in Headline())
+        {
+            sb.AppendLine("**" + line + "**");
+            sb.AppendLine();
+        }
         AppendTable(sb, MetricHeader(), MetricRows(cohort));
         sb.AppendLine();
         sb.AppendLine(string.Create(Ci, $"Cells: mean [95% percentile bootstrap CI over users, B = {Resamples}]. categories/top-10: distinct categories per top-10 list; ") +
                                         (HasCategories
                           ? "ILD@10: share of top-10 item pairs in different categories (lists shorter than 2: 0); category coverage: distinct categories over all the cohort's top-10 lists / categories in the train events."
                           : NoCategories));
+        if (Notes.Count > 0)
+        {
+            sb.AppendLine();
+            foreach (var note in Notes)
+            {
+                sb.AppendLine("- " + note);
+            }
+        }
         var comparisons = ComparisonRows(cohort).ToArray();
         if (comparisons.Length > 0)
         {
             sb.AppendLine();
-            sb.AppendLine(string.Create(Ci, $"Paired comparisons (same users resampled for A and B, B = {Resamples}):"));
+            sb.AppendLine(string.Create(Ci, $"Paired comparisons, each model against the strongest other model (same users resampled for A and B, B = {Resamples}):"));
             sb.AppendLine();
             AppendTable(sb, ComparisonHeader, comparisons, textColumns: 4);
         }
@@ -178,7 +275,9 @@ public sealed record EvalReport(
     public string ToHtml(string? cohort = null, string? chartCohort = null)
     {
         var chart = chartCohort ?? cohort ?? Models.SelectMany(m => m.Cohorts).Select(c => c.Cohort).FirstOrDefault() ?? "all";
-        var body = new List<string>
+        var body = new List<string>();
+        body.AddRange(Headline().Select(line => HtmlReport.Paragraph(line, "headline")));
+        body.AddRange(new[]
         {
             HtmlReport.Paragraph(string.Create(Ci, $"Dataset {Dataset} ({Data}); split: {Split}; exclusion: {Exclusion}; created {CreatedUtc:yyyy-MM-dd HH:mm:ss} UTC."), "meta"),
             HtmlReport.Paragraph("Stats: " + string.Join(", ", Stats.Select(kv => string.Create(Ci, $"{kv.Key} {kv.Value}"))), "meta"),
@@ -187,7 +286,8 @@ public sealed record EvalReport(
             HtmlReport.Paragraph(string.Create(Ci, $"Cells: mean [95% percentile bootstrap CI over users, B = {Resamples}]. ") + (HasCategories
                 ? "categories/top-10: distinct categories per top-10 list; ILD@10: share of pairs of top-10 items in different categories (lists shorter than 2 score 0); category coverage: distinct categories over all the cohort's top-10 lists / categories in the train events."
                 : NoCategories)),
-        };
+        });
+        body.AddRange(Notes.Select(n => HtmlReport.Paragraph(n, "note")));
         var cohorts = Models.Select(m => m.Cohorts.FirstOrDefault(c => c.Cohort == chart)).ToArray();
         if (cohorts.All(c => c is not null))
         {
@@ -236,7 +336,7 @@ public sealed record EvalReport(
         sb.Append('|');
         for (var i = 0; i < header.Count; i++)
         {
-            sb.Append(i < textColumns || i == header.Count - 1 && header[i] == "note" ? " --- |" : " ---: |");
+            sb.Append(i < textColumns || header[i] is "note" or "verdict" ? " --- |" : " ---: |");
         }
         sb.AppendLine();
         foreach (var row in rows)

@@ -32,7 +32,7 @@ public static class HtmlReport
         sb.AppendLine("<style>body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#222;max-width:1200px}" +
                       "table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px}" +
                       "th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}" +
-                      "p.meta{color:#555;font-size:13px}svg{margin:1em 0;display:block}</style>");
+                      "p.meta{color:#555;font-size:13px}p.headline{font-weight:bold;font-size:15px}p.note{color:#7a4b00}svg{margin:1em 0;display:block}</style>");
         sb.AppendLine("</head><body>");
         sb.Append("<h1>").Append(Encode(title)).AppendLine("</h1>");
         foreach (var part in body)

@@ -1,98 +1,22 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Events;
-using RoleGen.Core.Ingest;
+using RoleGen.Core.Pipeline;
 using RoleGen.Core.Reasoning;
 using RoleGen.Core.Scoring;
-using RoleGen.Core.Storage;
 
 namespace RoleGen.Evaluation;
 
 /// <summary>
-/// RoleGen in the offline evaluation: behaviour-graph statistics from the train events only (the production
-/// <see cref="BehaviorGraphStatisticsBuilder"/>), the embedded reasoner with the backbone's conversion head as world
-/// model (the statistical model when no backbone is given), and fusion into the model's top list. The model's lists and
-/// the reasoning are computed once per user; fusion with any weight set is then cheap, which is what makes the weight
-/// search on the validation split affordable.
+/// RoleGen's choices on a validation split: the reasoner's statistics from the train events only (the production
+/// <see cref="BehaviorGraphStatisticsBuilder"/>), and the fusion-weight search. The search runs the production
+/// <see cref="ShardRecommender.Recommend"/> for every weight set over the same model lists and the same counterfactual
+/// estimates (computed once: the world model does not depend on the weights), re-selecting each user's kept paths with the
+/// weights' own rule (<see cref="EmbeddedReasoner.KeepBest"/>) — exactly what a run with those weights would publish
+/// (a test checks it), at the cost of one reasoning pass.
 /// </summary>
-public sealed class RoleGenEval
+public static class RoleGenEval
 {
-    /// <summary>Backbone items kept per user before fusion (reasoned items can enter from outside them).</summary>
-    public const int Pool = 50;
-
-    private readonly Dictionary<string, (UserTrajectory User, UserRecommendations Model, UserReasoning Reasoning)> _byUser;
-
-    private RoleGenEval(Dictionary<string, (UserTrajectory, UserRecommendations, UserReasoning)> byUser, BehaviorGraphStatistics stats,
-        ReasonerOptions options, double modelSeconds, double reasonSeconds, string worldModel)
-    {
-        _byUser = byUser;
-        Stats = stats;
-        Options = options;
-        ModelSeconds = modelSeconds;
-        ReasonSeconds = reasonSeconds;
-        WorldModel = worldModel;
-    }
-
-    public BehaviorGraphStatistics Stats { get; }
-
-    public ReasonerOptions Options { get; }
-
-    /// <summary>Seconds the underlying model took to list its top-<see cref="Pool"/> for every user (backbone-only scoring).</summary>
-    public double ModelSeconds { get; }
-
-    /// <summary>Seconds of roles + interventions + counterfactual world-model passes for every user.</summary>
-    public double ReasonSeconds { get; }
-
-    public string WorldModel { get; }
-
-    /// <summary>Of <see cref="ReasonSeconds"/>: role assignment + intervention proposal, and world-model passes.</summary>
-    public double RolesSeconds { get; private init; }
-
-    public double WorldModelSeconds { get; private init; }
-
-    public int Users => _byUser.Count;
-
-    public IEnumerable<UserReasoning> Reasonings => _byUser.Values.Select(v => v.Reasoning);
-
-    /// <summary>Builds statistics from <paramref name="trainEvents"/> (up to <paramref name="asOf"/>), lists every user's
-    /// top items with <paramref name="model"/> and reasons over them.</summary>
-    public static async Task<RoleGenEval> PrepareAsync(IEnumerable<BehaviorEvent> trainEvents, long asOf, IReadOnlyList<UserTrajectory> users,
-        IRecommender model, Func<BehaviorGraphStatistics, ICounterfactualModel> world, ReasonerOptions options, int batch, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(users);
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(world);
-        var stats = await StatisticsAsync(trainEvents, asOf, cancellationToken).ConfigureAwait(false);
-        var reasoner = new EmbeddedReasoner(new InterventionCatalog(stats, options), world(stats), options);
-        var lists = new List<UserRecommendations>(users.Count);
-        var watch = Stopwatch.StartNew();
-        for (var start = 0; start < users.Count; start += batch)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            lists.AddRange(model.Recommend(users.Skip(start).Take(batch).ToArray(), Pool));
-        }
-        var modelSeconds = watch.Elapsed.TotalSeconds;
-        watch.Restart();
-        var reasonings = new List<UserReasoning>(users.Count);
-        for (var start = 0; start < users.Count; start += batch)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            reasonings.AddRange(reasoner.Reason(users.Skip(start).Take(batch).ToArray()));
-        }
-        var reasonSeconds = watch.Elapsed.TotalSeconds;
-        var byUser = new Dictionary<string, (UserTrajectory, UserRecommendations, UserReasoning)>(StringComparer.Ordinal);
-        for (var i = 0; i < users.Count; i++)
-        {
-            byUser[users[i].UserId] = (users[i], lists[i], reasonings[i]);
-        }
-        return new RoleGenEval(byUser, stats, options, modelSeconds, reasonSeconds, reasoner.WorldModel)
-        {
-            RolesSeconds = reasoner.RolesAndProposalTime.TotalSeconds,
-            WorldModelSeconds = reasoner.WorldModelTime.TotalSeconds,
-        };
-    }
-
     /// <summary>Behaviour-graph statistics of the train events (<see cref="TransitionBaseline.StoreAsync"/> + the production
     /// builder; without an ingest summary the builder spools one partition).</summary>
     public static async Task<BehaviorGraphStatistics> StatisticsAsync(IEnumerable<BehaviorEvent> trainEvents, long asOf, CancellationToken cancellationToken)
@@ -102,34 +26,123 @@ public sealed class RoleGenEval
         return await builder.ComputeAsync(TransitionBaseline.Dataset, asOf, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A recommender that replays the prepared lists fused with <paramref name="weights"/>.</summary>
-    public IRecommender Fused(FusionWeights weights) => new Replay(this, new RoleGenFusion(weights, Stats, Options));
-
-    private sealed class Replay(RoleGenEval owner, RoleGenFusion fusion) : IRecommender
+    /// <summary>Recall@1 and Recall@10 (cohort "all") of every weight set of <see cref="FusionWeightSearch.Grid"/> on
+    /// <paramref name="validation"/>.</summary>
+    public static async Task<IReadOnlyList<(FusionWeights Weights, double Recall1, double Recall10)>> SearchWeightsAsync(EvalDataset validation,
+        IReadOnlyList<UserTrajectory> users, IReadOnlyList<IReadOnlySet<string>> excluded, IRecommender ranker, ICounterfactualModel world,
+        BehaviorGraphStatistics stats, ReasonerOptions options, int topK, int batch, CancellationToken cancellationToken)
     {
-        public ScoringModelRef Model { get; } = new("rolegen", fusion.Weights.Version, "");
+        ArgumentNullException.ThrowIfNull(validation);
+        ArgumentNullException.ThrowIfNull(options);
+        var replay = await ReplayAsync(users, ranker, world, stats, options, topK, batch, cancellationToken).ConfigureAwait(false);
+        var grid = new List<(FusionWeights, double, double)>();
+        foreach (var weights in FusionWeightSearch.Grid(options.Fusion))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var metrics = Evaluator.Measure(validation, replay.Recommend(users, weights), excluded, resamples: 0);
+            var all = metrics.First(c => c.Cohort == "all");
+            grid.Add((weights, all.Recall["@1"], all.Recall.GetValueOrDefault("@10")));
+        }
+        return grid;
+    }
+
+    /// <summary>Model lists and full reasoning (all M evaluated interventions kept) of <paramref name="users"/>, computed
+    /// once, for re-fusion with any weights.</summary>
+    public static async Task<FusionReplay> ReplayAsync(IReadOnlyList<UserTrajectory> users, IRecommender ranker, ICounterfactualModel world,
+        BehaviorGraphStatistics stats, ReasonerOptions options, int topK, int batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(users);
+        ArgumentNullException.ThrowIfNull(options);
+        var all = options with { PathsPerUser = options.MaxInterventions };
+        var reasoner = ShardRecommenderFactory.CreateReasoner(stats, world, all);
+        var listSize = topK + options.PathsPerUser;
+        var lists = new Dictionary<string, UserRecommendations>(StringComparer.Ordinal);
+        var reasonings = new Dictionary<string, UserReasoning>(StringComparer.Ordinal);
+        for (var start = 0; start < users.Count; start += batch)
+        {
+            var slice = users.Skip(start).Take(batch).ToArray();
+            foreach (var rec in ranker.Recommend(slice, listSize))
+            {
+                lists[rec.UserId] = rec;
+            }
+            foreach (var r in await reasoner.ReasonAsync(slice, cancellationToken).ConfigureAwait(false))
+            {
+                reasonings[r.UserId] = r;
+            }
+        }
+        return new FusionReplay(new FixedLists(ranker.Model, lists), reasonings, stats, options, topK);
+    }
+
+    /// <summary>The prepared lists and reasoning of <see cref="ReplayAsync"/>.</summary>
+    public sealed class FusionReplay(IRecommender lists, IReadOnlyDictionary<string, UserReasoning> reasonings, BehaviorGraphStatistics stats,
+        ReasonerOptions options, int topK)
+    {
+        /// <summary>What the production pipeline publishes for <paramref name="users"/> with <paramref name="weights"/>.</summary>
+        public IReadOnlyList<UserRecommendations> Recommend(IReadOnlyList<UserTrajectory> users, FusionWeights weights)
+        {
+            ArgumentNullException.ThrowIfNull(users);
+            var weighted = options with { Fusion = weights };
+            var kept = users.Select(u =>
+            {
+                var r = reasonings[u.UserId];
+                return r with { Paths = EmbeddedReasoner.KeepBest(r.Paths, r.BaseConversion, weighted.PathsPerUser, weights) };
+            }).ToArray();
+            return new ShardRecommender(lists, null, stats, new ShardRecommenderOptions { TopK = topK, Reasoner = weighted }).Recommend(users, kept);
+        }
+    }
+
+    /// <summary>A model that replays lists computed once (the same lists for every weight set).</summary>
+    private sealed class FixedLists(ScoringModelRef model, IReadOnlyDictionary<string, UserRecommendations> lists) : IRecommender
+    {
+        public ScoringModelRef Model { get; } = model;
 
         public IReadOnlyList<UserRecommendations> Recommend(IReadOnlyList<UserTrajectory> users, int topK) =>
-            users.Select(u =>
-            {
-                var (user, model, reasoning) = owner._byUser[u.UserId];
-                return fusion.Fuse(user, model, reasoning, topK);
-            }).ToArray();
+            users.Select(u => lists[u.UserId] with { Items = lists[u.UserId].Items.Take(topK).ToArray() }).ToArray();
     }
 }
 
 /// <summary>Chooses fusion weights on a validation split: an exhaustive grid over the three weights (role priors fixed),
-/// maximising Recall@1 with Recall@10 as the tie-break.</summary>
+/// maximising Recall@1 with Recall@10 as the tie-break; among weight sets that tie on both, the one deepest inside the
+/// plateau (most grid neighbours with the same score) wins, so the choice does not sit on a knife edge where an exact
+/// score tie between a model item and a reasoned item decides the order.</summary>
 public static class FusionWeightSearch
 {
+    private static readonly double[] Backbones = [0.25, 0.5, 1.0, 2.0];
+    private static readonly double[] Uplifts = [0.0, 0.25, 0.5, 1.0];
+    private static readonly double[] Roles = [0.0, 0.25, 0.5, 1.0, 2.0];
+
+    public static (FusionWeights Weights, double Recall1, double Recall10) Choose(IReadOnlyList<(FusionWeights Weights, double Recall1, double Recall10)> grid)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        if (grid.Count == 0)
+        {
+            throw new ArgumentException("empty grid", nameof(grid));
+        }
+        var best = grid.OrderByDescending(g => g.Recall1).ThenByDescending(g => g.Recall10).First();
+        var tied = grid.Where(g => g.Recall1 == best.Recall1 && g.Recall10 == best.Recall10).ToArray();
+        if (tied.Length == 1)
+        {
+            return best;
+        }
+        static (int B, int U, int R) Cell(FusionWeights w) => (Array.IndexOf(Backbones, w.Backbone), Array.IndexOf(Uplifts, w.Uplift), Array.IndexOf(Roles, w.Role));
+        var cells = tied.Select(t => Cell(t.Weights)).ToHashSet();
+        int Depth((FusionWeights Weights, double, double) t)
+        {
+            var (b, u, r) = Cell(t.Weights);
+            (int, int, int)[] around = [(b - 1, u, r), (b + 1, u, r), (b, u - 1, r), (b, u + 1, r), (b, u, r - 1), (b, u, r + 1)];
+            return around.Count(cells.Contains);
+        }
+        return tied.Select((t, i) => (t, i)).OrderByDescending(x => Depth(x.t)).ThenBy(x => x.i).First().t;
+    }
+
     public static IEnumerable<FusionWeights> Grid(FusionWeights priors)
     {
         ArgumentNullException.ThrowIfNull(priors);
-        foreach (var backbone in new[] { 0.25, 0.5, 1.0, 2.0 })
+        foreach (var backbone in Backbones)
         {
-            foreach (var uplift in new[] { 0.0, 0.25, 0.5, 1.0 })
+            foreach (var uplift in Uplifts)
             {
-                foreach (var role in new[] { 0.0, 0.25, 0.5, 1.0, 2.0 })
+                foreach (var role in Roles)
                 {
                     yield return priors with { Backbone = backbone, Uplift = uplift, Role = role, Version = $"b{backbone}-u{uplift}-r{role}" };
                 }

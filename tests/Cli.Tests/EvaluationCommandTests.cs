@@ -24,20 +24,20 @@ public sealed class EvaluationCommandTests
     [Fact]
     public async Task Eval_MissingFile_IsBadInput()
     {
-        var (code, output) = await Run("eval", "--dataset", "beauty", "--data", "/nonexistent/Beauty.txt");
+        var (code, output) = await Run("eval", "--format", "sasrec", "--data", "/nonexistent/Beauty.txt");
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Contains("does not exist", output, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Eval_UnknownDataset_IsBadInput()
+    public async Task Eval_UnknownFormat_IsBadInput()
     {
         var file = Path.GetTempFileName();
         try
         {
-            var (code, output) = await Run("eval", "--dataset", "movielens", "--data", file, "--skip-backbone");
+            var (code, output) = await Run("eval", "--format", "movielens", "--data", file, "--skip-backbone");
             Assert.Equal(ExitCodes.BadInput, code);
-            Assert.Contains("beauty or taobao", output, StringComparison.Ordinal);
+            Assert.Contains("Unknown --format 'movielens': use taobao|normalized|otto|sasrec|demo", output, StringComparison.Ordinal);
         }
         finally
         {
@@ -55,32 +55,45 @@ public sealed class EvaluationCommandTests
     [Fact]
     public async Task Eval_UnknownCohort_IsBadInput()
     {
-        var (code, output) = await Run("eval", "--dataset", "taobao", "--data", "/nonexistent.csv", "--cohort", "sleepy");
+        var (code, output) = await Run("eval", "--format", "taobao", "--data", "/nonexistent.csv", "--cohort", "sleepy");
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Contains("--cohort must be all or dormant", output, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Eval_DormantCohortOnBeauty_IsBadInput()
+    public async Task Eval_DormantCohortOnAPurchaseOnlyLog_SaysItIsNotMeasurable()
     {
-        var (code, output) = await Run("eval", "--dataset", "beauty", "--data", "/nonexistent.txt", "--cohort", "dormant");
-        Assert.Equal(ExitCodes.BadInput, code);
-        Assert.Contains("needs --dataset taobao", output, StringComparison.Ordinal);
+        var dir = Directory.CreateTempSubdirectory("rolegen-eval-loo-");
+        try
+        {
+            var file = Path.Combine(dir.FullName, "Beauty.txt");
+            await File.WriteAllTextAsync(file, string.Concat(Enumerable.Range(0, 30).Select(u => $"u{u} a{u % 5} b{u % 7} c{u % 3} d{u % 4}\n")));
+            var (code, output) = await Run("eval", "--format", "sasrec", "--data", file, "--cohort", "dormant", "--skip-backbone", "--no-upload",
+                "--resamples", "20", "--out", Path.Combine(dir.FullName, "e.json"));
+            Assert.True(code == ExitCodes.Ok, output);
+            Assert.Contains("leave-one-out", output, StringComparison.Ordinal);
+            Assert.Contains("dormant cohort: not measurable on this log", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("| dormant |", output, StringComparison.Ordinal); // no 0-user rows
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]
     public async Task Eval_PublicDatasetWithoutData_IsBadInput()
     {
-        var (code, output) = await Run("eval", "--dataset", "taobao", "--no-upload");
+        var (code, output) = await Run("eval", "--format", "taobao", "--no-upload");
         Assert.Equal(ExitCodes.BadInput, code);
-        Assert.Contains("--data is required for --dataset taobao", output, StringComparison.Ordinal);
+        Assert.Contains("--data is required with --format taobao", output, StringComparison.Ordinal);
     }
 
     /// <summary>A tiny Taobao log: 12 dormant-looking users view items of two categories before the split and buy one after.</summary>
     private static string TaobaoCsv()
     {
         var sb = new System.Text.StringBuilder();
-        var split = TaobaoSplit.DefaultSplit;
+        const long split = 1_512_057_600;
         for (var u = 0; u < 12; u++)
         {
             for (var i = 0; i < 12; i++)
@@ -101,8 +114,8 @@ public sealed class EvaluationCommandTests
             var csv = Path.Combine(dir.FullName, "ub.csv");
             await File.WriteAllTextAsync(csv, TaobaoCsv());
             var json = Path.Combine(dir.FullName, "out", "eval.json");
-            var (code, output) = await Run("--storage", CliTests.Unreachable, "eval", "--dataset", "taobao", "--data", csv, "--skip-backbone",
-                "--cohort", "dormant", "--resamples", "50", "--out", json);
+            var (code, output) = await Run("--storage", CliTests.Unreachable, "eval", "--format", "taobao", "--data", csv, "--split-time", "1512057600", "--skip-backbone",
+                "--cohort", "dormant", "--resamples", "50", "--dataset", "taobao", "--out", json);
             Assert.True(code == ExitCodes.Ok, output);
             Assert.Contains("cohort = dormant", output, StringComparison.Ordinal);
             Assert.Contains("| transition | dormant |", output, StringComparison.Ordinal);
@@ -135,7 +148,7 @@ public sealed class EvaluationCommandTests
         try
         {
             var json = Path.Combine(dir.FullName, "demo.json");
-            var (code, output) = await Run("eval", "--dataset", "demo", "--users", "1500", "--seed", "7", "--no-upload", "--out", json);
+            var (code, output) = await Run("eval", "--format", "demo", "--users", "1500", "--seed", "7", "--skip-backbone", "--resamples", "20", "--no-upload", "--out", json);
             Assert.True(code == ExitCodes.Ok, output);
             Assert.Contains("| smoothed uplift (reasoner) | 10 |", output, StringComparison.Ordinal);
             Assert.Contains("| popularity (exposed users) |", output, StringComparison.Ordinal);

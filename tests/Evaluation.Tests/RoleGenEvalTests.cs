@@ -7,9 +7,9 @@ namespace RoleGen.Evaluation.Tests;
 
 /// <summary>RoleGen in the offline evaluation: weights chosen on a validation split of the train window only, and the
 /// reasoned items (here: carted, not bought) lifting Recall@1 over the model they are fused into.</summary>
-public sealed class RoleGenEvalTests
+public sealed class RoleGenEvalTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private const long Split = TaobaoSplit.DefaultSplit;
+    private const long Split = 1_512_057_600;
     private const long Day = 86_400;
 
     /// <summary>40 users. Each views 12 filler items over the last days before the validation cut, carts item
@@ -38,10 +38,12 @@ public sealed class RoleGenEvalTests
     [Fact]
     public void Validation_split_uses_only_the_train_window()
     {
-        var data = TaobaoSplit.Create(Events(), Split, new DormancyPolicy { MinViews = 1, MaxConversionRate = 1 });
-        var validation = data.ValidationSplit!();
+        var data = TemporalSplit.Create(Events(), Split, new DormancyPolicy { MinViews = 1, MaxConversionRate = 1 });
+        var validation = data.ValidationSplit!()!;
 
-        Assert.All(validation.TrainEvents, e => Assert.True(e.Timestamp < Split - TaobaoSplit.ValidationSeconds));
+        // The validation window is the last 20% of the train window's span (8 days here): 1.6 days before the split.
+        Assert.Equal(Split - (long)Math.Ceiling(0.2 * 8 * Day), validation.AsOf);
+        Assert.All(validation.TrainEvents, e => Assert.True(e.Timestamp < validation.AsOf));
         // Targets of validation users are purchases on the last train day; none is a test-window purchase.
         Assert.Equal(20, validation.Users.Count);
         Assert.All(validation.Users, u => Assert.Single(u.Targets));
@@ -52,12 +54,17 @@ public sealed class RoleGenEvalTests
     [Fact]
     public async Task RoleGen_is_evaluated_with_validated_weights_and_lifts_recall_over_its_ranker()
     {
-        var data = TaobaoSplit.Create(Events(), Split, new DormancyPolicy { MinViews = 1, MaxConversionRate = 1 });
+        var data = TemporalSplit.Create(Events(), Split, new DormancyPolicy { MinViews = 1, MaxConversionRate = 1 });
         var lines = new List<string>();
 
         var report = await Evaluator.RunAsync(data, "synthetic", new EvalOptions { SkipBackbone = true, Exclusion = ExclusionMode.Purchased, Resamples = 50 },
             lines.Add, CancellationToken.None);
 
+        foreach (var l in lines)
+        {
+            output.WriteLine(l);
+        }
+        output.WriteLine(report.ToMarkdown());
         Assert.Equal(["popularity", "transition", "rolegen"], report.Models.Select(m => m.Model));
         var rolegen = report.Models[2];
         var transition = report.Models[1];

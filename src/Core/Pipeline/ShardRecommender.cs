@@ -186,6 +186,9 @@ public sealed class ReasoningTally
 
     public int Users { get; private set; }
 
+    /// <summary>Users with at least one kept path.</summary>
+    public int UsersWithPaths { get; private set; }
+
     public long Paths { get; private set; }
 
     public Dictionary<string, long> Reasoners { get; } = new(StringComparer.Ordinal);
@@ -198,6 +201,7 @@ public sealed class ReasoningTally
     {
         ArgumentNullException.ThrowIfNull(reasoning);
         Users++;
+        UsersWithPaths += reasoning.Paths.Count > 0 ? 1 : 0;
         Reasoners[reasoning.Reasoner] = Reasoners.GetValueOrDefault(reasoning.Reasoner) + 1;
         foreach (var p in reasoning.Paths)
         {
