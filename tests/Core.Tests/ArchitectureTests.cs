@@ -175,4 +175,121 @@ public class ArchitectureTests
 
         Assert.Equal(["RoleGen.Core", "RoleGen.Orchestrations"], referrers);
     }
+
+    /// <summary>The rule of every src project, applied to its built assembly and the RoleGen assemblies it reaches.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> SolutionRules = new Dictionary<string, string[]>(StringComparer.Ordinal)
+    {
+        ["Core"] = CoreForbidden,
+        ["Orchestrations"] = OrchestrationsForbidden,
+        // Adapters behind Core's ports: no orchestration, durable runtime, host or training code.
+        ["Infrastructure"] = ["RoleGen.Orchestrations", "RoleGen.LocalHost", "RoleGen.Functions", "RoleGen.Cli", "RoleGen.Training", "RoleGen.Evaluation",
+            "Microsoft.DurableTask.*", "DurableTask.*", "Microsoft.Azure.DurableTask.*", "TorchSharp*", "Microsoft.AspNetCore.*", "Microsoft.Azure.Functions.*"],
+        // The embedded durable host knows no RoleGen code: the tasks are registered by its caller.
+        ["LocalHost"] = ["RoleGen.*", "*OnnxRuntime*", "TorchSharp*", "Microsoft.Azure.Functions.*", "Azure.AI.*"],
+        // The Functions app never ships the local host, the in-process test host or its Kestrel sidecar, nor training/eval code.
+        ["Functions"] = ["RoleGen.LocalHost", "RoleGen.Cli", "RoleGen.Training", "RoleGen.Evaluation", "Microsoft.DurableTask.InProcessTestHost*",
+            "Microsoft.DurableTask.Testing*", "DurableTask.AzureStorage", "Microsoft.Azure.DurableTask.AzureStorage", "Grpc.AspNetCore*", "TorchSharp*"],
+        ["Training"] = ["RoleGen.Infrastructure", "RoleGen.Orchestrations", "RoleGen.LocalHost", "RoleGen.Functions", "RoleGen.Cli", "RoleGen.Evaluation",
+            "Azure.*", "Microsoft.DurableTask.*", "Microsoft.Azure.Functions.*"],
+        // Evaluation is a library of the CLI and the tests: no durable host, no Functions, no CLI.
+        ["Evaluation"] = ["RoleGen.LocalHost", "RoleGen.Functions", "RoleGen.Cli", "RoleGen.Orchestrations", "Microsoft.DurableTask.*", "Microsoft.Azure.Functions.*"],
+        // The composition root of the local tools: everything but the Functions app.
+        ["Cli"] = ["RoleGen.Functions", "Microsoft.Azure.Functions.*"],
+    };
+
+    /// <summary>The assembly name of a src project (the CLI ships as <c>rolegen</c>).</summary>
+    private static string AssemblyNameOf(string project) => project == "Cli" ? "rolegen" : $"RoleGen.{project}";
+
+    /// <summary>The built assembly of a src project (the tests run after the solution build, in the same configuration).</summary>
+    private static string BuiltAssembly(string project)
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/{Configuration}/net10.0/
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "RoleGen.sln")))
+            {
+                var path = Path.Combine(dir.FullName, "src", project, "bin", configuration, "net10.0", $"{AssemblyNameOf(project)}.dll");
+                Assert.True(File.Exists(path), $"{path} is missing: build the solution first (dotnet build RoleGen.sln -c {configuration}).");
+                return path;
+            }
+        }
+        throw new InvalidOperationException("RoleGen.sln not found above the test directory.");
+    }
+
+    /// <summary>The references of a built assembly and of the RoleGen assemblies next to it, read from metadata (nothing is loaded).</summary>
+    public static IReadOnlyList<(string Referrer, string Reference)> ReferencesOnDisk(string assemblyPath)
+    {
+        var folder = Path.GetDirectoryName(assemblyPath)!;
+        var result = new List<(string, string)>();
+        var visited = new HashSet<string>(StringComparer.Ordinal);
+        var queue = new Queue<string>([assemblyPath]);
+        while (queue.Count > 0)
+        {
+            var path = queue.Dequeue();
+            using var stream = File.OpenRead(path);
+            using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
+            var md = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+            var name = md.GetString(md.GetAssemblyDefinition().Name);
+            if (!visited.Add(name))
+            {
+                continue;
+            }
+            foreach (var handle in md.AssemblyReferences)
+            {
+                var reference = md.GetString(md.GetAssemblyReference(handle).Name);
+                result.Add((name, reference));
+                var next = Path.Combine(folder, reference + ".dll");
+                if (reference.StartsWith("RoleGen.", StringComparison.Ordinal) && File.Exists(next))
+                {
+                    queue.Enqueue(next);
+                }
+            }
+        }
+        return result;
+    }
+
+    [Fact]
+    public void Every_src_project_has_a_rule()
+    {
+        string? root = null;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && root is null; dir = dir.Parent)
+        {
+            root = File.Exists(Path.Combine(dir.FullName, "RoleGen.sln")) ? dir.FullName : null;
+        }
+        var projects = Directory.GetDirectories(Path.Combine(root!, "src")).Where(d => Directory.GetFiles(d, "*.csproj").Length > 0)
+            .Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(projects, SolutionRules.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("Core")]
+    [InlineData("Orchestrations")]
+    [InlineData("Infrastructure")]
+    [InlineData("LocalHost")]
+    [InlineData("Functions")]
+    [InlineData("Training")]
+    [InlineData("Evaluation")]
+    [InlineData("Cli")]
+    public void Built_project_references_nothing_its_rule_forbids(string project)
+    {
+        var references = ReferencesOnDisk(BuiltAssembly(project));
+
+        var self = AssemblyNameOf(project);
+        Assert.Contains(references, r => r.Referrer == self);
+        Assert.Empty(Violations(references.Where(r => r.Referrer == self), SolutionRules[project]));
+        // What a project reaches through its RoleGen references obeys those projects' own rules.
+        foreach (var (referrer, _) in references.Where(r => r.Referrer != self).DistinctBy(r => r.Referrer))
+        {
+            var other = referrer["RoleGen.".Length..];
+            Assert.Empty(Violations(references.Where(r => r.Referrer == referrer), SolutionRules[other]));
+        }
+    }
+
+    [Fact]
+    public void Functions_output_ships_no_local_durable_host()
+    {
+        var folder = Path.GetDirectoryName(BuiltAssembly("Functions"))!;
+        string[] forbidden = ["RoleGen.LocalHost.dll", "Microsoft.DurableTask.InProcessTestHost.dll", "DurableTask.AzureStorage.dll", "RoleGen.Training.dll", "TorchSharp.dll"];
+        Assert.DoesNotContain(forbidden, f => File.Exists(Path.Combine(folder, f)));
+    }
 }
