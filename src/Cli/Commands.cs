@@ -5,7 +5,7 @@ using RoleGen.Core.Runs;
 
 namespace RoleGen.Cli;
 
-/// <summary>The command tree of <c>rolegen</c>. Each command's handler lives in <see cref="Handlers"/>.</summary>
+/// <summary>The command tree of <c>rolegen</c>. Handlers: <see cref="RunCommand"/>, <see cref="DemoCommand"/>, <see cref="StatusCommand"/>, <see cref="TrainCommand"/>, <see cref="EvaluationCommands"/>.</summary>
 public static class Commands
 {
     private static readonly DormancyPolicy DefaultPolicy = new();
@@ -93,23 +93,23 @@ public static class Commands
         {
             Users, Seed, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Nights, NoReflection, Experiment, TreatmentShare, RunId, Parallel, TrainSeconds,
         };
-        demo.SetAction(Handlers.DemoAsync);
+        demo.SetAction(DemoCommand.DemoAsync);
 
         var ingest = new Command("ingest", "Stream a behaviour log into events/{dataset}/ as normalized CSV; malformed rows go to events/{dataset}/_quarantine.jsonl.")
         {
             Events, Format, Dataset,
         };
         Events.Required = false;
-        ingest.SetAction(Handlers.IngestAsync);
+        ingest.SetAction(RunCommand.IngestAsync);
 
         var run = new Command("run", "Run a nightly run: ingest --events (or use an ingested --dataset), select dormant users, score and publish candidates.")
         {
             Events, Format, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Experiment, TreatmentShare, RunId, Parallel, Lookback, MinViews, MaxConversion, MinActiveDays, Rerun,
         };
-        run.SetAction(Handlers.RunAsync);
+        run.SetAction(RunCommand.RunAsync);
 
         var status = new Command("status", "Show a run's status and progress (and its summary once finished).") { RunIdArgument };
-        status.SetAction(Handlers.StatusAsync);
+        status.SetAction(StatusCommand.StatusAsync);
 
         root.Subcommands.Add(demo);
         root.Subcommands.Add(ingest);

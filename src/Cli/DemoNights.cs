@@ -97,7 +97,7 @@ internal static class DemoNights
             await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(name), input, new StartOrchestrationOptions { InstanceId = instanceId }, cancellationToken)
                 .ConfigureAwait(false);
         }
-        var meta = await Handlers.WaitWithProgressAsync(client, instanceId, statusOf, $"{name} {instanceId} disappeared from the task hub.", cancellationToken)
+        var meta = await RunConsole.WaitWithProgressAsync(client, instanceId, statusOf, $"{name} {instanceId} disappeared from the task hub.", cancellationToken)
             .ConfigureAwait(false);
         if (meta.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
         {

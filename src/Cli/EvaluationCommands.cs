@@ -347,7 +347,7 @@ public static class EvaluationCommands
     {
         try
         {
-            await using var host = await CliHost.StartAsync(Handlers.Settings(parse), durable: false, cancellationToken).ConfigureAwait(false);
+            await using var host = await CliHost.StartAsync(CliCommon.Settings(parse), durable: false, cancellationToken).ConfigureAwait(false);
             foreach (var (name, text) in files)
             {
                 await host.Store.WriteTextAsync(prefix + name, text, cancellationToken).ConfigureAwait(false);

@@ -36,7 +36,7 @@ public static class TrainCommand
     {
         try
         {
-            var settings = Handlers.Settings(parse);
+            var settings = CliCommon.Settings(parse);
             var file = parse.GetValue(Commands.Events);
             var datasetText = parse.GetValue(Commands.Dataset);
             EventFormat format = EventFormat.Normalized;

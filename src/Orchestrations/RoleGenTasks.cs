@@ -33,27 +33,19 @@ public static class RoleGenTasks
         typeof(ResolvePriorsActivity),
     ];
 
+    /// <summary>Registers every orchestrator and activity of <see cref="Orchestrators"/> and <see cref="Activities"/> under
+    /// its class name, with its concrete type (so inputs deserialize to the declared record, not JsonElement).</summary>
     public static DurableTaskRegistry AddRoleGenTasks(this DurableTaskRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        // Registered with their concrete types so inputs deserialize to the declared record (not JsonElement).
-        registry.AddOrchestrator<NightlyRunOrchestrator>();
-        registry.AddOrchestrator<ShardOrchestrator>();
-        registry.AddOrchestrator<NightlyChainOrchestrator>();
-        registry.AddOrchestrator<FeedbackOrchestrator>();
-        registry.AddOrchestrator<ReflectionOrchestrator>();
-        registry.AddActivity<SelectDormantUsersActivity>();
-        registry.AddActivity<ResolveScoringModelActivity>();
-        registry.AddActivity<BuildBaselineModelActivity>();
-        registry.AddActivity<BuildReasoningStatsActivity>();
-        registry.AddActivity<ReasonShardActivity>();
-        registry.AddActivity<ScoreShardActivity>();
-        registry.AddActivity<PublishShardActivity>();
-        registry.AddActivity<FinalizeRunActivity>();
-        registry.AddActivity<ResolvePreviousRunActivity>();
-        registry.AddActivity<CollectFeedbackActivity>();
-        registry.AddActivity<ReflectActivity>();
-        registry.AddActivity<ResolvePriorsActivity>();
+        foreach (var orchestrator in Orchestrators)
+        {
+            registry.AddOrchestrator(orchestrator);
+        }
+        foreach (var activity in Activities)
+        {
+            registry.AddActivity(activity);
+        }
         return registry;
     }
 }

@@ -127,7 +127,7 @@ public sealed class CliTests
     [Fact]
     public void FormatProgress_Scoring_ShowsShardsAndUsers()
     {
-        var text = Handlers.FormatProgress(new Core.Runs.RunProgress("scoring", 3, 8, 1, 1234, 5000));
+        var text = RunConsole.FormatProgress(new Core.Runs.RunProgress("scoring", 3, 8, 1, 1234, 5000));
         Assert.Equal("scoring: shards 3/8 (1 failed), users 1,234/5,000", text);
     }
 

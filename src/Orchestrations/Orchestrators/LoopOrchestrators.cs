@@ -41,7 +41,7 @@ public sealed class ReflectionOrchestrator : TaskOrchestrator<ReflectionRequest,
 public sealed class NightlyChainOrchestrator : TaskOrchestrator<ChainRequest, ChainSummary>
 {
     /// <summary>The night's own instance id (the run itself runs as a sub-orchestration with the run id).</summary>
-    public static string InstanceId(string runId) => $"{runId}:night";
+    public static string InstanceId(string runId) => Core.Runs.RunId.NightChainInstance(runId);
 
     public static string FeedbackInstanceId(string runId) => $"{runId}:feedback";
 

@@ -15,7 +15,7 @@ namespace RoleGen.Orchestrations.Orchestrators;
 /// </summary>
 public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSummary>
 {
-    public static string ShardInstanceId(string runId, int shard) => $"{runId}:shard:{shard:D5}";
+    public static string ShardInstanceId(string runId, int shard) => RunId.ShardInstance(runId, shard);
 
     public override async Task<RunSummary> RunAsync(TaskOrchestrationContext context, RunRequest input)
     {

@@ -213,7 +213,7 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
 
     [Fact(Skip = "LIMITATION (third party): the in-process sidecar of Microsoft.DurableTask.InProcessTestHost 0.2.3-preview.1 ignores " +
                  "PurgeInstanceOptions.Recursive, so purging a run leaves its '{runId}:shard:{n:D5}' sub-orchestration instances. " +
-                 "The in-memory backend then lets a re-run recreate them; src/Cli/Handlers.cs relies on the recursive purge.")]
+                 "The in-memory backend then lets a re-run recreate them; src/Cli/RunCommand.cs relies on the recursive purge.")]
     public async Task A_recursive_purge_removes_the_shard_instances()
     {
         var request = RoleGenDurableFixture.Request("it-purge");

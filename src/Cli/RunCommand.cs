@@ -1,0 +1,231 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using RoleGen.Core.Cohort;
+using RoleGen.Core.Demo;
+using RoleGen.Core.Ingest;
+using RoleGen.Core.Reasoning;
+using RoleGen.Core.Runs;
+using RoleGen.Core.Scoring;
+using RoleGen.Core.Storage;
+using RoleGen.Orchestrations.Orchestrators;
+
+namespace RoleGen.Cli;
+
+/// <summary><c>rolegen ingest</c> and <c>rolegen run</c>: stream a log into a dataset; start (or resume) a run and wait for it.</summary>
+public static class RunCommand
+{
+    public static Task<int> IngestAsync(ParseResult parse, CancellationToken cancellationToken) => CliCommon.Guard(async () =>
+    {
+        var settings = CliCommon.Settings(parse);
+        var (file, format, dataset) = IngestArguments(parse, requireFile: true);
+        await using var host = await CliHost.StartAsync(settings, durable: false, cancellationToken).ConfigureAwait(false);
+        var summary = await IngestFileAsync(host, file!, format, dataset, cancellationToken).ConfigureAwait(false);
+        PrintIngest(summary, host.Store);
+        return ExitCodes.Ok;
+    });
+
+    public static Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken) => CliCommon.Guard(async () =>
+    {
+        var settings = CliCommon.Settings(parse);
+        var (file, format, dataset) = IngestArguments(parse, requireFile: false);
+        var policy = new DormancyPolicy
+        {
+            LookbackDays = parse.GetValue(Commands.Lookback),
+            MinViews = parse.GetValue(Commands.MinViews),
+            MaxConversionRate = parse.GetValue(Commands.MaxConversion),
+            MinActiveDays = parse.GetValue(Commands.MinActiveDays),
+        };
+        var request = BuildRequest(parse, dataset, policy);
+        if (request.Validate() is { } invalid)
+        {
+            throw new CliException(ExitCodes.BadInput, invalid);
+        }
+        var watch = Stopwatch.StartNew();
+        await using var host = await CliHost.StartAsync(settings, durable: true, cancellationToken).ConfigureAwait(false);
+        IngestSummary? ingest;
+        if (file is not null)
+        {
+            ingest = await IngestFileAsync(host, file, format, dataset, cancellationToken).ConfigureAwait(false);
+            PrintIngest(ingest, host.Store);
+        }
+        else
+        {
+            ingest = await host.Store.TryReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary(dataset), cancellationToken).ConfigureAwait(false)
+                ?? throw new CliException(ExitCodes.BadInput, $"Dataset '{dataset}' has not been ingested: pass --events <file> --format {EventFormats.Names}.");
+        }
+        return await RunAndReportAsync(host, settings, request, parse.GetValue(Commands.Rerun), ingest, watch, cancellationToken).ConfigureAwait(false);
+    });
+
+    internal static RunRequest BuildRequest(ParseResult parse, string dataset, DormancyPolicy policy)
+    {
+        var given = parse.GetValue(Commands.RunId);
+        var runId = string.IsNullOrWhiteSpace(given) ? RunId.New(dataset, DateTimeOffset.UtcNow).Value : CliCommon.ParseRunId(given);
+        var request = new RunRequest
+        {
+            RunId = runId,
+            Dataset = dataset,
+            Policy = policy,
+            ShardSize = parse.GetValue(Commands.ShardSize),
+            ShardCount = parse.GetValue(Commands.ShardCount),
+            TopK = parse.GetValue(Commands.TopK),
+            MaxParallelShards = parse.GetValue(Commands.Parallel),
+            Experiment = new Core.Experiments.ExperimentOptions
+            {
+                Name = parse.GetValue(Commands.Experiment) ?? Core.Experiments.ExperimentOptions.DefaultName,
+                TreatmentShare = parse.GetValue(Commands.TreatmentShare),
+            },
+            Reasoner = new ReasonerOptions
+            {
+                Enabled = !parse.GetValue(Commands.NoReasoner),
+                MaxInterventions = parse.GetValue(Commands.Interventions),
+                PathsPerUser = parse.GetValue(Commands.Interventions),
+            },
+        };
+        return request.Validate() is { } invalid ? throw new CliException(ExitCodes.BadInput, invalid) : request;
+    }
+
+    private static (FileInfo? File, EventFormat Format, string Dataset) IngestArguments(ParseResult parse, bool requireFile)
+    {
+        var file = parse.GetValue(Commands.Events);
+        var formatText = parse.GetValue(Commands.Format);
+        var datasetText = parse.GetValue(Commands.Dataset);
+        if (file is null)
+        {
+            if (requireFile)
+            {
+                throw new CliException(ExitCodes.Usage, "--events <file> is required.");
+            }
+            if (string.IsNullOrWhiteSpace(datasetText))
+            {
+                throw new CliException(ExitCodes.Usage, "Pass --events <file> --format <format>, or --dataset <name> of an ingested dataset.");
+            }
+            return (null, EventFormat.Normalized, ValidDataset(datasetText));
+        }
+        if (!file.Exists)
+        {
+            throw new CliException(ExitCodes.BadInput, $"Events file '{file.FullName}' does not exist.");
+        }
+        if (string.IsNullOrWhiteSpace(formatText))
+        {
+            throw new CliException(ExitCodes.Usage, $"--format is required with --events ({EventFormats.Names}).");
+        }
+        if (!EventFormats.TryParse(formatText, out var format))
+        {
+            throw new CliException(ExitCodes.BadInput, $"Unknown --format '{formatText}': use {EventFormats.Names}.");
+        }
+        return (file, format, ValidDataset(string.IsNullOrWhiteSpace(datasetText) ? EventStore.DatasetFromFileName(file.FullName) : datasetText));
+
+        static string ValidDataset(string name)
+        {
+            try
+            {
+                return EventStore.ValidateDataset(name);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new CliException(ExitCodes.BadInput, ex.Message);
+            }
+        }
+    }
+
+    private static async Task<IngestSummary> IngestFileAsync(CliHost host, FileInfo file, EventFormat format, string dataset, CancellationToken cancellationToken)
+    {
+        Console.WriteLine($"Ingesting {file.Name} ({format}, {file.Length / 1024.0 / 1024.0:F1} MiB) → {host.Store.Describe(BlobLayout.EventsPrefix(dataset))}");
+        var progress = ConsoleProgress.ForConsole();
+        await using var stream = file.OpenRead();
+        var ingestor = host.Services.GetRequiredService<EventIngestor>();
+        var summary = await ingestor.IngestAsync(stream, file.Name, format, dataset,
+            new Progress<IngestProgress>(p => progress.Report(
+                $"  {p.Rows:N0} rows, {p.Events:N0} events, {p.Quarantined:N0} quarantined ({(p.BytesTotal > 0 ? 100.0 * p.BytesRead / p.BytesTotal : 0):F0}%)")),
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        progress.Done();
+        if (summary.Events == 0)
+        {
+            throw new CliException(ExitCodes.BadInput,
+                $"No valid events in {file.Name} as '{format}' ({summary.Quarantined:N0} rows quarantined: {string.Join(", ", summary.QuarantineReasons.Select(kv => $"{kv.Key} {kv.Value}"))}). " +
+                $"Is --format right? Rows are in {host.Store.Describe(summary.QuarantinePath)}.");
+        }
+        return summary;
+    }
+
+    private static void PrintIngest(IngestSummary s, IBlobStore store)
+    {
+        Console.WriteLine($"  ingested {s.Events:N0} events of {s.Users:N0} users from {s.Rows:N0} rows in {s.Seconds:F1} s; " +
+                          $"quarantined {s.Quarantined:N0}{(s.Quarantined > 0 ? $" ({string.Join(", ", s.QuarantineReasons.Select(kv => $"{kv.Key}: {kv.Value:N0}"))}) → {store.Describe(s.QuarantinePath)}" : string.Empty)}");
+    }
+
+    internal static async Task<int> RunAndReportAsync(CliHost host, CliSettings settings, RunRequest request, bool rerun, IngestSummary? ingest,
+        Stopwatch watch, CancellationToken cancellationToken)
+    {
+        var client = host.Client;
+        var existing = await client.GetInstanceAsync(request.RunId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+        if (existing is not null && existing.RuntimeStatus is OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended)
+        {
+            Console.WriteLine($"Run {request.RunId} exists and is {existing.RuntimeStatus}: resuming it (its original options apply).");
+        }
+        else if (existing is not null && !rerun)
+        {
+            Console.WriteLine($"Run {request.RunId} already finished ({existing.RuntimeStatus}); pass --rerun to run it again. Its result:");
+        }
+        else
+        {
+            if (existing is not null)
+            {
+                // Purge the shard sub-orchestrations by id as well: the local sidecar ignores PurgeInstanceOptions.Recursive.
+                var previous = await host.Store.TryReadJsonAsync<CohortResult>(BlobLayout.Cohort(request.RunId), cancellationToken).ConfigureAwait(false);
+                foreach (var shard in previous?.Shards ?? [])
+                {
+                    await client.PurgeInstanceAsync(NightlyRunOrchestrator.ShardInstanceId(request.RunId, shard.Shard), null, cancellationToken).ConfigureAwait(false);
+                }
+                await client.PurgeInstanceAsync(request.RunId, new PurgeInstanceOptions { Recursive = true }, cancellationToken).ConfigureAwait(false);
+            }
+            await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(NightlyRunOrchestrator)), request,
+                new StartOrchestrationOptions { InstanceId = request.RunId }, cancellationToken).ConfigureAwait(false);
+            Console.WriteLine($"Started run {request.RunId} (dataset {request.Dataset}, shard size {request.ShardSize:N0}, top-{request.TopK}, " +
+                              $"{(settings.InMemory ? "in-memory" : "Azure Storage")} durable backend, task hub '{settings.TaskHub}')");
+        }
+
+        var runWatch = Stopwatch.StartNew();
+        var meta = await RunConsole.WaitWithProgressAsync(client, request.RunId, null, $"Run {request.RunId} disappeared from task hub '{settings.TaskHub}'.", cancellationToken)
+            .ConfigureAwait(false);
+        if (meta.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
+        {
+            Console.WriteLine($"Run {request.RunId} ended {meta.RuntimeStatus}: {meta.FailureDetails?.ErrorMessage ?? "no details"}");
+            return ExitCodes.FailedRun;
+        }
+        var summary = meta.ReadOutputAs<RunSummary>() ?? throw new CliException(ExitCodes.FailedRun, $"Run {request.RunId} completed without a summary.");
+        var manifest = await host.Store.TryReadJsonAsync<RunManifest>(summary.ManifestPath, cancellationToken).ConfigureAwait(false);
+        var local = await SaveLocalCopyAsync(host.Store, summary, cancellationToken).ConfigureAwait(false);
+        RunConsole.PrintSummary(summary, manifest, ingest, host.Store, watch.Elapsed, runWatch.Elapsed);
+        Console.WriteLine($"  local copy      {local}{Path.DirectorySeparatorChar}report.md, manifest.json");
+        return summary.Status switch
+        {
+            RunStatus.Succeeded => ExitCodes.Ok,
+            RunStatus.PartiallySucceeded => ExitCodes.PartialRun,
+            _ => ExitCodes.FailedRun,
+        };
+    }
+
+    /// <summary>Blob URLs of Azurite are not browsable without a key: keep the run's manifest and report beside the user too.</summary>
+    private static async Task<string> SaveLocalCopyAsync(IBlobStore store, RunSummary summary, CancellationToken cancellationToken)
+    {
+        var dir = Path.Combine(Environment.GetEnvironmentVariable("ROLEGEN_OUTPUT") is { Length: > 0 } o ? o : Path.Combine(".rolegen", "runs"), summary.RunId);
+        Directory.CreateDirectory(dir);
+        foreach (var (blob, name) in new[] { (summary.ManifestPath, "manifest.json"), (summary.ReportPath, "report.md") })
+        {
+            try
+            {
+                await File.WriteAllTextAsync(Path.Combine(dir, name), await store.ReadTextAsync(blob, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            }
+            catch (BlobNotFoundException)
+            {
+                // a failed run may lack one of them; the summary says why
+            }
+        }
+        return Path.GetFullPath(dir);
+    }
+}
