@@ -133,6 +133,16 @@ public sealed record EvalReport(
                 var ratio = c.Ratio is { } r ? string.Create(Ci, $"×{r:F2} {c.RatioCi?.ToString("F2")}") : "ratio n/a";
                 parts.Add(string.Create(Ci, $"{metric} {c.MeanA:F4} vs {other} {c.MeanB:F4} ({ratio}, {Verdict(c)})"));
             }
+            // Interest collapse against the strongest baseline (by Recall@10): categories per list, ILD@10, coverage.
+            if (cohort.CategoriesAt10 is not null && StrongestOther("rolegen", cohort.Cohort, MetricNames.Recall(10), baselinesOnly: true) is { } reference)
+            {
+                var other = Model(reference).Cohorts.First(c => c.Cohort == cohort.Cohort);
+                var ild = Comparisons.FirstOrDefault(x => x.ModelA == "rolegen" && x.ModelB == reference && x.Cohort == cohort.Cohort && x.Metric == MetricNames.Ild)
+                          ?? Compare("rolegen", reference, cohort.Cohort, MetricNames.Ild);
+                parts.Add(string.Create(Ci,
+                    $"diversity vs {reference}: categories/top-10 {cohort.CategoriesAt10:F2} vs {other.CategoriesAt10:F2}, ILD@10 {ild.MeanA:F3} vs {ild.MeanB:F3} ({Verdict(ild)}), " +
+                    $"category coverage {cohort.CategoryCoverage:F3} vs {other.CategoryCoverage:F3}"));
+            }
             if (parts.Count > 0)
             {
                 lines.Add(string.Create(Ci, $"RoleGen vs the strongest baseline, cohort {cohort.Cohort} ({cohort.Users} users): {string.Join("; ", parts)}."));

@@ -180,10 +180,30 @@ public static class Evaluator
         return new BackboneCounterfactualModel(backbone, Math.Max(BackboneCounterfactualModelProvider.MinBatch, options.ScoreBatch));
     }
 
-    /// <summary>RoleGen = the ranker (the backbone, or the transition baseline without one) + the embedded reasoner +
-    /// fusion, through <see cref="ShardRecommender"/>. The fusion weights are chosen on the validation split carved from
-    /// the train window (its own ranker, statistics and reasoning, all from the validation train part); the test part is
-    /// scored once, with the chosen weights. Without a validation split the default weights are used, and a note says so.</summary>
+    /// <summary>The ranker candidates RoleGen fuses into: the transition baseline, and with a backbone the backbone and rank
+    /// blends of both (<see cref="BlendedRecommender"/>; the number is the backbone's weight).</summary>
+    public static readonly IReadOnlyList<double> BackboneWeights = [0, 0.25, 0.5, 0.75, 1];
+
+    /// <summary>The ranker of a backbone weight: 0 = the transition model, 1 = the backbone, else their blend.</summary>
+    public static IRecommender Ranker(double backboneWeight, IRecommender transition, IRecommender? backbone) => backboneWeight switch
+    {
+        0 => transition,
+        1 => backbone ?? throw new InvalidOperationException("no backbone"),
+        _ => new BlendedRecommender(backbone ?? throw new InvalidOperationException("no backbone"), transition, backboneWeight),
+    };
+
+    public static string RankerName(double backboneWeight) => backboneWeight switch
+    {
+        0 => "transition",
+        1 => "backbone",
+        _ => string.Create(CultureInfo.InvariantCulture, $"blend (backbone {backboneWeight:0.##}, transition {1 - backboneWeight:0.##})"),
+    };
+
+    /// <summary>RoleGen = the strongest ranker (transition, backbone or a blend, chosen on validation) + the embedded
+    /// reasoner + fusion, through <see cref="ShardRecommender"/>. The ranker and the fusion weights are chosen together on the
+    /// validation split carved from the train window (its own models, statistics and reasoning, all from the validation train
+    /// part); the test part is scored once, with the choice. Without a validation split: the backbone (else the transition
+    /// model) and the default weights, with a note.</summary>
     private static async Task<(ModelResult Result, IReadOnlyList<string> Notes)> RoleGenAsync(EvalDataset data, EvalOptions options, string? backboneDir,
         IReadOnlyList<UserTrajectory> trajectories, IReadOnlyList<IReadOnlySet<string>> excluded, Action<string> log, CancellationToken cancellationToken)
     {
@@ -192,10 +212,11 @@ public static class Evaluator
         var details = new Dictionary<string, object?>();
         var topK = TopK(data);
         var chosen = options.Reasoner.Fusion;
+        double backboneWeight = backboneDir is null ? 0 : 1;
         var validation = data.ValidationSplit?.Invoke();
         if (validation is null)
         {
-            var note = $"rolegen: no validation split ({data.ValidationNote ?? "this protocol carves none"}; no evaluable user in it): the default fusion weights are used.";
+            var note = $"rolegen: no validation split ({data.ValidationNote ?? "this protocol carves none"}; no evaluable user in it): {RankerName(backboneWeight)} with the default fusion weights.";
             notes.Add(note);
             log(note);
         }
@@ -205,71 +226,91 @@ public static class Evaluator
             var vTrajectories = validation.Users.Select(u => u.ToTrajectory(options.Exclusion!.Value)).ToArray();
             var vExcluded = validation.Users.Select(u => u.Excluded(options.Exclusion!.Value)).ToArray();
             var vStats = await RoleGenEval.StatisticsAsync(validation.TrainEvents, validation.AsOf, cancellationToken).ConfigureAwait(false);
-            IReadOnlyList<(FusionWeights Weights, double Recall1, double Recall10)> grid;
-            if (backboneDir is not null)
+            var (vTransition, _) = await TransitionBaseline.BuildAsync(validation.TrainEvents, validation.AsOf, cancellationToken).ConfigureAwait(false);
+            BackboneRecommender? vBackbone = null;
+            try
             {
-                var (vDir, vDetails) = await TrainOrLoadBackboneAsync(validation, options, null, options.WorkDir + "-validation", log, cancellationToken).ConfigureAwait(false);
-                details["validationBackbone"] = vDetails;
-                using var vBackbone = LoadBackbone(vDir, options);
-                grid = await RoleGenEval.SearchWeightsAsync(validation, vTrajectories, vExcluded, vBackbone, WorldOf(vBackbone, options), vStats, options.Reasoner, topK,
-                    options.ScoreBatch, cancellationToken).ConfigureAwait(false);
+                if (backboneDir is not null)
+                {
+                    try
+                    {
+                        var (vDir, vDetails) = await TrainOrLoadBackboneAsync(validation, options, null, options.WorkDir + "-validation", log, cancellationToken).ConfigureAwait(false);
+                        details["validationBackbone"] = vDetails;
+                        vBackbone = LoadBackbone(vDir, options);
+                    }
+                    catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or InvalidDataException)
+                    {
+                        notes.Add($"rolegen: the validation backbone could not be trained ({ex.Message}): only the transition ranker was validated.");
+                    }
+                }
+                var world = vBackbone is null ? (ICounterfactualModel)new StatisticalCounterfactualModel(vStats) : WorldOf(vBackbone, options);
+                var reasonings = await RoleGenEval.ReasonAllAsync(vTrajectories, world, vStats, options.Reasoner, options.ScoreBatch, cancellationToken).ConfigureAwait(false);
+                var signal = RoleGenEval.DeltaAuc(validation.Users, reasonings, EvalDataset.CategoriesOf(data.TrainEvents));
+                details["deltaSignal"] = signal;
+                var results = new List<(double BackboneWeight, (FusionWeights Weights, double Recall1, double Recall10) Best)>();
+                foreach (var w in vBackbone is null ? [0.0] : BackboneWeights)
+                {
+                    var grid = RoleGenEval.SearchWeights(validation, vTrajectories, vExcluded, Ranker(w, vTransition, vBackbone), reasonings, vStats, options.Reasoner,
+                        topK, options.ScoreBatch, cancellationToken);
+                    results.Add((w, FusionWeightSearch.Choose(grid)));
+                }
+                // The best ranker on (Recall@1, Recall@10); ties go to the simpler ranker (transition first, then the backbone, then blends).
+                var best = results.OrderByDescending(r => r.Best.Recall1).ThenByDescending(r => r.Best.Recall10)
+                    .ThenBy(r => r.BackboneWeight is 0 or 1 ? r.BackboneWeight : 2).First();
+                backboneWeight = best.BackboneWeight;
+                chosen = best.Best.Weights with { Version = "validated-" + best.Best.Weights.Version };
+                log(string.Create(CultureInfo.InvariantCulture,
+                    $"rolegen: chose {chosen.Version} over {RankerName(backboneWeight)} on validation (Recall@1 {best.Best.Recall1:F4}, Recall@10 {best.Best.Recall10:F4}); " +
+                    $"rankers: {string.Join(", ", results.Select(r => $"{RankerName(r.BackboneWeight)} {r.Best.Recall1:F4}/{r.Best.Recall10:F4}"))}"));
+                details["validationUsers"] = validation.Users.Count;
+                details["validationRankers"] = results.Select(r => new { ranker = RankerName(r.BackboneWeight), backboneWeight = r.BackboneWeight, weights = r.Best.Weights.Version, recallAt1 = r.Best.Recall1, recallAt10 = r.Best.Recall10 }).ToArray();
+                notes.Add(DeltaNote(signal, chosen));
             }
-            else
+            finally
             {
-                var (vTransition, _) = await TransitionBaseline.BuildAsync(validation.TrainEvents, validation.AsOf, cancellationToken).ConfigureAwait(false);
-                grid = await RoleGenEval.SearchWeightsAsync(validation, vTrajectories, vExcluded, vTransition, new StatisticalCounterfactualModel(vStats), vStats,
-                    options.Reasoner, topK, options.ScoreBatch, cancellationToken).ConfigureAwait(false);
+                vBackbone?.Dispose();
             }
-            var best = FusionWeightSearch.Choose(grid);
-            chosen = best.Weights with { Version = "validated-" + best.Weights.Version };
-            log(string.Create(CultureInfo.InvariantCulture,
-                $"rolegen: chose {chosen.Version} on validation (Recall@1 {best.Recall1:F4}, Recall@10 {best.Recall10:F4}) from {grid.Count} weight sets"));
-            details["validationUsers"] = validation.Users.Count;
-            details["validationGrid"] = grid.OrderByDescending(g => g.Recall1).ThenByDescending(g => g.Recall10).Take(5)
-                .Select(g => new { weights = g.Weights.Version, recallAt1 = g.Recall1, recallAt10 = g.Recall10 }).ToArray();
         }
         details["chosenWeights"] = chosen;
+        details["backboneWeight"] = backboneWeight;
         var reasoner = options.Reasoner with { Fusion = chosen };
         var build = watch.Elapsed.TotalSeconds;
 
-        // Test: the ranker trained on the whole train window, statistics of the whole train window, the chosen weights.
+        // Test: the models trained on the whole train window, its statistics, the chosen ranker and weights.
         var stats = await RoleGenEval.StatisticsAsync(data.TrainEvents, data.AsOf, cancellationToken).ConfigureAwait(false);
-        BackboneRecommender? backbone = null;
-        ShardRecommender pipeline;
-        try
-        {
-            if (backboneDir is not null)
-            {
-                backbone = LoadBackbone(backboneDir, options);
-                pipeline = EvalPipeline.ForRoleGen(backbone, stats, WorldOf(backbone, options), reasoner, topK);
-            }
-            else
-            {
-                var (transition, _) = await TransitionBaseline.BuildAsync(data.TrainEvents, data.AsOf, cancellationToken).ConfigureAwait(false);
-                pipeline = EvalPipeline.ForRoleGen(transition, stats, new StatisticalCounterfactualModel(stats), reasoner, topK);
-            }
-            var (metrics, score) = await ScoreAsync(data, pipeline, trajectories, excluded, options.ScoreBatch, cancellationToken, options.Resamples).ConfigureAwait(false);
-            var r = pipeline.Reasoning;
-            var reasonSeconds = pipeline.Reasoner.RolesAndProposalTime.TotalSeconds + pipeline.Reasoner.WorldModelTime.TotalSeconds;
-            details["ranker"] = backboneDir is not null ? "backbone" : "transition";
-            details["worldModel"] = pipeline.Reasoner.WorldModel;
-            details["reasoningUsersPerSecond"] = r.Users / Math.Max(reasonSeconds, 1e-9);
-            details["reasoningRolesSeconds"] = pipeline.Reasoner.RolesAndProposalTime.TotalSeconds;
-            details["reasoningWorldModelSeconds"] = pipeline.Reasoner.WorldModelTime.TotalSeconds;
-            details["usersWithPaths"] = r.UsersWithPaths;
-            details["pathsByRole"] = r.PathsByRole;
-            details["meanDelta"] = r.MeanDelta;
-            details["itemsBySource"] = pipeline.Scoring.ItemsBySource;
-            details["maxInterventions"] = reasoner.MaxInterventions;
-            details["pathsPerUser"] = reasoner.PathsPerUser;
-            return (new ModelResult("rolegen",
-                $"RoleGen: {details["ranker"]} + embedded reasoner (roles, {reasoner.MaxInterventions} role-diverse interventions, Δ from {pipeline.Reasoner.WorldModel}) + fusion, weights {chosen.Version}; through ShardRecommender",
-                watch.Elapsed.TotalSeconds, build, score, metrics, details), notes);
-        }
-        finally
-        {
-            backbone?.Dispose();
-        }
+        var (transition, _) = await TransitionBaseline.BuildAsync(data.TrainEvents, data.AsOf, cancellationToken).ConfigureAwait(false);
+        using var backbone = backboneDir is null ? null : LoadBackbone(backboneDir, options);
+        var ranker = Ranker(backboneWeight, transition, backbone);
+        var pipeline = EvalPipeline.ForRoleGen(ranker, stats, backbone is null ? new StatisticalCounterfactualModel(stats) : WorldOf(backbone, options), reasoner, topK);
+        var (metrics, score) = await ScoreAsync(data, pipeline, trajectories, excluded, options.ScoreBatch, cancellationToken, options.Resamples).ConfigureAwait(false);
+        var r = pipeline.Reasoning;
+        var reasonSeconds = pipeline.Reasoner.RolesAndProposalTime.TotalSeconds + pipeline.Reasoner.WorldModelTime.TotalSeconds;
+        details["ranker"] = RankerName(backboneWeight);
+        details["worldModel"] = pipeline.Reasoner.WorldModel;
+        details["reasoningUsersPerSecond"] = r.Users / Math.Max(reasonSeconds, 1e-9);
+        details["reasoningRolesSeconds"] = pipeline.Reasoner.RolesAndProposalTime.TotalSeconds;
+        details["reasoningWorldModelSeconds"] = pipeline.Reasoner.WorldModelTime.TotalSeconds;
+        details["usersWithPaths"] = r.UsersWithPaths;
+        details["pathsByRole"] = r.PathsByRole;
+        details["meanDelta"] = r.MeanDelta;
+        details["itemsBySource"] = pipeline.Scoring.ItemsBySource;
+        details["maxInterventions"] = reasoner.MaxInterventions;
+        details["pathsPerUser"] = reasoner.PathsPerUser;
+        var result = new ModelResult("rolegen",
+            $"RoleGen: {details["ranker"]} + embedded reasoner (roles, {reasoner.MaxInterventions} role-diverse interventions, Δ from {pipeline.Reasoner.WorldModel}) + fusion, weights {chosen.Version}; through ShardRecommender",
+            watch.Elapsed.TotalSeconds, build, score, metrics, details);
+        return (result, notes);
+    }
+
+    /// <summary>What the validation says about Δ, and what the weight search made of it.</summary>
+    private static string DeltaNote(DeltaSignal signal, FusionWeights chosen)
+    {
+        string Auc(double? a) => a is { } v ? v.ToString("F3", CultureInfo.InvariantCulture) : "n/a";
+        var predicts = signal.CategoryAuc is > 0.55;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"counterfactuals: on validation, Δ of {signal.Paths} evaluated interventions {(predicts ? "predicts" : "does not predict")} a later purchase in the path's target category " +
+            $"(AUC {Auc(signal.CategoryAuc)}, {signal.CategoryPositives} positives; purchase of the shown item: AUC {Auc(signal.ItemAuc)}, {signal.ItemPositives} positives); " +
+            $"the validated uplift weight is {chosen.Uplift}{(predicts || chosen.Uplift == 0 ? "" : " (kept by the search although Δ alone ranks poorly: it breaks ties among reasoned items)")}.");
     }
 
     private static async Task<(string ModelDir, Dictionary<string, object?> Details)> TrainOrLoadBackboneAsync(EvalDataset data, EvalOptions options,

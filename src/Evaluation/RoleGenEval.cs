@@ -27,14 +27,15 @@ public static class RoleGenEval
     }
 
     /// <summary>Recall@1 and Recall@10 (cohort "all") of every weight set of <see cref="FusionWeightSearch.Grid"/> on
-    /// <paramref name="validation"/>.</summary>
-    public static async Task<IReadOnlyList<(FusionWeights Weights, double Recall1, double Recall10)>> SearchWeightsAsync(EvalDataset validation,
-        IReadOnlyList<UserTrajectory> users, IReadOnlyList<IReadOnlySet<string>> excluded, IRecommender ranker, ICounterfactualModel world,
-        BehaviorGraphStatistics stats, ReasonerOptions options, int topK, int batch, CancellationToken cancellationToken)
+    /// <paramref name="validation"/> for one ranker, given the users' full reasoning (<see cref="ReasonAllAsync"/>).</summary>
+    public static IReadOnlyList<(FusionWeights Weights, double Recall1, double Recall10)> SearchWeights(EvalDataset validation,
+        IReadOnlyList<UserTrajectory> users, IReadOnlyList<IReadOnlySet<string>> excluded, IRecommender ranker,
+        IReadOnlyDictionary<string, UserReasoning> reasonings, BehaviorGraphStatistics stats, ReasonerOptions options, int topK, int batch,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(validation);
         ArgumentNullException.ThrowIfNull(options);
-        var replay = await ReplayAsync(users, ranker, world, stats, options, topK, batch, cancellationToken).ConfigureAwait(false);
+        var replay = Replay(users, ranker, reasonings, stats, options, topK, batch);
         var grid = new List<(FusionWeights, double, double)>();
         foreach (var weights in FusionWeightSearch.Grid(options.Fusion))
         {
@@ -46,31 +47,105 @@ public static class RoleGenEval
         return grid;
     }
 
-    /// <summary>Model lists and full reasoning (all M evaluated interventions kept) of <paramref name="users"/>, computed
-    /// once, for re-fusion with any weights.</summary>
-    public static async Task<FusionReplay> ReplayAsync(IReadOnlyList<UserTrajectory> users, IRecommender ranker, ICounterfactualModel world,
-        BehaviorGraphStatistics stats, ReasonerOptions options, int topK, int batch, CancellationToken cancellationToken)
+    /// <summary>Every user's reasoning with all M evaluated interventions kept (the world model's estimates do not depend
+    /// on the fusion weights, so one pass serves every weight set and every ranker).</summary>
+    public static async Task<IReadOnlyDictionary<string, UserReasoning>> ReasonAllAsync(IReadOnlyList<UserTrajectory> users, ICounterfactualModel world,
+        BehaviorGraphStatistics stats, ReasonerOptions options, int batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(users);
         ArgumentNullException.ThrowIfNull(options);
-        var all = options with { PathsPerUser = options.MaxInterventions };
-        var reasoner = ShardRecommenderFactory.CreateReasoner(stats, world, all);
-        var listSize = topK + options.PathsPerUser;
-        var lists = new Dictionary<string, UserRecommendations>(StringComparer.Ordinal);
+        var reasoner = ShardRecommenderFactory.CreateReasoner(stats, world, options with { PathsPerUser = options.MaxInterventions });
         var reasonings = new Dictionary<string, UserReasoning>(StringComparer.Ordinal);
         for (var start = 0; start < users.Count; start += batch)
         {
-            var slice = users.Skip(start).Take(batch).ToArray();
-            foreach (var rec in ranker.Recommend(slice, listSize))
-            {
-                lists[rec.UserId] = rec;
-            }
-            foreach (var r in await reasoner.ReasonAsync(slice, cancellationToken).ConfigureAwait(false))
+            foreach (var r in await reasoner.ReasonAsync(users.Skip(start).Take(batch).ToArray(), cancellationToken).ConfigureAwait(false))
             {
                 reasonings[r.UserId] = r;
             }
         }
+        return reasonings;
+    }
+
+    /// <summary>Model lists (computed once) and full reasoning of <paramref name="users"/>, for re-fusion with any weights.</summary>
+    public static async Task<FusionReplay> ReplayAsync(IReadOnlyList<UserTrajectory> users, IRecommender ranker, ICounterfactualModel world,
+        BehaviorGraphStatistics stats, ReasonerOptions options, int topK, int batch, CancellationToken cancellationToken) =>
+        Replay(users, ranker, await ReasonAllAsync(users, world, stats, options, batch, cancellationToken).ConfigureAwait(false), stats, options, topK, batch);
+
+    public static FusionReplay Replay(IReadOnlyList<UserTrajectory> users, IRecommender ranker, IReadOnlyDictionary<string, UserReasoning> reasonings,
+        BehaviorGraphStatistics stats, ReasonerOptions options, int topK, int batch)
+    {
+        ArgumentNullException.ThrowIfNull(users);
+        ArgumentNullException.ThrowIfNull(ranker);
+        ArgumentNullException.ThrowIfNull(options);
+        var listSize = topK + options.PathsPerUser;
+        var lists = new Dictionary<string, UserRecommendations>(StringComparer.Ordinal);
+        for (var start = 0; start < users.Count; start += batch)
+        {
+            foreach (var rec in ranker.Recommend(users.Skip(start).Take(batch).ToArray(), listSize))
+            {
+                lists[rec.UserId] = rec;
+            }
+        }
         return new FusionReplay(new FixedLists(ranker.Model, lists), reasonings, stats, options, topK);
+    }
+
+    /// <summary>Does the world model's Δ predict conversion? Over every evaluated intervention of the validation users:
+    /// the AUC of Δ for "the user bought, in the validation window, an item of the path's target category" (and for "bought
+    /// the shown item itself"). 0.5 = no signal. Null when there are no positives or no negatives.</summary>
+    public static DeltaSignal DeltaAuc(IReadOnlyList<EvalUser> users, IReadOnlyDictionary<string, UserReasoning> reasonings,
+        IReadOnlyDictionary<string, string> categories)
+    {
+        ArgumentNullException.ThrowIfNull(users);
+        ArgumentNullException.ThrowIfNull(reasonings);
+        ArgumentNullException.ThrowIfNull(categories);
+        var byCategory = new List<(double Score, bool Label)>();
+        var byItem = new List<(double Score, bool Label)>();
+        foreach (var user in users)
+        {
+            if (!reasonings.TryGetValue(user.UserId, out var r))
+            {
+                continue;
+            }
+            var boughtCategories = user.Targets.Select(t => categories.GetValueOrDefault(t)).Where(c => c is not null).ToHashSet(StringComparer.Ordinal);
+            foreach (var p in r.Paths.Where(p => double.IsFinite(p.Delta)))
+            {
+                byCategory.Add((p.Delta, boughtCategories.Contains(p.TargetCategory) || boughtCategories.Contains(p.Category)));
+                byItem.Add((p.Delta, user.Targets.Contains(p.Item)));
+            }
+        }
+        return new DeltaSignal(byCategory.Count, byCategory.Count(x => x.Label), Auc(byCategory), byItem.Count(x => x.Label), Auc(byItem));
+    }
+
+    /// <summary>Mann-Whitney AUC with average ranks for ties; null without both classes.</summary>
+    public static double? Auc(IReadOnlyList<(double Score, bool Label)> cases)
+    {
+        ArgumentNullException.ThrowIfNull(cases);
+        var positives = cases.Count(c => c.Label);
+        var negatives = cases.Count - positives;
+        if (positives == 0 || negatives == 0)
+        {
+            return null;
+        }
+        var sorted = cases.OrderBy(c => c.Score).ToArray();
+        double rankSum = 0;
+        for (var i = 0; i < sorted.Length;)
+        {
+            var j = i;
+            while (j < sorted.Length && sorted[j].Score == sorted[i].Score)
+            {
+                j++;
+            }
+            var rank = (i + 1 + j) / 2.0; // average of ranks i+1..j
+            for (var k = i; k < j; k++)
+            {
+                if (sorted[k].Label)
+                {
+                    rankSum += rank;
+                }
+            }
+            i = j;
+        }
+        return (rankSum - positives * (positives + 1) / 2.0) / ((double)positives * negatives);
     }
 
     /// <summary>The prepared lists and reasoning of <see cref="ReplayAsync"/>.</summary>
@@ -100,6 +175,10 @@ public static class RoleGenEval
             users.Select(u => lists[u.UserId] with { Items = lists[u.UserId].Items.Take(topK).ToArray() }).ToArray();
     }
 }
+
+/// <summary>The counterfactual signal on validation: paths, positives and the AUC of Δ for a later purchase in the path's
+/// target category, and for a purchase of the shown item.</summary>
+public sealed record DeltaSignal(int Paths, int CategoryPositives, double? CategoryAuc, int ItemPositives, double? ItemAuc);
 
 /// <summary>Chooses fusion weights on a validation split: an exhaustive grid over the three weights (role priors fixed),
 /// maximising Recall@1 with Recall@10 as the tie-break; among weight sets that tie on both, the one deepest inside the
