@@ -70,6 +70,11 @@ public static class EvaluationCommands
                       "or purchased (only items bought in it: what production does; the temporal default, where browsed items are bought later).",
     };
     public static readonly Option<bool> NoBackbone = new("--skip-backbone") { Description = "Do not train/score the backbone (RoleGen then fuses over the transition baseline, with the statistical world model)." };
+    public static readonly Option<bool> PublishTuning = new("--publish-tuning")
+    {
+        Description = "Write RoleGen's validated choice (ranker: backbone / transition / blend, and the fusion weights) to tuning/{dataset}/current.json " +
+                      "in the blob store (--storage): nightly runs on that dataset apply it and record it in their manifest. Chosen on validation only.",
+    };
     public static readonly Option<bool> NoRoleGen = new("--skip-rolegen") { Description = "Do not evaluate RoleGen (reasoner + fusion, weights chosen on a validation split of the train window)." };
 
     public static readonly Option<string> BenchItems = new("--items") { Description = "Comma-separated vocabulary sizes.", DefaultValueFactory = _ => "20000,100000" };
@@ -100,7 +105,7 @@ public static class EvaluationCommands
             "uploads them unless --no-upload. Set OMP_WAIT_POLICY=PASSIVE when training.")
         {
             Data, LogFormat, EvalDataset, SplitKind, SplitTime, TestFile, Cohort, EvalLookback, EvalMinViews, EvalMaxConversion, EvalMinActiveDays,
-            ModelDir, Out, WorkDir, Epochs, Budget, EvalSeed, Threads, Exclude, NoBackbone, NoRoleGen, DemoUsers, Resamples, BlobPrefix, NoUpload,
+            ModelDir, Out, WorkDir, Epochs, Budget, EvalSeed, Threads, Exclude, NoBackbone, NoRoleGen, DemoUsers, Resamples, BlobPrefix, NoUpload, PublishTuning,
         };
         eval.SetAction(EvalAsync);
 
@@ -254,8 +259,31 @@ public static class EvaluationCommands
         {
             await UploadAsync(parse, prefix, [("report.json", json), ("report.md", markdown), ("report.html", html)], cancellationToken).ConfigureAwait(false);
         }
+        if (parse.GetValue(PublishTuning))
+        {
+            await PublishTuningAsync(parse, report, data, log.Name, cancellationToken).ConfigureAwait(false);
+        }
         return ExitCodes.Ok;
     });
+
+    /// <summary>RoleGen's validated choice as the dataset's tuning (the nightly run applies it). Refused when RoleGen was
+    /// not evaluated or had no validation split (a default is not a validated choice).</summary>
+    private static async Task PublishTuningAsync(ParseResult parse, EvalReport report, EvalDataset data, string dataset, CancellationToken cancellationToken)
+    {
+        var rolegen = report.Models.FirstOrDefault(m => m.Model == "rolegen")
+            ?? throw new CliException(ExitCodes.BadInput, "--publish-tuning needs RoleGen in the evaluation (drop --skip-rolegen).");
+        var weights = rolegen.Details?.GetValueOrDefault("chosenWeights") as Core.Reasoning.FusionWeights;
+        if (weights is null || !weights.Version.StartsWith("validated-", StringComparison.Ordinal))
+        {
+            throw new CliException(ExitCodes.BadInput, "--publish-tuning: this evaluation had no validation split, so there is no validated choice to publish.");
+        }
+        var backboneWeight = (double)rolegen.Details!["backboneWeight"]!;
+        var tuning = new Core.Scoring.RankerTuning(EventStore.ValidateDataset(dataset), backboneWeight, weights, data.ValidationNote ?? "validation split of the train window",
+            (double)(rolegen.Details.GetValueOrDefault("validationRecallAt1") ?? 0.0), (double)(rolegen.Details.GetValueOrDefault("validationRecallAt10") ?? 0.0), DateTimeOffset.UtcNow);
+        await using var host = await CliHost.StartAsync(CliCommon.Settings(parse), durable: false, cancellationToken).ConfigureAwait(false);
+        await host.Store.WriteJsonAsync(BlobLayout.Tuning(tuning.Dataset), tuning, cancellationToken).ConfigureAwait(false);
+        Console.WriteLine($"Tuning: {tuning.Describe()} + fusion {weights.Version} → {host.Store.Describe(BlobLayout.Tuning(tuning.Dataset))} (nightly runs on '{tuning.Dataset}' apply it)");
+    }
 
     /// <summary>The split the options ask for: an external --test file, leave-one-out, or temporal (the default except for sasrec).</summary>
     private static EvalDataset Split(ParseResult parse, EvalLog log, EventFormat format, bool demo, DormancyPolicy policy)

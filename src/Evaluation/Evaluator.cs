@@ -263,6 +263,8 @@ public static class Evaluator
                     $"rolegen: chose {chosen.Version} over {RankerName(backboneWeight)} on validation (Recall@1 {best.Best.Recall1:F4}, Recall@10 {best.Best.Recall10:F4}); " +
                     $"rankers: {string.Join(", ", results.Select(r => $"{RankerName(r.BackboneWeight)} {r.Best.Recall1:F4}/{r.Best.Recall10:F4}"))}"));
                 details["validationUsers"] = validation.Users.Count;
+                details["validationRecallAt1"] = best.Best.Recall1;
+                details["validationRecallAt10"] = best.Best.Recall10;
                 details["validationRankers"] = results.Select(r => new { ranker = RankerName(r.BackboneWeight), backboneWeight = r.BackboneWeight, weights = r.Best.Weights.Version, recallAt1 = r.Best.Recall1, recallAt10 = r.Best.Recall10 }).ToArray();
                 notes.Add(DeltaNote(signal, chosen));
             }

@@ -71,7 +71,13 @@ public sealed record RunManifest(
 
     /// <summary>The run's experiment and its users per arm (null: no experiment).</summary>
     public RunExperiment? Experiment { get; init; }
+
+    /// <summary>How the ranker was chosen: the dataset's validated tuning (if any) and what the run made of it.</summary>
+    public RunRanker? Ranker { get; init; }
 }
+
+/// <summary>The validated tuning a run applied (null: none published) and a note (why none, or what was validated).</summary>
+public sealed record RunRanker(RankerTuning? Tuning, string? Note);
 
 /// <summary>The run's reasoning, summed over shards. <see cref="Note"/> says why there was none when <see cref="Enabled"/>
 /// is false or the statistics could not be built. <see cref="ReasoningOverScoring"/> = reasoning activity seconds / score

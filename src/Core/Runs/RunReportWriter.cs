@@ -12,7 +12,7 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
 {
     public async Task<RunSummary> WriteAsync(RunRequest request, CohortSummary? cohort, ScoringModelRef? model,
         IReadOnlyList<ShardOutcome> shards, RunTimings timings, string? error, CancellationToken cancellationToken = default,
-        RunReasoning? reasoning = null)
+        RunReasoning? reasoning = null, RunRanker? ranker = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(shards);
@@ -52,6 +52,7 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
         {
             Reasoning = reasoning,
             Experiment = experiment,
+            Ranker = ranker,
         };
         var manifestPath = BlobLayout.Manifest(request.RunId);
         var reportPath = BlobLayout.Report(request.RunId);
@@ -104,6 +105,10 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
         if (m.Model is { } model)
         {
             sb.AppendLine(ci, $"| model | {model.Kind} @ {model.Version} |");
+        }
+        if (m.Ranker?.Note is { } rankerNote)
+        {
+            sb.AppendLine(ci, $"| ranker choice | {rankerNote.Replace("|", "/", StringComparison.Ordinal)} |");
         }
         sb.AppendLine(ci, $"| users published | {m.Counts.Published:N0} of {m.Counts.Dormant:N0} |");
         sb.AppendLine(ci, $"| shards failed | {m.Counts.ShardsFailed} ({m.Counts.UsersInFailedShards:N0} users) |");

@@ -16,8 +16,21 @@ public sealed record UserRecommendations(string UserId, IReadOnlyList<Recommende
     public Experiments.Arm? Arm { get; init; }
 }
 
-/// <summary>Which model scores a run: its kind, version and where its artefacts are.</summary>
-public sealed record ScoringModelRef(string Kind, string Version, string Path);
+/// <summary>Which model scores a run: its kind, version and where its artefacts are. A blend
+/// (<see cref="BlendedRecommender.Kind"/>) names its two models in <see cref="Components"/> (A first) and the weight of A.</summary>
+public sealed record ScoringModelRef(string Kind, string Version, string Path)
+{
+    public IReadOnlyList<ScoringModelRef>? Components { get; init; }
+
+    public double? Weight { get; init; }
+
+    /// <summary>The blend of <paramref name="a"/> (weight <paramref name="weightA"/>) and <paramref name="b"/>.</summary>
+    public static ScoringModelRef Blend(ScoringModelRef a, ScoringModelRef b, double weightA) =>
+        new(BlendedRecommender.Kind, BlendedRecommender.Version(a, b, weightA), "") { Components = [a, b], Weight = weightA };
+
+    /// <summary>The backbone this model uses (itself, or a blend's backbone component), if any.</summary>
+    public ScoringModelRef? Backbone => Kind == BackboneRegistry.Kind ? this : Components?.FirstOrDefault(c => c.Kind == BackboneRegistry.Kind);
+}
 
 /// <summary>The scoring port. Implementations: the baseline transition model (here), the ONNX backbone (Infrastructure).</summary>
 public interface IRecommender

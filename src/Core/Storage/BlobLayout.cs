@@ -19,6 +19,7 @@ namespace RoleGen.Core.Storage;
 /// runs/{runId}/manifest.json  report.md  cohort.json  feedback.json  model/{kind}.bin  reasoning/graph-stats.json
 /// runs/{runId}/shards/{NNNNN}/users.jsonl  reasoning.jsonl  scores.jsonl  candidates.jsonl
 /// reasoning/llm-cache/{promptVersion}/{xx}/{key}.json
+/// tuning/{dataset}/current.json
 /// reports/eval/{dataset}/{yyyyMMddTHHmmssZ}/report.json|md|html
 /// </code>
 /// </remarks>
@@ -59,6 +60,10 @@ public static class BlobLayout
     public static string BackboneVocabulary(string version) => BackboneFolder(version) + BackboneVocabularyFile;
 
     public static string BackboneMetrics(string version) => BackboneFolder(version) + BackboneMetricsFile;
+
+    // ---- tuning/{dataset}/ : the ranker and fusion weights validated offline for a dataset
+
+    public static string Tuning(string dataset) => $"tuning/{dataset}/current.json";
 
     // ---- prompts/reasoner/ : the LLM reasoner's prompt versions (immutable) and the current pointer
 

@@ -85,11 +85,12 @@ public sealed class BackboneCounterfactualModelProvider(BackboneRecommenderProvi
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stats);
-        if (model.Kind != Core.Scoring.BackboneRegistry.Kind)
+        // A blend's world model is its backbone's conversion head.
+        if (model.Backbone is not { } backbone)
         {
             return new StatisticalCounterfactualModel(stats);
         }
-        var recommender = (BackboneRecommender)await backbones.GetAsync(model, cancellationToken).ConfigureAwait(false);
+        var recommender = (BackboneRecommender)await backbones.GetAsync(backbone, cancellationToken).ConfigureAwait(false);
         return new BackboneCounterfactualModel(recommender, Math.Max(MinBatch, options.Value.BatchSize));
     }
 }

@@ -108,7 +108,17 @@ public sealed class RoutingRecommenderProvider(TransitionRecommenderProvider bas
         {
             TransitionModel.Kind => baseline.GetAsync(model, cancellationToken),
             BackboneRegistry.Kind => backbone.GetAsync(model, cancellationToken),
-            _ => throw new PermanentFailureException($"Unknown model kind '{model.Kind}' (known: {TransitionModel.Kind}, {BackboneRegistry.Kind})."),
+            BlendedRecommender.Kind => BlendAsync(model, cancellationToken),
+            _ => throw new PermanentFailureException($"Unknown model kind '{model.Kind}' (known: {TransitionModel.Kind}, {BackboneRegistry.Kind}, {BlendedRecommender.Kind})."),
         };
+    }
+
+    private async Task<IRecommender> BlendAsync(ScoringModelRef model, CancellationToken cancellationToken)
+    {
+        if (model.Components is not [var a, var b] || model.Weight is not { } weight || a.Kind == BlendedRecommender.Kind || b.Kind == BlendedRecommender.Kind)
+        {
+            throw new PermanentFailureException($"Blend '{model.Version}' must name two (non-blend) models and a weight.");
+        }
+        return new BlendedRecommender(await GetAsync(a, cancellationToken).ConfigureAwait(false), await GetAsync(b, cancellationToken).ConfigureAwait(false), weight);
     }
 }

@@ -14,6 +14,6 @@ public sealed class FinalizeRunActivity(RunReportWriter writer) : TaskActivity<F
             new RunTimings(input.StartedAt, input.FinishedAt, input.SelectSeconds, input.ModelSeconds, input.ShardsSeconds,
                 (input.FinishedAt - input.StartedAt).TotalSeconds) { ModelActivitySeconds = input.ModelActivitySeconds },
             input.Error, reasoning: RunReasoning.Summarize(input.Request, input.Shards, input.ReasoningStats?.Path,
-                input.ReasoningStats?.Seconds ?? 0, input.ReasoningNote));
+                input.ReasoningStats?.Seconds ?? 0, input.ReasoningNote), ranker: new RunRanker(input.Tuning, input.RankerNote));
     }
 }

@@ -13,6 +13,7 @@ public sealed class ResolveScoringModelActivity(IBlobStore store) : TaskActivity
     {
         ArgumentNullException.ThrowIfNull(input);
         var (model, reason) = await BackboneRegistry.ResolveCurrentAsync(store, input.Dataset).ConfigureAwait(false);
-        return new ResolveScoringModelResult(model, reason);
+        var (tuning, tuningReason) = input.Dataset is null ? (null, "no dataset") : await RankerTuning.ResolveAsync(store, input.Dataset).ConfigureAwait(false);
+        return new ResolveScoringModelResult(model, reason) { Tuning = tuning, TuningReason = tuningReason };
     }
 }

@@ -64,8 +64,14 @@ public sealed record ResolveScoringModelInput(string RunId)
     public string? Dataset { get; init; }
 }
 
-/// <summary>The trained backbone to score with, or null when none is published (the run then builds the baseline).</summary>
-public sealed record ResolveScoringModelResult(ScoringModelRef? Backbone, string Reason);
+/// <summary>The trained backbone to score with, or null when none is published (the run then builds the baseline), and the
+/// dataset's validated tuning (ranker and fusion weights), or null with <see cref="TuningReason"/>.</summary>
+public sealed record ResolveScoringModelResult(ScoringModelRef? Backbone, string Reason)
+{
+    public RankerTuning? Tuning { get; init; }
+
+    public string? TuningReason { get; init; }
+}
 
 public sealed record PublishShardInput(string RunId, int Shard, string UsersPath, string ScoresPath, int ExpectedUsers);
 
@@ -90,4 +96,9 @@ public sealed record FinalizeRunInput(
     public BuildReasoningStatsResult? ReasoningStats { get; init; }
 
     public string? ReasoningNote { get; init; }
+
+    /// <summary>The validated tuning the run applied (null: none), and what the run made of it.</summary>
+    public RankerTuning? Tuning { get; init; }
+
+    public string? RankerNote { get; init; }
 }

@@ -27,6 +27,8 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
         double selectSeconds = 0, modelSeconds = 0, shardsSeconds = 0, modelActivitySeconds = 0;
         SelectDormantUsersResult? cohort = null;
         ScoringModelRef? model = null;
+        RankerTuning? tuning = null;
+        string? rankerNote = null;
         // Validate before anything uses the options: a bad request must still end in a manifest that says why.
         string? error = input.Validate();
         var retry = error is null ? RetryPolicies.Transient(input.MaxAttempts, input.FirstRetrySeconds) : RetryPolicies.Transient(3, 1);
@@ -56,8 +58,17 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
                 // The trained backbone (models/backbone/current) when one is published; otherwise the baseline, built now.
                 var resolved = await context.CallActivityAsync<ResolveScoringModelResult>(nameof(ResolveScoringModelActivity),
                     new ResolveScoringModelInput(input.RunId) { Dataset = input.Dataset }, retry);
-                log.LogInformation("Run {RunId}: {Reason}", input.RunId, resolved.Reason);
-                if (resolved.Backbone is not null)
+                log.LogInformation("Run {RunId}: {Reason}; {Tuning}", input.RunId, resolved.Reason, resolved.TuningReason);
+                tuning = resolved.Tuning;
+                // The validated ranker: the backbone alone (weight 1), the transition model alone (0) or their rank blend.
+                // Without a tuning: the backbone when one is published, else the transition model.
+                var weight = tuning?.BackboneWeight ?? (resolved.Backbone is null ? 0 : 1);
+                if (weight > 0 && resolved.Backbone is null)
+                {
+                    rankerNote = $"the tuning asks for {tuning!.Describe()} but no backbone is published for the dataset: the transition model scores";
+                    weight = 0;
+                }
+                if (weight >= 1)
                 {
                     model = resolved.Backbone;
                 }
@@ -65,9 +76,10 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
                 {
                     var built = await context.CallActivityAsync<BuildBaselineModelResult>(nameof(BuildBaselineModelActivity),
                         new BuildBaselineModelInput(input.RunId, input.Dataset, cohort.Cohort.AsOfUnixSeconds), retry);
-                    model = built.Model;
+                    model = weight > 0 ? ScoringModelRef.Blend(resolved.Backbone!, built.Model, weight) : built.Model;
                     modelActivitySeconds = built.Seconds;
                 }
+                rankerNote ??= tuning is null ? resolved.TuningReason : $"{tuning.Describe()}, validated on {tuning.ValidatedOn}";
                 modelSeconds = (context.CurrentUtcDateTime - modelStarted).TotalSeconds;
             }
             catch (TaskFailedException ex)
@@ -94,7 +106,11 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
                 log.LogWarning("Run {RunId}: {Note}", input.RunId, reasoningNote);
             }
         }
-        var reasoningWork = reasoningStats is null ? null : new ReasoningWork(reasoningStats.Path, input.Reasoner);
+        // The validated fusion weights apply unless the request (or the night chain's reflected priors) set others.
+        var reasonerOptions = tuning is not null && input.Reasoner.Fusion.Version == new Core.Reasoning.FusionWeights().Version
+            ? input.Reasoner with { Fusion = tuning.Fusion }
+            : input.Reasoner;
+        var reasoningWork = reasoningStats is null ? null : new ReasoningWork(reasoningStats.Path, reasonerOptions);
 
         if (error is null && model is not null)
         {
@@ -144,7 +160,14 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
         context.SetCustomStatus(new RunProgress("finalizing", outcomes.Count, cohort?.Shards.Count ?? 0,
             outcomes.Count(o => o.Status == ShardStatus.Failed), outcomes.Sum(o => (long)o.Published), cohort?.Cohort.Dormant ?? 0));
         var summary = await context.CallActivityAsync<RunSummary>(nameof(FinalizeRunActivity),
-            new FinalizeRunInput(input, cohort?.Cohort, model, outcomes, started, context.CurrentUtcDateTime, selectSeconds, modelSeconds, shardsSeconds, error) { ModelActivitySeconds = modelActivitySeconds, ReasoningStats = reasoningStats, ReasoningNote = reasoningNote },
+            new FinalizeRunInput(ReferenceEquals(reasonerOptions, input.Reasoner) ? input : input with { Reasoner = reasonerOptions }, cohort?.Cohort, model, outcomes, started, context.CurrentUtcDateTime, selectSeconds, modelSeconds, shardsSeconds, error)
+            {
+                ModelActivitySeconds = modelActivitySeconds,
+                ReasoningStats = reasoningStats,
+                ReasoningNote = reasoningNote,
+                Tuning = tuning,
+                RankerNote = rankerNote,
+            },
             retry);
         context.SetCustomStatus(new RunProgress("done", outcomes.Count, cohort?.Shards.Count ?? 0,
             summary.FailedShards, summary.Published, summary.Dormant));

@@ -17,6 +17,30 @@ public sealed class NightlyRunDurableTests(RoleGenDurableFixture fixture, ITestO
     private IBlobStore Store => fixture.Store.Inner;
 
     [Fact]
+    public async Task A_published_tuning_sets_the_runs_fusion_weights_and_is_recorded_in_the_manifest()
+    {
+        var tuning = new RankerTuning(RoleGenDurableFixture.Dataset, 0, new FusionWeights { Backbone = 0.5, Uplift = 0, Role = 2, Version = "validated-test" },
+            "a test validation window", 0.1, 0.2, DateTimeOffset.UnixEpoch);
+        await Store.WriteJsonAsync(BlobLayout.Tuning(RoleGenDurableFixture.Dataset), tuning);
+        try
+        {
+            var meta = await fixture.RunAsync(RoleGenDurableFixture.Request("it-tuned"));
+
+            Assert.Equal(OrchestrationRuntimeStatus.Completed, meta.RuntimeStatus);
+            var manifest = await Store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest("it-tuned"));
+            Assert.Equal("validated-test", manifest.Request.Reasoner.Fusion.Version);
+            Assert.Equal("validated-test", manifest.Reasoning!.FusionVersion);
+            Assert.Equal(0, manifest.Ranker!.Tuning!.BackboneWeight);
+            Assert.Contains("a test validation window", manifest.Ranker.Note, StringComparison.Ordinal);
+            Assert.Contains("ranker choice", await Store.ReadTextAsync(BlobLayout.Report("it-tuned")), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await Store.DeleteAsync(BlobLayout.Tuning(RoleGenDurableFixture.Dataset));
+        }
+    }
+
+    [Fact]
     public async Task A_run_publishes_exactly_one_candidate_row_per_dormant_user()
     {
         var request = RoleGenDurableFixture.Request("it-ok");

@@ -491,4 +491,64 @@ public sealed class NightlyRunOrchestratorTests
         Assert.Equal(backbone, h.Finalized.Model);
         Assert.All(h.SubOrchestrations, s => Assert.Equal(backbone, s.Work.Model));
     }
+
+    private static RankerTuning Tuning(double backboneWeight) => new("demo", backboneWeight,
+        new FusionWeights { Backbone = 0.5, Uplift = 0, Role = 2, Version = "validated-b0.5-u0-r2" }, "validation window", 0.05, 0.12, DateTimeOffset.UnixEpoch);
+
+    [Fact]
+    public async Task A_validated_blend_builds_the_baseline_and_scores_with_the_blend_and_the_validated_weights()
+    {
+        var backbone = new ScoringModelRef("backbone-onnx", "v7", "models/backbone/v7/");
+        var h = new Harness
+        {
+            Select = _ => Task.FromResult(Cohort(0, 1)),
+            Resolve = _ => Task.FromResult(new ResolveScoringModelResult(backbone, "scoring with backbone v7") { Tuning = Tuning(0.5), TuningReason = "validated" }),
+        };
+        h.Shard = work => Task.FromResult(Succeeded(work));
+
+        await new NightlyRunOrchestrator().RunAsync(h.Context.Object, Request());
+
+        var model = h.Finalized!.Model!;
+        Assert.Equal(BlendedRecommender.Kind, model.Kind);
+        Assert.Equal(0.5, model.Weight);
+        Assert.Equal([backbone, Model], model.Components!);
+        Assert.All(h.SubOrchestrations, s => Assert.Equal("validated-b0.5-u0-r2", s.Work.Reasoning!.Options.Fusion.Version));
+        Assert.Equal("validated-b0.5-u0-r2", h.Finalized.Request.Reasoner.Fusion.Version);
+        Assert.NotNull(h.Finalized.Tuning);
+        Assert.Contains("validated on validation window", h.Finalized.RankerNote, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_tuning_that_chose_the_transition_model_ignores_the_published_backbone_and_request_weights_win()
+    {
+        var backbone = new ScoringModelRef("backbone-onnx", "v7", "models/backbone/v7/");
+        var h = new Harness
+        {
+            Select = _ => Task.FromResult(Cohort(0)),
+            Resolve = _ => Task.FromResult(new ResolveScoringModelResult(backbone, "scoring with backbone v7") { Tuning = Tuning(0), TuningReason = "validated" }),
+        };
+        h.Shard = work => Task.FromResult(Succeeded(work));
+        var request = Request() with { Reasoner = new ReasonerOptions { Fusion = new FusionWeights { Version = "operator-set" } } };
+
+        await new NightlyRunOrchestrator().RunAsync(h.Context.Object, request);
+
+        Assert.Equal(Model, h.Finalized!.Model);
+        Assert.Equal("operator-set", Assert.Single(h.SubOrchestrations).Work.Reasoning!.Options.Fusion.Version);
+    }
+
+    [Fact]
+    public async Task A_tuning_asking_for_the_backbone_without_a_published_backbone_falls_back_to_the_transition_model_with_a_note()
+    {
+        var h = new Harness
+        {
+            Select = _ => Task.FromResult(Cohort(0)),
+            Resolve = _ => Task.FromResult(new ResolveScoringModelResult(null, "no trained backbone") { Tuning = Tuning(1), TuningReason = "validated" }),
+        };
+        h.Shard = work => Task.FromResult(Succeeded(work));
+
+        await new NightlyRunOrchestrator().RunAsync(h.Context.Object, Request());
+
+        Assert.Equal(Model, h.Finalized!.Model);
+        Assert.Contains("no backbone is published", h.Finalized.RankerNote, StringComparison.Ordinal);
+    }
 }
