@@ -120,6 +120,7 @@ public static class Commands
         {
             root.Subcommands.Add(command);
         }
+        root.Subcommands.Add(EvalSuiteCommand.Build());
         return root;
     }
 }

@@ -440,7 +440,7 @@ public static class EvaluationCommands
         return Task.FromResult(ExitCodes.Ok);
     });
 
-    internal static int[] ParseList(string? text, string option)
+    internal static int[] ParseList(string? text, string option, bool allowEmpty = false)
     {
         var parts = (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var values = new int[parts.Length];
@@ -451,7 +451,7 @@ public static class EvaluationCommands
                 throw new CliException(ExitCodes.BadInput, $"{option}: '{parts[i]}' is not a positive integer.");
             }
         }
-        return values.Length > 0 ? values : throw new CliException(ExitCodes.BadInput, $"{option} is empty.");
+        return values.Length > 0 || allowEmpty ? values : throw new CliException(ExitCodes.BadInput, $"{option} is empty.");
     }
 
     private static async Task<int> Guard(Func<Task<int>> action)
