@@ -175,11 +175,13 @@ public static class RunCommand
         {
             if (existing is not null)
             {
-                // Purge the shard sub-orchestrations by id as well: the local sidecar ignores PurgeInstanceOptions.Recursive.
+                // Purge the shard-batch sub-orchestrations by id as well: the local sidecar ignores PurgeInstanceOptions.Recursive.
                 var previous = await host.Store.TryReadJsonAsync<CohortResult>(BlobLayout.Cohort(request.RunId), cancellationToken).ConfigureAwait(false);
-                foreach (var shard in previous?.Shards ?? [])
+                var shards = previous?.Shards.Count ?? 0;
+                var batches = shards == 0 ? 0 : (shards + NightlyRunOrchestrator.BatchSize(shards) - 1) / NightlyRunOrchestrator.BatchSize(shards);
+                for (var batch = 0; batch < batches; batch++)
                 {
-                    await client.PurgeInstanceAsync(NightlyRunOrchestrator.ShardInstanceId(request.RunId, shard.Shard), null, cancellationToken).ConfigureAwait(false);
+                    await client.PurgeInstanceAsync(ShardBatchOrchestrator.InstanceId(request.RunId, batch), null, cancellationToken).ConfigureAwait(false);
                 }
                 await client.PurgeInstanceAsync(request.RunId, new PurgeInstanceOptions { Recursive = true }, cancellationToken).ConfigureAwait(false);
             }

@@ -51,11 +51,8 @@ public static class RunConsole
     internal static void PrintSummary(RunSummary s, RunManifest? m, IngestSummary? ingest, IBlobStore store, TimeSpan total, TimeSpan orchestration)
     {
         var peak = Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0;
-        // select, resolve model, finalize (+ baseline build when no backbone is published) + score and publish per shard
-        // (+ reasoning statistics once and reason per shard when the reasoner ran)
-        var reasoningOn = m?.Reasoning is { Enabled: true };
-        var activities = m is null ? 0 : 2 + (m.Cohort is { Dormant: > 0 } ? 1 : 0) + (m.Model?.Kind == TransitionModel.Kind ? 1 : 0)
-            + (reasoningOn ? 1 : 0) + m.Shards.Count * (reasoningOn ? 3 : 2);
+        // resolve model, the one pass over the events, finalize, and one activity start per shard attempt (crash re-deliveries included)
+        var activities = m is null ? 0 : 3 + (m.Interruptions?.Executions ?? m.Shards.Sum(x => Math.Max(1, x.Attempts)));
         Console.WriteLine();
         Console.WriteLine($"RoleGen run {s.RunId} — {s.Status}");
         if (ingest is not null)
@@ -70,9 +67,18 @@ public static class RunConsole
         {
             Console.WriteLine($"  run time        {m.Timings.TotalSeconds:F1} s in the orchestration (select {m.Timings.SelectSeconds:F1} s, model {m.Timings.ModelSeconds:F1} s, shards {m.Timings.ShardsSeconds:F1} s); " +
                               $"{activities} activities, {activities / Math.Max(orchestration.TotalSeconds, 1e-3):F1}/s");
-            // The run-level activities before the fan-out (select, reasoning statistics) are serial work, not overhead.
+            // The run-level activity before the fan-out (the one pass over the events) is serial work, not overhead.
             var overhead = m.Timings.OverheadShare(CliHost.ActivitySlots, m.Shards.Count, m.Request.MaxParallelShards,
                 (m.Cohort?.Seconds ?? 0) + (m.Reasoning?.StatsSeconds ?? 0));
+            if (m.Preparation is { } prep)
+            {
+                Console.WriteLine($"  one pass        {prep.EventsRead:N0} events ({prep.BytesRead / 1048576.0:F1} MiB) read once: stream {prep.StreamSeconds:F1} s, " +
+                                  $"users {prep.UsersSeconds:F1} s, shards/model/statistics written {prep.WriteSeconds:F1} s");
+            }
+            if (m.Interruptions is { Shards: > 0 } cut)
+            {
+                Console.WriteLine($"  interruptions   {cut.Shards} shards waited {cut.DowntimeSeconds:F0} s in all (host down or starved; excluded from the overhead)");
+            }
             Console.WriteLine($"  overhead        {overhead:P1} of the run's wall time is orchestration (dispatch, queues, replay), not activity work " +
                               $"({m.Timings.ActivitySeconds:F1} s in activities over {CliHost.ActivitySlots} activity slots)");
         }

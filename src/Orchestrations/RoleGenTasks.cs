@@ -11,7 +11,7 @@ public static class RoleGenTasks
     public static IReadOnlyList<Type> Orchestrators { get; } =
     [
         typeof(NightlyRunOrchestrator),
-        typeof(ShardOrchestrator),
+        typeof(ShardBatchOrchestrator),
         typeof(NightlyChainOrchestrator),
         typeof(FeedbackOrchestrator),
         typeof(ReflectionOrchestrator),
@@ -19,13 +19,9 @@ public static class RoleGenTasks
 
     public static IReadOnlyList<Type> Activities { get; } =
     [
-        typeof(SelectDormantUsersActivity),
         typeof(ResolveScoringModelActivity),
-        typeof(BuildBaselineModelActivity),
-        typeof(BuildReasoningStatsActivity),
-        typeof(ReasonShardActivity),
-        typeof(ScoreShardActivity),
-        typeof(PublishShardActivity),
+        typeof(PrepareRunActivity),
+        typeof(RecommendShardActivity),
         typeof(FinalizeRunActivity),
         typeof(ResolvePreviousRunActivity),
         typeof(CollectFeedbackActivity),

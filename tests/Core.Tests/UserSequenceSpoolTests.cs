@@ -21,7 +21,8 @@ public sealed class UserSequenceSpoolTests
 
         Assert.Equal(150, spool.Count);
         Assert.Equal(50, users.Count);
-        Assert.All(users, steps => Assert.Equal([1, 2, 3], steps.Select(s => s.Item)));
+        Assert.All(users, u => Assert.Equal([1, 2, 3], u.Steps.Select(s => s.Item)));
+        Assert.Equal(50, users.Select(u => u.UserId).Distinct().Count());
     }
 
     [Fact]

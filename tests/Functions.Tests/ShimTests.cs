@@ -94,7 +94,7 @@ public sealed class ShimTests
         context.SetupGet(c => c.CurrentUtcDateTime).Returns(new DateTime(2026, 11, 27, 2, 0, 0, DateTimeKind.Utc));
         context.Protected().SetupGet<ILoggerFactory>("LoggerFactory").Returns(NullLoggerFactory.Instance);
         context.Setup(c => c.GetInput<RunRequest>()).Returns(input as RunRequest);
-        context.Setup(c => c.GetInput<ShardWork>()).Returns(input as ShardWork);
+        context.Setup(c => c.GetInput<ShardBatchWork>()).Returns(input as ShardBatchWork);
         return context;
     }
 
@@ -117,15 +117,15 @@ public sealed class ShimTests
         Assert.NotNull(finalized);
         Assert.Same(request, finalized.Request);
         Assert.Contains("Dataset name 'NOT VALID' is not valid", finalized.Error, StringComparison.Ordinal);
-        context.Verify(c => c.CallActivityAsync<SelectDormantUsersResult>(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<TaskOptions?>()),
+        context.Verify(c => c.CallActivityAsync<PrepareRunResult>(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<TaskOptions?>()),
             Times.Never);
     }
 
     [Fact]
     public async Task ShardShim_NoInput_FailsWithAClearMessage()
     {
-        var context = OrchestrationContext("run-1:shard:00000", input: null);
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => OrchestratorFunctions.Shard(context.Object));
-        Assert.Contains("ShardWork", ex.Message, StringComparison.Ordinal);
+        var context = OrchestrationContext("run-1:batch:00000", input: null);
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => OrchestratorFunctions.ShardBatch(context.Object));
+        Assert.Contains("ShardBatchWork", ex.Message, StringComparison.Ordinal);
     }
 }

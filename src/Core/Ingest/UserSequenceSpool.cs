@@ -55,7 +55,7 @@ public sealed class UserSequenceSpool : IDisposable
     }
 
     /// <summary>Every user's steps in time order, partition after partition (each file is deleted once read).</summary>
-    public IEnumerable<List<SpooledStep>> Users(CancellationToken cancellationToken = default)
+    public IEnumerable<(string UserId, List<SpooledStep> Steps)> Users(CancellationToken cancellationToken = default)
     {
         _reading = true;
         foreach (var w in _writers)
@@ -84,10 +84,10 @@ public sealed class UserSequenceSpool : IDisposable
                 }
             }
             File.Delete(PartitionPath(p));
-            foreach (var sequence in byUser.Values)
+            foreach (var (user, sequence) in byUser)
             {
                 sequence.Sort(static (a, b) => a.Step.Ts != b.Step.Ts ? a.Step.Ts.CompareTo(b.Step.Ts) : a.Order.CompareTo(b.Order));
-                yield return sequence.ConvertAll(static x => x.Step);
+                yield return (user, sequence.ConvertAll(static x => x.Step));
             }
             cancellationToken.ThrowIfCancellationRequested();
         }

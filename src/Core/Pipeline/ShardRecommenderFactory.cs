@@ -44,6 +44,23 @@ public sealed class ShardRecommenderFactory(
         return new ShardRecommender(recommender, null, stats, options);
     }
 
+    /// <summary>The whole pipeline of a shard: the run's model, and — when <paramref name="statsPath"/> is given — the
+    /// reasoner over the run's statistics and world model with fusion.</summary>
+    public async Task<ShardRecommender> ForShardAsync(ScoringModelRef model, string? statsPath, ShardRecommenderOptions options,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        var recommender = await recommenders.GetAsync(model, cancellationToken).ConfigureAwait(false);
+        if (statsPath is null)
+        {
+            return new ShardRecommender(recommender, null, null, options);
+        }
+        var stats = await statistics.GetAsync(statsPath, cancellationToken).ConfigureAwait(false);
+        var world = await worlds.GetAsync(model, stats, cancellationToken).ConfigureAwait(false);
+        return new ShardRecommender(recommender, CreateReasoner(stats, world, options.Reasoner, _llm), stats, options);
+    }
+
     /// <summary>The reasoner of a run: the embedded reasoner, refined by <paramref name="llm"/> when given.</summary>
     public static IReasoner CreateReasoner(BehaviorGraphStatistics stats, ICounterfactualModel world, ReasonerOptions options, ILlmReasoner? llm = null)
     {

@@ -47,76 +47,60 @@ public sealed class BehaviorGraphStatisticsBuilder(IBlobStore store, ILogger<Beh
     {
         options ??= new BehaviorGraphOptions();
         var watch = Stopwatch.StartNew();
-        var summary = await store.TryReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary(dataset), cancellationToken).ConfigureAwait(false);
-        var partitions = UserSequenceSpool.PartitionsFor(summary?.Events ?? 0, options.EventsPerPartition);
-        var horizon = (long)Math.Round(options.HorizonDays * 86_400);
-        var gap = (long)Math.Round(options.SessionGapSeconds);
+        var consumer = new GraphStatisticsConsumer(options, asOf);
+        await EventPass.RunAsync(store, dataset, asOf, [consumer], options.EventsPerPartition, cancellationToken).ConfigureAwait(false);
+        var stats = consumer.Build();
+        logger.LogInformation("Built behaviour-graph statistics: {Items} items, {Categories} categories, {Transitions} transitions from {Events} events of {Users} users in {Seconds:F1} s (base rate {BaseRate:F4})",
+            stats.Items.Count, stats.Categories.Count, stats.Transitions.Count, stats.Events, stats.Users, watch.Elapsed.TotalSeconds, stats.BaseRate);
+        return stats;
+    }
+}
 
-        var itemIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var itemIds = new List<string>();
-        var itemCat = new List<int>();
-        var catIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var catIds = new List<string>();
+/// <summary>The behaviour-graph statistics' share of an <see cref="EventPass"/>: per-user exposure, revisit, conversion and
+/// category-transition counters, then <see cref="BehaviorGraphStatistics"/>. Memory: O(items + categories²).</summary>
+public sealed class GraphStatisticsConsumer(BehaviorGraphOptions options, long asOf) : IEventPassConsumer
+{
+    private EventVocabulary? _vocabulary;
+    private Accumulator? _acc;
+    private long _events;
 
-        using var spool = new UserSequenceSpool(partitions, "graph");
-        long events = 0;
-        await foreach (var e in EventStore.ReadAllAsync(store, dataset, cancellationToken).ConfigureAwait(false))
-        {
-            if (e.Timestamp > asOf)
-            {
-                continue;
-            }
-            events++;
-            ref var cslot = ref CollectionsMarshal.GetValueRefOrAddDefault(catIndex, e.CategoryId, out var cexists);
-            if (!cexists)
-            {
-                cslot = catIds.Count;
-                catIds.Add(e.CategoryId);
-            }
-            var cat = cslot;
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(itemIndex, e.ItemId, out var exists);
-            if (!exists)
-            {
-                slot = itemIds.Count;
-                itemIds.Add(e.ItemId);
-                itemCat.Add(cat);
-            }
-            var item = slot;
-            itemCat[item] = cat;
-            spool.Add(e.UserId, new SpooledStep(item, cat, e.Type, e.Timestamp));
-        }
+    public void OnEvent(in BehaviorEvent e, int item, int category) => _events++;
 
-        var acc = new Accumulator(itemIds.Count, catIds.Count, horizon, gap);
-        foreach (var sequence in spool.Users(cancellationToken))
-        {
-            acc.AddUser(sequence, itemCat);
-        }
+    public void OnStreamEnd(EventVocabulary vocabulary, long eventsRead)
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        _vocabulary = vocabulary;
+        _acc = new Accumulator(vocabulary.Items, vocabulary.CategoryIds.Count, (long)Math.Round(options.HorizonDays * 86_400), (long)Math.Round(options.SessionGapSeconds));
+    }
 
-        var items = new ItemStatistics[itemIds.Count];
+    public void OnUser(string userId, IReadOnlyList<SpooledStep> steps) => _acc!.AddUser(steps, _vocabulary!.ItemCategory);
+
+    /// <summary>The statistics of the pass (call after the pass).</summary>
+    public BehaviorGraphStatistics Build()
+    {
+        var acc = _acc ?? throw new InvalidOperationException("The pass has not run.");
+        var v = _vocabulary!;
+        var items = new ItemStatistics[v.Items];
         for (var i = 0; i < items.Length; i++)
         {
-            items[i] = new ItemStatistics(itemIds[i], catIds[itemCat[i]], acc.ItemExposures[i], acc.ItemUsers[i], acc.ItemConverted[i],
+            items[i] = new ItemStatistics(v.ItemIds[i], v.CategoryOf(i), acc.ItemExposures[i], acc.ItemUsers[i], acc.ItemConverted[i],
                 acc.ItemEverOther[i], acc.ItemRevisits[i], acc.ItemPurchasers[i]);
         }
-        var categories = new CategoryStatistics[catIds.Count];
+        var categories = new CategoryStatistics[v.CategoryIds.Count];
         for (var c = 0; c < categories.Length; c++)
         {
             // Users with a purchase outside c: purchasers anywhere minus those whose only purchase category is c.
             var outside = acc.UsersWithPurchase - acc.OnlyPurchasedIn[c];
-            categories[c] = new CategoryStatistics(catIds[c], acc.CatExposures[c], acc.CatUsers[c], acc.CatConverted[c], acc.CatRevisits[c],
+            categories[c] = new CategoryStatistics(v.CategoryIds[c], acc.CatExposures[c], acc.CatUsers[c], acc.CatConverted[c], acc.CatRevisits[c],
                 acc.CatPurchasers[c], outside);
         }
         var transitions = acc.Transitions
-            .Select(kv => new CategoryTransition(catIds[(int)(kv.Key >> 32)], catIds[(int)(uint)kv.Key], kv.Value))
+            .Select(kv => new CategoryTransition(v.CategoryIds[(int)(kv.Key >> 32)], v.CategoryIds[(int)(uint)kv.Key], kv.Value))
             .OrderBy(t => t.From, StringComparer.Ordinal).ThenBy(t => t.To, StringComparer.Ordinal)
             .ToArray();
-        var stats = new BehaviorGraphStatistics(asOf, options.HorizonDays, options.SessionGapSeconds, options.PriorStrength,
-            acc.Users, events, acc.UsersWithPurchase, acc.BaselineExposed, acc.BaselineConverted, items, categories, transitions);
-        logger.LogInformation("Built behaviour-graph statistics: {Items} items, {Categories} categories, {Transitions} transitions from {Events} events of {Users} users in {Seconds:F1} s (base rate {BaseRate:F4})",
-            items.Length, categories.Length, transitions.Length, events, acc.Users, watch.Elapsed.TotalSeconds, stats.BaseRate);
-        return stats;
+        return new BehaviorGraphStatistics(asOf, options.HorizonDays, options.SessionGapSeconds, options.PriorStrength,
+            acc.Users, _events, acc.UsersWithPurchase, acc.BaselineExposed, acc.BaselineConverted, items, categories, transitions);
     }
-
 
     /// <summary>Per-user updates of the global counters (all user-local state is rebuilt per user).</summary>
     private sealed class Accumulator(int items, int categories, long horizon, long gap)
@@ -145,7 +129,7 @@ public sealed class BehaviorGraphStatisticsBuilder(IBlobStore store, ILogger<Beh
         private readonly HashSet<int> _purchaseCats = [];
         private readonly HashSet<int> _targets = [];
 
-        public void AddUser(List<SpooledStep> steps, List<int> itemCat)
+        public void AddUser(IReadOnlyList<SpooledStep> steps, List<int> itemCat)
         {
             Users++;
             _items.Clear();

@@ -31,6 +31,9 @@ public sealed record RunTimings(DateTime StartedAt, DateTime FinishedAt, double 
 {
     public double ModelActivitySeconds { get; init; }
 
+    /// <summary>Seconds the run spent interrupted (shards waiting while the host was down): excluded from the overhead.</summary>
+    public double DowntimeSeconds { get; init; }
+
     /// <summary>Seconds spent inside activities along the run (select, model build, every shard's score + publish).</summary>
     public double ActivitySeconds { get; init; }
 
@@ -43,13 +46,14 @@ public sealed record RunTimings(DateTime StartedAt, DateTime FinishedAt, double 
     /// queue polling and history replay.</summary>
     public double OverheadShare(int activitySlots, int shards, int maxParallelShards, double selectActivitySeconds)
     {
-        if (TotalSeconds <= 0)
+        var running = TotalSeconds - DowntimeSeconds;
+        if (running <= 0)
         {
             return 0;
         }
         var width = Math.Max(1, Math.Min(activitySlots, Math.Min(Math.Max(shards, 1), maxParallelShards)));
         var ideal = selectActivitySeconds + ModelActivitySeconds + ShardActivitySeconds / width;
-        return Math.Clamp(1 - ideal / TotalSeconds, 0, 1);
+        return Math.Clamp(1 - ideal / running, 0, 1);
     }
 }
 
@@ -74,7 +78,21 @@ public sealed record RunManifest(
 
     /// <summary>How the ranker was chosen: the dataset's validated tuning (if any) and what the run made of it.</summary>
     public RunRanker? Ranker { get; init; }
+
+    /// <summary>The one pass over the run's events: what it read and how long each part took.</summary>
+    public RunPreparation? Preparation { get; init; }
+
+    /// <summary>Interruptions seen while the shards ran (a killed or starved host): how many shards waited in the queue far
+    /// longer than usual and for how long in all. This downtime is not counted as orchestration overhead.</summary>
+    public RunInterruptions? Interruptions { get; init; }
 }
+
+/// <summary>The run's one pass over its events (<see cref="RunInputsBuilder"/>): events and bytes read (each event once),
+/// and seconds streaming the events, replaying the users, and writing the shards, the model and the statistics.</summary>
+public sealed record RunPreparation(long EventsRead, long EventsUsed, long Users, long BytesRead, double StreamSeconds, double UsersSeconds, double WriteSeconds, double Seconds);
+
+/// <summary>Shards whose activity started long after it was scheduled, and the downtime that adds up to.</summary>
+public sealed record RunInterruptions(int Shards, double DowntimeSeconds, int Executions, int Attempts);
 
 /// <summary>The validated tuning a run applied (null: none published) and a note (why none, or what was validated).</summary>
 public sealed record RunRanker(RankerTuning? Tuning, string? Note);

@@ -40,6 +40,14 @@ public sealed record ShardOutcome(
 
     /// <summary>Users per A/B arm (control, treatment) in the shard's candidates.</summary>
     public IReadOnlyDictionary<string, long>? UsersByArm { get; init; }
+
+    /// <summary>Times the shard's activity actually started, crash re-deliveries included (<see cref="Attempts"/> counts the
+    /// orchestration's attempts).</summary>
+    public int Executions { get; init; }
+
+    /// <summary>Seconds between the orchestration scheduling the successful attempt and the activity starting (queue latency;
+    /// long when the host was down and the message waited out its visibility timeout).</summary>
+    public double QueueSeconds { get; init; }
 }
 
 /// <summary>What the reasoner did for one shard (counts, cost, which reasoner and world model).</summary>

@@ -12,7 +12,7 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
 {
     public async Task<RunSummary> WriteAsync(RunRequest request, CohortSummary? cohort, ScoringModelRef? model,
         IReadOnlyList<ShardOutcome> shards, RunTimings timings, string? error, CancellationToken cancellationToken = default,
-        RunReasoning? reasoning = null, RunRanker? ranker = null)
+        RunReasoning? reasoning = null, RunRanker? ranker = null, RunPreparation? preparation = null, RunInterruptions? interruptions = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(shards);
@@ -53,6 +53,8 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
             Reasoning = reasoning,
             Experiment = experiment,
             Ranker = ranker,
+            Preparation = preparation,
+            Interruptions = interruptions,
         };
         var manifestPath = BlobLayout.Manifest(request.RunId);
         var reportPath = BlobLayout.Report(request.RunId);
@@ -105,6 +107,14 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
         if (m.Model is { } model)
         {
             sb.AppendLine(ci, $"| model | {model.Kind} @ {model.Version} |");
+        }
+        if (m.Preparation is { } prep)
+        {
+            sb.AppendLine(ci, $"| one pass over the events | {prep.EventsRead:N0} events, {prep.BytesRead / 1048576.0:F1} MiB read once; stream {prep.StreamSeconds:F1} s, users {prep.UsersSeconds:F1} s, writes {prep.WriteSeconds:F1} s |");
+        }
+        if (m.Interruptions is { Shards: > 0 } cut)
+        {
+            sb.AppendLine(ci, $"| interruptions | {cut.Shards} shards waited {cut.DowntimeSeconds:F0} s in all (host down or starved; not counted as overhead); {cut.Executions} activity starts for {cut.Attempts} attempts |");
         }
         if (m.Ranker?.Note is { } rankerNote)
         {

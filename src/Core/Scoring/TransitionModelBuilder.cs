@@ -50,111 +50,124 @@ public sealed class TransitionModelBuilder(IBlobStore store, ILogger<TransitionM
     {
         options ??= new TransitionModelOptions();
         var watch = Stopwatch.StartNew();
-        var summary = await store.TryReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary(dataset), cancellationToken).ConfigureAwait(false);
-        var partitions = UserSequenceSpool.PartitionsFor(summary?.Events ?? 0, options.EventsPerPartition);
+        var consumer = new TransitionConsumer(options, asOf, logger);
+        await EventPass.RunAsync(store, dataset, asOf, [consumer], options.EventsPerPartition, cancellationToken).ConfigureAwait(false);
+        return await consumer.WriteAsync(store, runId, watch, cancellationToken).ConfigureAwait(false);
+    }
+}
 
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        var ids = new List<string>();
-        var cats = new List<string>();
-        var pop = new List<float>();
-        var halfLife = options.PopularityHalfLifeDays * 86_400.0;
+/// <summary>The transition model's share of an <see cref="EventPass"/>: popularity while the events stream, weighted
+/// transitions per user sequence (lossy counting keeps the pair map bounded), then the model.</summary>
+public sealed class TransitionConsumer(TransitionModelOptions options, long asOf, ILogger logger) : IEventPassConsumer
+{
+    private readonly List<float> _popularity = [];
+    private readonly double _halfLife = options.PopularityHalfLifeDays * 86_400.0;
+    private readonly Dictionary<long, float> _pairs = new(PairKeyComparer.Instance);
+    private readonly List<(int Item, EventType Type)> _steps = [];
+    private EventVocabulary? _vocabulary;
+    private float[] _occurrences = [];
+    private long _events;
+    private long _users;
+    private long _pruned;
 
-        using var spool = new UserSequenceSpool(partitions, "model");
-        // Pass: vocabulary, popularity, and spool (user-partitioned) of compact events.
-        long events = 0;
-        await foreach (var e in EventStore.ReadAllAsync(store, dataset, cancellationToken).ConfigureAwait(false))
+    public void OnEvent(in BehaviorEvent e, int item, int category)
+    {
+        _events++;
+        while (_popularity.Count <= item)
         {
-            if (e.Timestamp > asOf)
+            _popularity.Add(0);
+        }
+        _popularity[item] += TransitionModelBuilder.ActionWeight(e.Type) * (float)Math.Pow(0.5, (asOf - e.Timestamp) / _halfLife);
+    }
+
+    public void OnStreamEnd(EventVocabulary vocabulary, long eventsRead)
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        _vocabulary = vocabulary;
+        _occurrences = new float[vocabulary.Items];
+    }
+
+    public void OnUser(string userId, IReadOnlyList<SpooledStep> steps)
+    {
+        ArgumentNullException.ThrowIfNull(steps);
+        _users++;
+        // Collapse immediate repeats (view → cart of the same item) into the strongest action.
+        _steps.Clear();
+        foreach (var s in steps)
+        {
+            if (_steps.Count > 0 && _steps[^1].Item == s.Item)
             {
+                if (s.Type > _steps[^1].Type)
+                {
+                    _steps[^1] = (s.Item, s.Type);
+                }
                 continue;
             }
-            events++;
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(index, e.ItemId, out var exists);
-            if (!exists)
-            {
-                slot = ids.Count;
-                ids.Add(e.ItemId);
-                cats.Add(e.CategoryId);
-                pop.Add(0);
-            }
-            var item = slot;
-            cats[item] = e.CategoryId;
-            pop[item] += ActionWeight(e.Type) * (float)Math.Pow(0.5, (asOf - e.Timestamp) / halfLife);
-            spool.Add(e.UserId, new SpooledStep(item, 0, e.Type, e.Timestamp));
+            _steps.Add((s.Item, s.Type));
         }
-
-        // Per partition: sequences → weighted transitions (lossy counting keeps the map bounded).
-        var pairs = new Dictionary<long, float>(PairKeyComparer.Instance);
-        var occurrences = new float[ids.Count];
-        long users = 0, pruned = 0;
-        float pruneBelow = 0;
-        foreach (var seq in spool.Users(cancellationToken))
+        for (var i = 0; i < _steps.Count; i++)
         {
-            users++;
-            // Collapse immediate repeats (view → cart of the same item) into the strongest action.
-            var steps = new List<(int Item, EventType Type)>(seq.Count);
-            foreach (var s in seq)
+            var a = _steps[i].Item;
+            _occurrences[a] += 1;
+            for (var j = i + 1; j < _steps.Count && j <= i + options.Window; j++)
             {
-                if (steps.Count > 0 && steps[^1].Item == s.Item)
+                var b = _steps[j].Item;
+                if (b == a)
                 {
-                    if (s.Type > steps[^1].Type)
-                    {
-                        steps[^1] = (s.Item, s.Type);
-                    }
                     continue;
                 }
-                steps.Add((s.Item, s.Type));
-            }
-            for (var i = 0; i < steps.Count; i++)
-            {
-                var a = steps[i].Item;
-                occurrences[a] += 1;
-                for (var j = i + 1; j < steps.Count && j <= i + options.Window; j++)
-                {
-                    var b = steps[j].Item;
-                    if (b == a)
-                    {
-                        continue;
-                    }
-                    var key = ((long)a << 32) | (uint)b;
-                    ref var weight = ref CollectionsMarshal.GetValueRefOrAddDefault(pairs, key, out _);
-                    weight += ActionWeight(steps[j].Type) / (j - i);
-                }
-            }
-            if (pairs.Count > options.MaxPairs)
-            {
-                // Keep the heaviest half: drop every pair at or below the median weight (ties included, so at
-                // least half goes). Heavy pairs are never dropped before light ones.
-                var weights = pairs.Values.ToArray();
-                Array.Sort(weights);
-                pruneBelow = weights[weights.Length / 2];
-                var before = pairs.Count;
-                foreach (var key in pairs.Where(kv => kv.Value <= pruneBelow).Select(kv => kv.Key).ToList())
-                {
-                    pairs.Remove(key);
-                }
-                pruned += before - pairs.Count;
-                logger.LogInformation("Transition pairs over budget: pruned {Pruned} pairs of weight <= {Threshold}", before - pairs.Count, pruneBelow);
+                var key = ((long)a << 32) | (uint)b;
+                ref var weight = ref CollectionsMarshal.GetValueRefOrAddDefault(_pairs, key, out _);
+                weight += TransitionModelBuilder.ActionWeight(_steps[j].Type) / (j - i);
             }
         }
+        if (_pairs.Count > options.MaxPairs)
+        {
+            // Keep the heaviest half: drop every pair at or below the median weight (ties included, so at
+            // least half goes). Heavy pairs are never dropped before light ones.
+            var weights = _pairs.Values.ToArray();
+            Array.Sort(weights);
+            var pruneBelow = weights[weights.Length / 2];
+            var before = _pairs.Count;
+            foreach (var key in _pairs.Where(kv => kv.Value <= pruneBelow).Select(kv => kv.Key).ToList())
+            {
+                _pairs.Remove(key);
+            }
+            _pruned += before - _pairs.Count;
+            logger.LogInformation("Transition pairs over budget: pruned {Pruned} pairs of weight <= {Threshold}", before - _pairs.Count, pruneBelow);
+        }
+    }
 
-        var grouped = new List<(int Item, float Weight)>[ids.Count];
-        foreach (var (key, weight) in pairs)
+    /// <summary>The model of the pass (call after the pass).</summary>
+    public TransitionModel Build()
+    {
+        var vocabulary = _vocabulary ?? throw new InvalidOperationException("The pass has not run.");
+        var items = vocabulary.Items;
+        var grouped = new List<(int Item, float Weight)>[items];
+        foreach (var (key, weight) in _pairs)
         {
             var a = (int)(key >> 32);
             var b = (int)(uint)key;
-            (grouped[a] ??= []).Add((b, weight / Math.Max(1f, occurrences[a])));
+            (grouped[a] ??= []).Add((b, weight / Math.Max(1f, _occurrences[a])));
         }
-        var neighbours = new (int, float)[ids.Count][];
-        for (var a = 0; a < ids.Count; a++)
+        var neighbours = new (int, float)[items][];
+        for (var a = 0; a < items; a++)
         {
             neighbours[a] = grouped[a] is null
                 ? []
                 : [.. grouped[a].OrderByDescending(x => x.Weight).ThenBy(x => x.Item).Take(options.MaxNeighbours)];
         }
-        var popArray = pop.ToArray();
-        var popular = Enumerable.Range(0, ids.Count).OrderByDescending(i => popArray[i]).ThenBy(i => i).Take(options.PopularHead).ToArray();
-        var model = new TransitionModel([.. ids], [.. cats], popArray, neighbours, popular, asOf);
+        var popArray = Enumerable.Range(0, items).Select(i => i < _popularity.Count ? _popularity[i] : 0f).ToArray();
+        var popular = Enumerable.Range(0, items).OrderByDescending(i => popArray[i]).ThenBy(i => i).Take(options.PopularHead).ToArray();
+        return new TransitionModel([.. vocabulary.ItemIds], [.. Enumerable.Range(0, items).Select(vocabulary.CategoryOf)], popArray, neighbours, popular, asOf);
+    }
+
+    /// <summary>Builds the model and writes it to <c>runs/{runId}/model/transition.bin</c>.</summary>
+    public async Task<TransitionModelInfo> WriteAsync(IBlobStore store, string runId, Stopwatch watch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(watch);
+        var model = Build();
         var path = BlobLayout.RunModel(runId, TransitionModel.Kind);
         await using (var output = await store.OpenWriteAsync(path, cancellationToken).ConfigureAwait(false))
         {
@@ -165,8 +178,8 @@ public sealed class TransitionModelBuilder(IBlobStore store, ILogger<TransitionM
             await buffer.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
         }
         logger.LogInformation("Built {Kind} model: {Items} items, {Pairs} pairs from {Events} events of {Users} users in {Seconds:F1} s",
-            TransitionModel.Kind, ids.Count, pairs.Count, events, users, watch.Elapsed.TotalSeconds);
-        return new TransitionModelInfo(path, ids.Count, events, users, pairs.Count, pruned, watch.Elapsed.TotalSeconds);
+            TransitionModel.Kind, model.ItemIds.Length, _pairs.Count, _events, _users, watch.Elapsed.TotalSeconds);
+        return new TransitionModelInfo(path, _vocabulary!.Items, _events, _users, _pairs.Count, _pruned, watch.Elapsed.TotalSeconds);
     }
 }
 

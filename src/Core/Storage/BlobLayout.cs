@@ -130,8 +130,12 @@ public static class BlobLayout
 
     public const string CandidatesFile = "candidates.jsonl";
 
-    /// <summary>A shard's own summary (per-shard partial aggregates).</summary>
+    /// <summary>A shard's outcome (counts, timings, reasoning and scoring tallies), written by its activity; the run's
+    /// finalize step reads these instead of carrying every outcome through the orchestration history.</summary>
     public static string ShardReport(string runId, int shard) => ShardFolder(runId, shard) + "shard.json";
+
+    /// <summary>How many times the shard's activity has started (a crash re-delivery counts): the real attempts.</summary>
+    public static string ShardExecutions(string runId, int shard) => ShardFolder(runId, shard) + "executions.txt";
 
     // ---- reasoning/llm-cache/ : valid LLM answers by trajectory signature
 

@@ -12,37 +12,18 @@ namespace RoleGen.Functions.Durable;
 /// declared input type.</summary>
 public static class ActivityFunctions
 {
-    [Function(nameof(SelectDormantUsersActivity))]
-    public static Task<SelectDormantUsersResult> SelectDormantUsers([ActivityTrigger] SelectDormantUsersInput input, string instanceId,
-        FunctionContext executionContext)
-        => RunAsync<SelectDormantUsersActivity, SelectDormantUsersInput, SelectDormantUsersResult>(input, instanceId, executionContext);
-
     [Function(nameof(ResolveScoringModelActivity))]
     public static Task<ResolveScoringModelResult> ResolveScoringModel([ActivityTrigger] ResolveScoringModelInput input, string instanceId,
         FunctionContext executionContext)
         => RunAsync<ResolveScoringModelActivity, ResolveScoringModelInput, ResolveScoringModelResult>(input, instanceId, executionContext);
 
-    [Function(nameof(BuildBaselineModelActivity))]
-    public static Task<BuildBaselineModelResult> BuildBaselineModel([ActivityTrigger] BuildBaselineModelInput input, string instanceId,
-        FunctionContext executionContext)
-        => RunAsync<BuildBaselineModelActivity, BuildBaselineModelInput, BuildBaselineModelResult>(input, instanceId, executionContext);
+    [Function(nameof(PrepareRunActivity))]
+    public static Task<PrepareRunResult> PrepareRun([ActivityTrigger] PrepareRunInput input, string instanceId, FunctionContext executionContext)
+        => RunAsync<PrepareRunActivity, PrepareRunInput, PrepareRunResult>(input, instanceId, executionContext);
 
-    [Function(nameof(BuildReasoningStatsActivity))]
-    public static Task<BuildReasoningStatsResult> BuildReasoningStats([ActivityTrigger] BuildReasoningStatsInput input, string instanceId,
-        FunctionContext executionContext)
-        => RunAsync<BuildReasoningStatsActivity, BuildReasoningStatsInput, BuildReasoningStatsResult>(input, instanceId, executionContext);
-
-    [Function(nameof(ReasonShardActivity))]
-    public static Task<ReasonShardResult> ReasonShard([ActivityTrigger] ReasonShardInput input, string instanceId, FunctionContext executionContext)
-        => RunAsync<ReasonShardActivity, ReasonShardInput, ReasonShardResult>(input, instanceId, executionContext);
-
-    [Function(nameof(ScoreShardActivity))]
-    public static Task<ScoreShardResult> ScoreShard([ActivityTrigger] ScoreShardInput input, string instanceId, FunctionContext executionContext)
-        => RunAsync<ScoreShardActivity, ScoreShardInput, ScoreShardResult>(input, instanceId, executionContext);
-
-    [Function(nameof(PublishShardActivity))]
-    public static Task<PublishShardResult> PublishShard([ActivityTrigger] PublishShardInput input, string instanceId, FunctionContext executionContext)
-        => RunAsync<PublishShardActivity, PublishShardInput, PublishShardResult>(input, instanceId, executionContext);
+    [Function(nameof(RecommendShardActivity))]
+    public static Task<RecommendShardResult> RecommendShard([ActivityTrigger] RecommendShardInput input, string instanceId, FunctionContext executionContext)
+        => RunAsync<RecommendShardActivity, RecommendShardInput, RecommendShardResult>(input, instanceId, executionContext);
 
     [Function(nameof(FinalizeRunActivity))]
     public static Task<RunSummary> FinalizeRun([ActivityTrigger] FinalizeRunInput input, string instanceId, FunctionContext executionContext)

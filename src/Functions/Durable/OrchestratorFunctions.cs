@@ -18,11 +18,11 @@ public static class OrchestratorFunctions
         return new NightlyRunOrchestrator().RunAsync(context, Input<RunRequest>(context));
     }
 
-    [Function(nameof(ShardOrchestrator))]
-    public static Task<ShardOutcome> Shard([OrchestrationTrigger] TaskOrchestrationContext context)
+    [Function(nameof(ShardBatchOrchestrator))]
+    public static Task<ShardBatchResult> ShardBatch([OrchestrationTrigger] TaskOrchestrationContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new ShardOrchestrator().RunAsync(context, Input<ShardWork>(context));
+        return new ShardBatchOrchestrator().RunAsync(context, Input<ShardBatchWork>(context));
     }
 
     [Function(nameof(NightlyChainOrchestrator))]

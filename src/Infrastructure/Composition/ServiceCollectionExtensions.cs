@@ -22,6 +22,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<DormantCohortSelector>();
         services.TryAddSingleton<TransitionModelBuilder>();
         services.TryAddSingleton<RunReportWriter>();
+        services.TryAddSingleton<RunInputsBuilder>();
         services.TryAddSingleton<TransitionRecommenderProvider>();
         services.AddOptions<Scoring.ScoringOptions>().BindConfiguration(Scoring.ScoringOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<Scoring.BackboneRecommenderProvider>();

@@ -7,19 +7,33 @@ namespace RoleGen.Orchestrations.Models;
 
 // Claim-check messages: ids, counts, options and blob paths only. Payloads stay in blob storage.
 
-public sealed record SelectDormantUsersInput(string RunId, string Dataset, DormancyPolicy Policy, int ShardSize, int ShardCount);
+/// <summary>The run's one pass over its events: the cohort and shards, the transition model (when the ranker uses it) and
+/// the reasoner's statistics (when the reasoner is on).</summary>
+public sealed record PrepareRunInput(string RunId, string Dataset, DormancyPolicy Policy, int ShardSize, int ShardCount, bool BuildTransition, bool BuildStatistics);
 
-public sealed record SelectDormantUsersResult(CohortSummary Cohort, IReadOnlyList<ShardInput> Shards);
+/// <summary>The pass's result. <see cref="ShardUsers"/>: users per shard, indexed by shard number (0 = empty shard) — the
+/// compact form of the shard list (the paths are <c>BlobLayout.ShardUsers</c>).</summary>
+public sealed record PrepareRunResult(
+    CohortSummary Cohort,
+    IReadOnlyList<int> ShardUsers,
+    ScoringModelRef? Transition,
+    BuildReasoningStatsResult? Statistics,
+    string? StatisticsNote,
+    RunPreparation Preparation);
 
-public sealed record BuildBaselineModelInput(string RunId, string Dataset, long AsOfUnixSeconds);
+/// <summary>Where the run's behaviour-graph statistics are (built once per run, in the prepare pass).</summary>
+public sealed record BuildReasoningStatsResult(string Path, long Users, long Events, int Items, int Categories, double BaseRate, double Seconds);
 
-public sealed record BuildBaselineModelResult(ScoringModelRef Model, int Items, long Events, double Seconds);
-
-public sealed record ShardWork(string RunId, ShardInput Shard, ScoringModelRef Model, int TopK, int MaxAttempts, double FirstRetrySeconds)
+/// <summary>A batch of a run's shards for one <see cref="Orchestrators.ShardBatchOrchestrator"/>: shard numbers and their users,
+/// and everything a shard needs (model, options, reasoning, experiment).</summary>
+public sealed record ShardBatchWork(string RunId, int Batch, IReadOnlyList<int> Shards, IReadOnlyList<int> Users, ScoringModelRef Model, int TopK,
+    int MaxAttempts, double FirstRetrySeconds, int Width)
 {
+    public DateTime RunStartedAt { get; init; }
+
     public Core.Experiments.ExperimentOptions? Experiment { get; init; }
 
-    /// <summary>Null: no reasoning (the reasoner is off, or its statistics could not be built); the shard is scored by the
+    /// <summary>Null: no reasoning (the reasoner is off, or its statistics could not be built); shards are scored by the
     /// model alone.</summary>
     public ReasoningWork? Reasoning { get; init; }
 }
@@ -27,36 +41,33 @@ public sealed record ShardWork(string RunId, ShardInput Shard, ScoringModelRef M
 /// <summary>What a shard needs to reason: where the run's behaviour-graph statistics are and the reasoner options.</summary>
 public sealed record ReasoningWork(string StatsPath, ReasonerOptions Options);
 
-public sealed record BuildReasoningStatsInput(string RunId, string Dataset, long AsOfUnixSeconds);
-
-public sealed record BuildReasoningStatsResult(string Path, long Users, long Events, int Items, int Categories, double BaseRate, double Seconds);
-
-public sealed record ReasonShardInput(string RunId, int Shard, string UsersPath, int Users, ScoringModelRef Model, ReasoningWork Reasoning);
-
-public sealed record ReasonShardResult(int Shard, ShardReasoning Reasoning, string ReasoningPath);
-
-public sealed record ScoreShardInput(string RunId, int Shard, string UsersPath, int Users, ScoringModelRef Model, int TopK)
+/// <summary>A batch's small result: counts, the failed shards (usually none) and the queue delays that look like
+/// interruptions. The full per-shard outcomes are in each shard's <c>shard.json</c>.</summary>
+public sealed record ShardBatchResult(int Batch, int Succeeded, long Published, IReadOnlyList<ShardFailure> Failures, double ActivitySeconds)
 {
-    /// <summary>The shard's reasoning.jsonl to fuse into the model's ranking (null: model alone).</summary>
-    public string? ReasoningPath { get; init; }
+    /// <summary>Queue delays longer than <see cref="Orchestrators.ShardBatchOrchestrator.InterruptionSeconds"/>: the host was
+    /// down (or starved) while the shard waited.</summary>
+    public int Interruptions { get; init; }
+
+    public double InterruptionSeconds { get; init; }
+}
+
+/// <summary>A shard that failed after its attempts.</summary>
+public sealed record ShardFailure(int Shard, int Users, string Error, int Attempts);
+
+/// <summary>One shard's work: read its users once, reason, score, fuse, assign arms, write reasoning.jsonl, candidates.jsonl
+/// and shard.json. <see cref="Attempt"/>: the orchestration's attempt number (1-based).</summary>
+public sealed record RecommendShardInput(string RunId, int Shard, string UsersPath, int Users, ScoringModelRef Model, int TopK, int Attempt)
+{
+    /// <summary>When the run started (its orchestration's first time): distinguishes a re-run of the same id.</summary>
+    public DateTime RunStartedAt { get; init; }
 
     public ReasoningWork? Reasoning { get; init; }
 
-    /// <summary>The run's experiment: control users get the model's list, treatment users the fused one.</summary>
     public Core.Experiments.ExperimentOptions? Experiment { get; init; }
 }
 
-public sealed record ScoreShardResult(int Shard, int Users, int Scored, int ColdUsers, string ScoresPath, double Seconds)
-{
-    public string? Runtime { get; init; }
-
-    /// <summary>Recommended items by source (backbone, reasoned, backbone+reasoned, ...) and by role (none = no role).</summary>
-    public IReadOnlyDictionary<string, long>? ItemsBySource { get; init; }
-
-    public IReadOnlyDictionary<string, long>? ItemsByRole { get; init; }
-
-    public IReadOnlyDictionary<string, long>? UsersByArm { get; init; }
-}
+public sealed record RecommendShardResult(int Shard, int Users, int Published, string CandidatesPath, string ReportPath, DateTime StartedAt, double Seconds, int Executions);
 
 public sealed record ResolveScoringModelInput(string RunId)
 {
@@ -73,15 +84,13 @@ public sealed record ResolveScoringModelResult(ScoringModelRef? Backbone, string
     public string? TuningReason { get; init; }
 }
 
-public sealed record PublishShardInput(string RunId, int Shard, string UsersPath, string ScoresPath, int ExpectedUsers);
-
-public sealed record PublishShardResult(int Shard, int Published, string CandidatesPath, double Seconds);
-
+/// <summary>The run's end: what it was asked, what the pass found, the model, and the batches' small results (the shards'
+/// outcomes are read from their shard.json files).</summary>
 public sealed record FinalizeRunInput(
     RunRequest Request,
     CohortSummary? Cohort,
     ScoringModelRef? Model,
-    IReadOnlyList<ShardOutcome> Shards,
+    IReadOnlyList<ShardBatchResult> Batches,
     DateTime StartedAt,
     DateTime FinishedAt,
     double SelectSeconds,
@@ -89,8 +98,8 @@ public sealed record FinalizeRunInput(
     double ShardsSeconds,
     string? Error)
 {
-    /// <summary>Time the model build spent inside its activity (for the orchestration-overhead figure).</summary>
-    public double ModelActivitySeconds { get; init; }
+    /// <summary>Users per shard (shard number → users; 0 = empty), from the prepare pass.</summary>
+    public IReadOnlyList<int>? ShardUsers { get; init; }
 
     /// <summary>The run's reasoning statistics (null: reasoner off or statistics failed — then <see cref="ReasoningNote"/> says why).</summary>
     public BuildReasoningStatsResult? ReasoningStats { get; init; }
@@ -101,4 +110,7 @@ public sealed record FinalizeRunInput(
     public RankerTuning? Tuning { get; init; }
 
     public string? RankerNote { get; init; }
+
+    /// <summary>What the one pass over the events read and how long each part took.</summary>
+    public RunPreparation? Preparation { get; init; }
 }

@@ -6,6 +6,7 @@ using RoleGen.Core.Events;
 using RoleGen.Core.Ingest;
 using RoleGen.Core.Pipeline;
 using RoleGen.Core.Reasoning;
+using RoleGen.Core.Runs;
 using RoleGen.Core.Scoring;
 using RoleGen.Core.Storage;
 using RoleGen.Orchestrations.Activities;
@@ -68,40 +69,58 @@ internal static class ReasoningShardWorld
     }
 }
 
-public sealed class ReasonShardActivityTests
+/// <summary>The shard activity end to end: reasoning (embedded, LLM-refined with fallback), scoring, fusion, arms, and the
+/// files it writes (reasoning.jsonl, candidates.jsonl, shard.json).</summary>
+public sealed class RecommendShardActivityTests
 {
-    private static readonly ReasonShardInput Input = new("r", 0, ReasoningShardWorld.UsersPath, 3, ReasoningShardWorld.Model,
-        new ReasoningWork(ReasoningShardWorld.StatsPath, new ReasonerOptions()));
-
-    private static (ReasonShardActivity Activity, Mock<ICounterfactualModelProvider> Worlds) Activity(IBlobStore store, params ILlmReasoner[] llms)
+    private static readonly RecommendShardInput Input = new("r", 0, ReasoningShardWorld.UsersPath, 3, ReasoningShardWorld.Model, 3, 1)
     {
+        Reasoning = new ReasoningWork(ReasoningShardWorld.StatsPath, new ReasonerOptions()),
+        RunStartedAt = new DateTime(2026, 12, 1, 2, 0, 0, DateTimeKind.Utc),
+    };
+
+    /// <summary>Every user gets the model list b0, b1, b2 (cX), whatever the list size asked.</summary>
+    private static (RecommendShardActivity Activity, Mock<IRecommender> Recommender, Mock<ICounterfactualModelProvider> Worlds) Activity(IBlobStore store, params ILlmReasoner[] llms)
+    {
+        var recommender = new Mock<IRecommender>();
+        recommender.SetupGet(r => r.Model).Returns(ReasoningShardWorld.Model);
+        recommender.SetupGet(r => r.Runtime).Returns("fake-runtime");
+        recommender.Setup(r => r.Recommend(It.IsAny<IReadOnlyList<UserTrajectory>>(), It.IsAny<int>()))
+            .Returns<IReadOnlyList<UserTrajectory>, int>((users, _) => users.Select(u => new UserRecommendations(u.UserId,
+                [new RecommendedItem("b0", "cX", 0.9, "backbone"), new RecommendedItem("b1", "cX", 0.8, "backbone"), new RecommendedItem("b2", "cX", 0.7, "backbone")]))
+                .ToArray());
+        var provider = new Mock<IRecommenderProvider>();
+        provider.Setup(p => p.GetAsync(ReasoningShardWorld.Model, It.IsAny<CancellationToken>())).ReturnsAsync(recommender.Object);
         var worlds = new Mock<ICounterfactualModelProvider>();
         worlds.Setup(w => w.GetAsync(It.IsAny<ScoringModelRef>(), It.IsAny<BehaviorGraphStatistics>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync(ReasoningShardWorld.World());
-        return (new ReasonShardActivity(store, new ShardRecommenderFactory(Mock.Of<IRecommenderProvider>(), worlds.Object, new ReasoningStatisticsCache(store), llms), NullLogger<ReasonShardActivity>.Instance), worlds);
+        var activity = new RecommendShardActivity(store, new ShardRecommenderFactory(provider.Object, worlds.Object, new ReasoningStatisticsCache(store), llms),
+            NullLogger<RecommendShardActivity>.Instance);
+        return (activity, recommender, worlds);
     }
 
-    private static async Task<List<UserReasoning>> LinesAsync(IBlobStore store, string path)
+    private static async Task<List<T>> LinesAsync<T>(IBlobStore store, string path)
     {
-        var lines = new List<UserReasoning>();
-        await foreach (var line in store.ReadJsonLinesAsync<UserReasoning>(path))
+        var lines = new List<T>();
+        await foreach (var line in store.ReadJsonLinesAsync<T>(path))
         {
             lines.Add(line);
         }
         return lines;
     }
 
+    private static Task<ShardOutcome> OutcomeAsync(IBlobStore store) => store.ReadJsonAsync<ShardOutcome>(BlobLayout.ShardReport("r", 0));
+
     [Fact]
     public async Task RunAsync_WithoutLlm_WritesOneEmbeddedLinePerUserInUsersOrder()
     {
         var store = await ReasoningShardWorld.StoreAsync();
-        var (activity, worlds) = Activity(store);
+        var (activity, _, worlds) = Activity(store);
 
         var result = await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input);
 
         Assert.Equal(0, result.Shard);
-        Assert.Equal("runs/r/shards/00000/reasoning.jsonl", result.ReasoningPath);
-        var lines = await LinesAsync(store, result.ReasoningPath);
+        var lines = await LinesAsync<UserReasoning>(store, BlobLayout.ShardReasoning("r", 0));
         Assert.Equal(["u1", "u2", "u3"], lines.Select(l => l.UserId));
         Assert.All(lines, l => Assert.Equal(ReasonerKinds.Embedded, l.Reasoner));
         Assert.All(lines, l => Assert.Null(l.PromptVersion));
@@ -109,7 +128,7 @@ public sealed class ReasonShardActivityTests
         Assert.Equal([["t1", "t2"], ["a", "t1", "t2"], ["t2"]], lines.Select(l => l.Paths.Select(p => p.Item).ToArray()));
         Assert.All(lines.SelectMany(l => l.Paths), p => Assert.Equal(0.1, p.Delta));
 
-        var r = result.Reasoning;
+        var r = (await OutcomeAsync(store)).Reasoning!;
         Assert.Equal(3, r.Users);
         Assert.Equal(new Dictionary<string, long> { ["embedded"] = 3 }, r.Reasoners);
         Assert.Equal(6, r.Paths);
@@ -134,11 +153,11 @@ public sealed class ReasonShardActivityTests
             "u2" => new LlmReasoningResult(LlmOutcome.Invalid, null, null, null, 0, 100, 40, "schema mismatch"),
             _ => new LlmReasoningResult(LlmOutcome.BudgetExhausted, null, null, null, 0, 0, 0, "run budget spent"),
         });
-        var (activity, _) = Activity(store, llm);
+        var (activity, _, _) = Activity(store, llm);
 
-        var result = await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input);
+        await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input);
 
-        var lines = await LinesAsync(store, result.ReasoningPath);
+        var lines = await LinesAsync<UserReasoning>(store, BlobLayout.ShardReasoning("r", 0));
         Assert.Equal(["u1", "u2", "u3"], lines.Select(l => l.UserId));
         Assert.Equal([ReasonerKinds.Llm, ReasonerKinds.EmbeddedFallback, ReasonerKinds.EmbeddedFallback], lines.Select(l => l.Reasoner));
         Assert.All(lines, l => Assert.Equal("prompt-v7", l.PromptVersion));
@@ -151,7 +170,7 @@ public sealed class ReasonShardActivityTests
         Assert.Equal([2, 3, 1], llm.Requests.Select(q => q.CandidatePaths.Count));
         Assert.Equal([1, 1, 1], llm.Requests.Select(q => q.EmbeddedRoles.Count));
 
-        var r = result.Reasoning;
+        var r = (await OutcomeAsync(store)).Reasoning!;
         Assert.Equal(new Dictionary<string, long> { ["llm"] = 1, ["embedded-fallback"] = 2 }, r.Reasoners);
         Assert.Equal("prompt-v7", r.PromptVersion);
         Assert.Equal(new Dictionary<string, long>
@@ -171,27 +190,103 @@ public sealed class ReasonShardActivityTests
         var store = await ReasoningShardWorld.StoreAsync();
         var llm = new ScriptedLlm("p1", request => new LlmReasoningResult(LlmOutcome.Cached, request.EmbeddedRoles,
             [.. request.CandidatePaths, .. request.CandidatePaths], "  ", 0, 0, 0, null));
-        var input = Input with { Reasoning = Input.Reasoning with { Options = new ReasonerOptions { MaxInterventions = 2, PathsPerUser = 2 } } };
-        var (activity, _) = Activity(store, llm);
+        var input = Input with { Reasoning = Input.Reasoning! with { Options = new ReasonerOptions { MaxInterventions = 2, PathsPerUser = 2 } } };
+        var (activity, _, _) = Activity(store, llm);
 
-        var result = await activity.RunAsync(Mock.Of<TaskActivityContext>(), input);
+        await activity.RunAsync(Mock.Of<TaskActivityContext>(), input);
 
-        var lines = await LinesAsync(store, result.ReasoningPath);
+        var lines = await LinesAsync<UserReasoning>(store, BlobLayout.ShardReasoning("r", 0));
         Assert.All(lines, l => Assert.Equal(ReasonerKinds.Llm, l.Reasoner));
         Assert.Equal([2, 2, 2], lines.Select(l => l.Paths.Count));
         Assert.Equal(["t2", "t2"], lines[2].Paths.Select(p => p.Item));
         // A blank LLM rationale keeps the embedded summary.
         Assert.Equal(["best path: show t1 (trigger) → cT, Δ +0.1000", "1 converter; best path: show a (converter) → cA, Δ +0.1000",
             "1 trigger; best path: show t2 (trigger) → cU, Δ +0.1000"], lines.Select(l => l.Rationale));
-        Assert.Equal(3, result.Reasoning.Llm!["llm.cached"]);
-        Assert.False(result.Reasoning.Llm.ContainsKey("llm.ok"));
+        var r = (await OutcomeAsync(store)).Reasoning!;
+        Assert.Equal(3, r.Llm!["llm.cached"]);
+        Assert.False(r.Llm.ContainsKey("llm.ok"));
+    }
+
+    [Fact]
+    public async Task RunAsync_FusesTheReasonedPathsIntoTheModelList_WithSourceRoleAndOneRowPerUser()
+    {
+        var store = await ReasoningShardWorld.StoreAsync();
+        var (activity, recommender, _) = Activity(store);
+
+        var result = await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input);
+
+        var rows = await LinesAsync<CandidateRow>(store, result.CandidatesPath);
+        Assert.Equal(["u1", "u2", "u3"], rows.Select(r => r.UserId));
+        Assert.All(rows, r => Assert.Equal([1, 2, 3], r.Items.Select(i => i.Rank)));
+        // u2 carted a: Converter prior 1 + uplift 0.25 · 0.1/0.2 = 1.125 beats b0 (1/log2(2) = 1) and b1 (0.63); the triggers
+        // (0.3 + 0.125 = 0.425) stay below b2 (0.5) and are cut at top-3.
+        Assert.Equal(["a", "b0", "b1"], rows[1].Items.Select(i => i.ItemId));
+        Assert.Equal(["reasoned", "backbone", "backbone"], rows[1].Items.Select(i => i.Source));
+        Assert.Equal(FunctionalRole.Converter, rows[1].Items[0].Role);
+        Assert.Equal(["b0", "b1", "b2"], rows[0].Items.Select(i => i.ItemId));
+        Assert.Equal(3, result.Published);
+        var outcome = await OutcomeAsync(store);
+        Assert.Equal(ShardStatus.Succeeded, outcome.Status);
+        Assert.Equal(3, outcome.Published);
+        Assert.Equal("fake-runtime", outcome.Runtime); // recorded per shard in the manifest
+        Assert.Equal(1, outcome.Attempts);
+        Assert.Equal(1, outcome.Executions);
+        Assert.Equal(1, outcome.ItemsBySource!["reasoned"]);
+        // The model is asked for top-K + PathsPerUser items, so reasoned items can enter without emptying the tail.
+        recommender.Verify(r => r.Recommend(It.IsAny<IReadOnlyList<UserTrajectory>>(), 3 + new ReasonerOptions().PathsPerUser), Times.Once);
+    }
+
+    [Fact]
+    public async Task RunAsync_WithoutReasoning_KeepsTheModelList_AsksForTopK_AndWritesNoReasoning()
+    {
+        var store = await ReasoningShardWorld.StoreAsync(withStats: false);
+        var (activity, recommender, _) = Activity(store);
+
+        await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input with { Reasoning = null });
+
+        var outcome = await OutcomeAsync(store);
+        Assert.Equal(new Dictionary<string, long> { ["backbone"] = 9 }, outcome.ItemsBySource);
+        Assert.Equal(new Dictionary<string, long> { ["none"] = 9 }, outcome.ItemsByRole);
+        Assert.Null(outcome.Reasoning);
+        Assert.False(await store.ExistsAsync(BlobLayout.ShardReasoning("r", 0)));
+        recommender.Verify(r => r.Recommend(It.IsAny<IReadOnlyList<UserTrajectory>>(), 3), Times.Once);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    [InlineData(0.5)]
+    public async Task RunAsync_Experiment_GivesControlTheModelListAndTreatmentTheFusedOne_AndRecordsTheArm(double share)
+    {
+        var store = await ReasoningShardWorld.StoreAsync();
+        var (activity, _, _) = Activity(store);
+        var experiment = new RoleGen.Core.Experiments.ExperimentOptions { Name = "ab-test", TreatmentShare = share };
+
+        await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input with { Experiment = experiment });
+
+        var rows = await LinesAsync<CandidateRow>(store, BlobLayout.ShardCandidates("r", 0));
+        foreach (var row in rows)
+        {
+            var arm = RoleGen.Core.Experiments.ArmAssignment.Of("ab-test", row.UserId, share);
+            Assert.Equal(arm, row.Arm);
+            if (arm == RoleGen.Core.Experiments.Arm.Control)
+            {
+                Assert.Equal(["b0", "b1", "b2"], row.Items.Select(i => i.ItemId));
+                Assert.All(row.Items, i => Assert.Equal("backbone", i.Source));
+            }
+        }
+        var treatment = rows.Count(r => r.Arm == RoleGen.Core.Experiments.Arm.Treatment);
+        Assert.Equal(share switch { 0.0 => 0, 1.0 => 3, _ => treatment }, treatment);
+        var outcome = await OutcomeAsync(store);
+        Assert.Equal(rows.Count - treatment, outcome.UsersByArm!.GetValueOrDefault("control"));
+        Assert.Equal(treatment, outcome.UsersByArm!.GetValueOrDefault("treatment"));
     }
 
     [Fact]
     public async Task RunAsync_StatisticsMissing_FailsPermanently()
     {
         var store = await ReasoningShardWorld.StoreAsync(withStats: false);
-        var (activity, worlds) = Activity(store);
+        var (activity, _, worlds) = Activity(store);
 
         var ex = await Assert.ThrowsAsync<PermanentFailureException>(() => activity.RunAsync(Mock.Of<TaskActivityContext>(), Input));
 
@@ -204,10 +299,14 @@ public sealed class ReasonShardActivityTests
     public async Task RunAsync_WorldModelMissing_FailsPermanently()
     {
         var store = await ReasoningShardWorld.StoreAsync();
+        var (_, recommender, _) = Activity(store);
+        var provider = new Mock<IRecommenderProvider>();
+        provider.Setup(p => p.GetAsync(ReasoningShardWorld.Model, It.IsAny<CancellationToken>())).ReturnsAsync(recommender.Object);
         var worlds = new Mock<ICounterfactualModelProvider>();
         worlds.Setup(w => w.GetAsync(It.IsAny<ScoringModelRef>(), It.IsAny<BehaviorGraphStatistics>(), It.IsAny<CancellationToken>()))
             .ThrowsAsync(new BlobNotFoundException("models/fake/model.onnx"));
-        var activity = new ReasonShardActivity(store, new ShardRecommenderFactory(Mock.Of<IRecommenderProvider>(), worlds.Object, new ReasoningStatisticsCache(store), []), NullLogger<ReasonShardActivity>.Instance);
+        var activity = new RecommendShardActivity(store, new ShardRecommenderFactory(provider.Object, worlds.Object, new ReasoningStatisticsCache(store), []),
+            NullLogger<RecommendShardActivity>.Instance);
 
         var ex = await Assert.ThrowsAsync<PermanentFailureException>(() => activity.RunAsync(Mock.Of<TaskActivityContext>(), Input));
 
@@ -220,11 +319,50 @@ public sealed class ReasonShardActivityTests
         var store = await ReasoningShardWorld.StoreAsync();
         await store.WriteTextAsync(ReasoningShardWorld.UsersPath,
             "{\"userId\":\"u1\",\"views\":1,\"carts\":0,\"purchases\":0,\"activeDays\":1,\"steps\":[],\"purchased\":[]}\n{oops\n");
-        var (activity, _) = Activity(store);
+        var (activity, _, _) = Activity(store);
 
         var ex = await Assert.ThrowsAsync<PermanentFailureException>(() => activity.RunAsync(Mock.Of<TaskActivityContext>(), Input));
 
         Assert.Contains("users.jsonl:2", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_AUserTwiceInTheShard_FailsPermanentlyInsteadOfPublishingTwoRows()
+    {
+        var store = await ReasoningShardWorld.StoreAsync();
+        await store.WriteJsonLinesAsync(ReasoningShardWorld.UsersPath, [.. ReasoningShardWorld.Users(), ReasoningShardWorld.Users()[0]]);
+        var (activity, _, _) = Activity(store);
+
+        var ex = await Assert.ThrowsAsync<PermanentFailureException>(() => activity.RunAsync(Mock.Of<TaskActivityContext>(), Input));
+
+        Assert.Contains("holds user 'u1' twice", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_CountsEveryStartOfTheRun_AndARerunStartsAgainAtOne()
+    {
+        var store = await ReasoningShardWorld.StoreAsync();
+        var (activity, _, _) = Activity(store);
+
+        Assert.Equal(1, (await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input)).Executions);
+        Assert.Equal(2, (await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input with { Attempt = 2 })).Executions);
+        Assert.Equal(2, (await OutcomeAsync(store)).Attempts);
+        Assert.Equal(1, (await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input with { RunStartedAt = Input.RunStartedAt.AddDays(1) })).Executions);
+    }
+
+    [Fact]
+    public async Task RunAsync_ManyUsers_PublishesOneRowPerUserAcrossBatches()
+    {
+        var store = new InMemoryBlobStore();
+        await store.WriteJsonLinesAsync(BlobLayout.ShardUsers("r", 1), Enumerable.Range(0, 700).Select(i => new UserTrajectory($"u{i}", 10, 0, 0, 1, [], [])));
+        var (activity, _, _) = Activity(store);
+
+        var result = await activity.RunAsync(Mock.Of<TaskActivityContext>(),
+            new RecommendShardInput("r", 1, BlobLayout.ShardUsers("r", 1), 700, ReasoningShardWorld.Model, 10, 1));
+
+        Assert.Equal(700, result.Users);
+        Assert.Equal(700, result.Published);
+        Assert.Equal(700, (await LinesAsync<CandidateRow>(store, result.CandidatesPath)).Select(r => r.UserId).Distinct().Count());
     }
 
     private sealed class ScriptedLlm(string promptVersion, Func<LlmReasoningRequest, LlmReasoningResult> answer) : ILlmReasoner
