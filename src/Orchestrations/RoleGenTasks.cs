@@ -14,7 +14,9 @@ public static class RoleGenTasks
         typeof(ShardBatchOrchestrator),
         typeof(NightlyChainOrchestrator),
         typeof(FeedbackOrchestrator),
+        typeof(FeedbackBatchOrchestrator),
         typeof(ReflectionOrchestrator),
+        typeof(RefineBatchOrchestrator),
     ];
 
     public static IReadOnlyList<Type> Activities { get; } =
@@ -24,8 +26,12 @@ public static class RoleGenTasks
         typeof(RecommendShardActivity),
         typeof(FinalizeRunActivity),
         typeof(ResolvePreviousRunActivity),
-        typeof(CollectFeedbackActivity),
-        typeof(ReflectActivity),
+        typeof(PartitionOutcomesActivity),
+        typeof(FeedbackShardActivity),
+        typeof(WriteFeedbackActivity),
+        typeof(PlanReflectionActivity),
+        typeof(RefineShardActivity),
+        typeof(PublishReflectionActivity),
         typeof(ResolvePriorsActivity),
     ];
 

@@ -18,6 +18,23 @@ public sealed class BlendedRecommenderTests
     private static readonly UserTrajectory[] Users = [new("u", 1, 0, 0, 1, [], [])];
 
     [Fact]
+    public void Model_references_round_trip_as_json_a_backbone_and_a_blend_of_it()
+    {
+        var backbone = new ScoringModelRef(BackboneRegistry.Kind, "v1", "models/backbone/v1/");
+        var blend = ScoringModelRef.Blend(backbone, new ScoringModelRef("transition", "r1", "runs/r1/model/transition.bin"), 0.25);
+
+        foreach (var model in new[] { backbone, blend })
+        {
+            var json = System.Text.Json.JsonSerializer.Serialize(model, RoleGenJson.Options);
+            var back = System.Text.Json.JsonSerializer.Deserialize<ScoringModelRef>(json, RoleGenJson.Options)!;
+            Assert.Equal(model.Kind, back.Kind);
+            Assert.Equal(model.Version, back.Version);
+            Assert.Equal("v1", back.Backbone!.Version);
+            Assert.DoesNotContain("\"backbone\":{", json, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Weight_one_is_model_a_and_weight_zero_is_model_b()
     {
         var a = new Fixed("backbone", "a1", "a2", "a3");

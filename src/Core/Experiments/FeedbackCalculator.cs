@@ -141,48 +141,26 @@ public static class FeedbackCalculator
 
     /// <summary>The feedback report of a run: <see cref="Attribute"/>, then per-arm metrics (Control first) and lifts of
     /// treatment over control for conversion rate, hit rate, click-through rate (two proportions) and orders per user
-    /// (ratio of means over every user of the arm, zeros included).</summary>
-    public static FeedbackReport Compute(string runId, string experiment, long windowStart, long windowEnd, IEnumerable<CandidateRow> candidates, IEnumerable<OutcomeEvent> outcomes)
+    /// (ratio of means over every user of the arm, zeros included). The same as <see cref="Report"/> of one partial.</summary>
+    public static FeedbackReport Compute(string runId, string experiment, long windowStart, long windowEnd, IEnumerable<CandidateRow> candidates, IEnumerable<OutcomeEvent> outcomes) =>
+        Report(runId, experiment, windowStart, windowEnd, FeedbackPartial.Of(runId, windowStart, windowEnd, candidates, outcomes));
+
+    /// <summary>The feedback report from the sums of a run's shards (<see cref="FeedbackPartial.Merge"/>).</summary>
+    public static FeedbackReport Report(string runId, string experiment, long windowStart, long windowEnd, FeedbackPartial sums)
     {
         ArgumentNullException.ThrowIfNull(experiment);
-        var attribution = Attribute(runId, windowStart, windowEnd, candidates, outcomes);
-        var control = Metrics(Arm.Control, attribution.Users);
-        var treatment = Metrics(Arm.Treatment, attribution.Users);
+        ArgumentNullException.ThrowIfNull(sums);
+        var control = sums.Control.Metrics(Arm.Control);
+        var treatment = sums.Treatment.Metrics(Arm.Treatment);
         var lifts = new List<LiftEstimate>
         {
             LiftStatistics.TwoProportions(ConversionRate, treatment.UsersWithOrder, treatment.Users, control.UsersWithOrder, control.Users),
             LiftStatistics.TwoProportions(HitRate, treatment.UsersWithRecommendedOrder, treatment.Users, control.UsersWithRecommendedOrder, control.Users),
             ClickThrough(treatment, control),
-            LiftStatistics.RatioOfMeans(OrdersPerUser, OrderCounts(Arm.Treatment, attribution.Users), OrderCounts(Arm.Control, attribution.Users)),
+            LiftStatistics.RatioOfMeans(OrdersPerUser, sums.Treatment.Users, sums.Treatment.Orders, sums.Treatment.OrdersSquared,
+                sums.Control.Users, sums.Control.Orders, sums.Control.OrdersSquared),
         };
-        return new FeedbackReport(runId, experiment, windowStart, windowEnd, [control, treatment], lifts, attribution.Counts);
-    }
-
-    private static ArmMetrics Metrics(Arm arm, IReadOnlyList<UserOutcomes> all)
-    {
-        long users = 0, impressions = 0, clicks = 0, carts = 0, orders = 0, withOrder = 0, withRecommendedOrder = 0;
-        foreach (var u in all.Where(u => u.Arm == arm))
-        {
-            users++;
-            var userOrders = 0L;
-            foreach (var e in u.Events)
-            {
-                switch (e.Type)
-                {
-                    case OutcomeType.Impression: impressions++; break;
-                    case OutcomeType.Click: clicks++; break;
-                    case OutcomeType.Cart: carts++; break;
-                    case OutcomeType.Order: userOrders++; break;
-                }
-            }
-            orders += userOrders;
-            withOrder += userOrders > 0 ? 1 : 0;
-            withRecommendedOrder += u.RecommendedOrders > 0 ? 1 : 0;
-        }
-        return new ArmMetrics(arm, users, impressions, clicks, carts, orders, withOrder, withRecommendedOrder,
-            Ratio(orders, users), Ratio(withOrder, users), Ratio(clicks, impressions), Ratio(withRecommendedOrder, users));
-
-        static double Ratio(long numerator, long denominator) => denominator == 0 ? 0 : (double)numerator / denominator;
+        return new FeedbackReport(runId, experiment, windowStart, windowEnd, [control, treatment], lifts, sums.Counts);
     }
 
     /// <summary>CTR as two proportions, except when an arm logged more clicks than impressions (impressions missing for
@@ -198,7 +176,4 @@ public static class FeedbackCalculator
         }
         return LiftStatistics.TwoProportions(ClickThroughRate, treatment.Clicks, treatment.Impressions, control.Clicks, control.Impressions);
     }
-
-    private static double[] OrderCounts(Arm arm, IReadOnlyList<UserOutcomes> all) =>
-        [.. all.Where(u => u.Arm == arm).Select(u => (double)u.Count(OutcomeType.Order))];
 }

@@ -76,7 +76,23 @@ public static class LiftStatistics
         ArgumentNullException.ThrowIfNull(control);
         var (mT, vT) = MeanAndVariance(treatment, nameof(treatment));
         var (mC, vC) = MeanAndVariance(control, nameof(control));
-        long nT = treatment.Count, nC = control.Count;
+        return RatioOfMeansCore(metric, treatment.Count, mT, vT, control.Count, mC, vC);
+    }
+
+    /// <summary><see cref="RatioOfMeans(string, IReadOnlyList{double}, IReadOnlyList{double})"/> from sums (n, Σx, Σx²) of
+    /// each arm — what shard partials add up to. The sample variance is (Σx² − n·mean²) / (n − 1).</summary>
+    public static LiftEstimate RatioOfMeans(string metric, long nT, double sumT, double sumSquaresT, long nC, double sumC, double sumSquaresC)
+    {
+        ArgumentNullException.ThrowIfNull(metric);
+        static (double Mean, double Variance) FromSums(long n, double sum, double squares) =>
+            n == 0 ? (0, 0) : (sum / n, n > 1 ? Math.Max(0, (squares - sum * sum / n) / (n - 1)) : 0);
+        var (mT, vT) = FromSums(nT, sumT, sumSquaresT);
+        var (mC, vC) = FromSums(nC, sumC, sumSquaresC);
+        return RatioOfMeansCore(metric, nT, mT, vT, nC, mC, vC);
+    }
+
+    private static LiftEstimate RatioOfMeansCore(string metric, long nT, double mT, double vT, long nC, double mC, double vC)
+    {
         var note = nT < 2 || nC < 2 ? $"undefined: fewer than 2 users in the {(nT < 2 ? "treatment" : "control")} arm"
             : mT <= 0 && mC <= 0 ? "undefined: both means are 0"
             : mC <= 0 ? "undefined: the control mean is 0 (infinite lift)"

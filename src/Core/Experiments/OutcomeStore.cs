@@ -26,12 +26,22 @@ public static class OutcomeStore
     /// <summary>Quarantined rows quoted in <see cref="OutcomeReadResult.Samples"/>.</summary>
     public const int MaxSamples = 10;
 
-    /// <summary>Reads every blob under <see cref="BlobLayout.FeedbackPrefix"/> in name order (so results are reproducible) except
-    /// names whose last segment starts with '_' or '.', which by the storage convention (<c>_ingest.json</c>,
-    /// <c>_quarantine.jsonl</c>) are metadata, not data. Bad rows are counted, never thrown; nothing is written.</summary>
+    /// <summary>Reads every blob under <see cref="BlobLayout.FeedbackPrefix"/> into memory (<see cref="ScanAsync"/>).</summary>
     public static async Task<OutcomeReadResult> ReadAllAsync(IBlobStore store, string experiment, CancellationToken cancellationToken = default)
     {
+        var events = new List<OutcomeEvent>();
+        var scan = await ScanAsync(store, experiment, events.Add, cancellationToken).ConfigureAwait(false);
+        return new OutcomeReadResult(scan.Files, scan.Rows, events, scan.QuarantinedByReason, scan.Samples);
+    }
+
+    /// <summary>Streams every blob under <see cref="BlobLayout.FeedbackPrefix"/> in name order (so results are reproducible)
+    /// to <paramref name="onEvent"/>, except names whose last segment starts with '_' or '.', which by the storage
+    /// convention (<c>_ingest.json</c>, <c>_quarantine.jsonl</c>) are metadata, not data. Bad rows are counted, never
+    /// thrown; nothing is written. Memory is one row; <see cref="OutcomeReadResult.Events"/> of the result is empty.</summary>
+    public static async Task<OutcomeReadResult> ScanAsync(IBlobStore store, string experiment, Action<OutcomeEvent> onEvent, CancellationToken cancellationToken = default)
+    {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(onEvent);
         var prefix = BlobLayout.FeedbackPrefix(experiment);
         var paths = new List<string>();
         await foreach (var entry in store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
@@ -42,7 +52,7 @@ public static class OutcomeStore
                 paths.Add(entry.Path);
             }
         }
-        var events = new List<OutcomeEvent>();
+        paths.Sort(StringComparer.Ordinal);
         var quarantined = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var samples = new List<string>();
         long rows = 0;
@@ -56,7 +66,7 @@ public static class OutcomeStore
                     rows++;
                     if (record.Event is { } e)
                     {
-                        events.Add(e);
+                        onEvent(e);
                         continue;
                     }
                     quarantined[record.Reason!] = quarantined.GetValueOrDefault(record.Reason!) + 1;
@@ -68,6 +78,6 @@ public static class OutcomeStore
             }
             cancellationToken.ThrowIfCancellationRequested();
         }
-        return new OutcomeReadResult(paths.Count, rows, events, quarantined, samples);
+        return new OutcomeReadResult(paths.Count, rows, [], quarantined, samples);
     }
 }

@@ -87,6 +87,8 @@ public static class ReflectionEngine
 {
     public const string BackboneKey = "backbone";
 
+    /// <summary>Reflection of a run held in memory: <see cref="Tally"/>, <see cref="Summarize"/>, then <see cref="Refine"/>
+    /// for every treatment row. The sharded reflection does the same with the tallies summed over shards.</summary>
     public static (ReflectionSummary Summary, IReadOnlyList<CandidateRow> Refined) Reflect(
         string runId,
         FusionWeights previous,
@@ -99,19 +101,38 @@ public static class ReflectionEngine
         ArgumentNullException.ThrowIfNull(candidates);
         ArgumentNullException.ThrowIfNull(attributed);
         ArgumentNullException.ThrowIfNull(reasoning);
-        var o = options ?? new ReflectionOptions();
+        var (roles, categoryImpressions, categoryOrders) = Tally(candidates, attributed);
+        var fallbacks = reasoning.Where(r => r.Reasoner == ReasonerKinds.EmbeddedFallback).Select(r => r.UserId).ToArray();
+        var summary = Summarize(runId, previous, roles, categoryImpressions, categoryOrders, fallbacks.Length, [.. fallbacks.Take(FeedbackPartial.MaxFallbackExamples)], options);
+        var byUser = attributed.GroupBy(e => e.UserId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (IReadOnlyList<OutcomeEvent>)g.ToList(), StringComparer.Ordinal);
+        var refined = candidates
+            .Select(row => Refine(row, byUser.GetValueOrDefault(row.UserId) ?? [], previous, summary.Weights))
+            .OfType<CandidateRow>()
+            .ToArray();
+        return (summary with { RefinedUsers = refined.Length }, refined);
+    }
+
+    /// <summary>The treatment arm's outcomes per kind of shown item (role or <see cref="BackboneKey"/>), and impressions
+    /// and orders per category of the shown items, over <paramref name="candidates"/> (the first row of a user counts,
+    /// as in <see cref="FeedbackCalculator.Attribute"/>) and their <paramref name="attributed"/> outcomes. Sums: the
+    /// tallies of disjoint sets of users add up.</summary>
+    public static (Dictionary<string, RoleTally> Roles, Dictionary<string, long> CategoryImpressions, Dictionary<string, long> CategoryOrders) Tally(
+        IEnumerable<CandidateRow> candidates, IEnumerable<OutcomeEvent> attributed)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        ArgumentNullException.ThrowIfNull(attributed);
         var byUser = attributed.GroupBy(e => e.UserId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
-        var tallies = new Dictionary<string, (long Impressions, long Clicks, long Orders)>(StringComparer.Ordinal);
+        var roles = new Dictionary<string, RoleTally>(StringComparer.Ordinal);
         var categoryImpressions = new Dictionary<string, long>(StringComparer.Ordinal);
         var categoryOrders = new Dictionary<string, long>(StringComparer.Ordinal);
-        var ignoredUsers = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var row in candidates.Where(r => r.Arm == Arm.Treatment))
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var row in candidates)
         {
-            var events = byUser.GetValueOrDefault(row.UserId) ?? [];
-            var impressions = events.Where(e => e.Type == OutcomeType.Impression).GroupBy(e => e.ItemId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
-            var clicks = events.Where(e => e.Type == OutcomeType.Click).GroupBy(e => e.ItemId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
-            var orders = events.Where(e => e.Type == OutcomeType.Order).GroupBy(e => e.ItemId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
-            var unclickedReasoned = false;
+            if (!seen.Add(row.UserId) || row.Arm != Arm.Treatment || !byUser.TryGetValue(row.UserId, out var events))
+            {
+                continue;
+            }
+            var (impressions, clicks, orders) = PerItem(events);
             foreach (var item in row.Items)
             {
                 var shown = impressions.GetValueOrDefault(item.ItemId);
@@ -120,27 +141,42 @@ public static class ReflectionEngine
                     continue;
                 }
                 var key = KeyOf(item);
-                var t = tallies.GetValueOrDefault(key);
-                tallies[key] = (t.Impressions + shown, t.Clicks + clicks.GetValueOrDefault(item.ItemId), t.Orders + orders.GetValueOrDefault(item.ItemId));
+                var ordered = orders.GetValueOrDefault(item.ItemId);
+                roles[key] = (roles.GetValueOrDefault(key) ?? new RoleTally(0, 0, 0)).Add(new RoleTally(shown, clicks.GetValueOrDefault(item.ItemId), ordered));
                 categoryImpressions[item.CategoryId] = categoryImpressions.GetValueOrDefault(item.CategoryId) + shown;
-                categoryOrders[item.CategoryId] = categoryOrders.GetValueOrDefault(item.CategoryId) + orders.GetValueOrDefault(item.ItemId);
-                unclickedReasoned |= key != BackboneKey && clicks.GetValueOrDefault(item.ItemId) == 0;
-            }
-            if (unclickedReasoned)
-            {
-                ignoredUsers.Add(row.UserId);
+                categoryOrders[item.CategoryId] = categoryOrders.GetValueOrDefault(item.CategoryId) + ordered;
             }
         }
+        return (roles, categoryImpressions, categoryOrders);
+    }
 
-        var totalImpressions = tallies.Values.Sum(t => t.Impressions);
-        var overall = totalImpressions == 0 ? 0 : (double)tallies.Values.Sum(t => t.Orders) / totalImpressions;
-        var outcomes = tallies
+    /// <summary>What reflection finds in a run's tallies (of the whole run, or summed over its shards) and the refined
+    /// fusion weights. <see cref="ReflectionSummary.RefinedUsers"/> is 0: the caller counts the rows <see cref="Refine"/>
+    /// returns.</summary>
+    public static ReflectionSummary Summarize(
+        string runId,
+        FusionWeights previous,
+        IReadOnlyDictionary<string, RoleTally> roles,
+        IReadOnlyDictionary<string, long> categoryImpressions,
+        IReadOnlyDictionary<string, long> categoryOrders,
+        long fallbackUsers,
+        IReadOnlyList<string> fallbackExamples,
+        ReflectionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(roles);
+        ArgumentNullException.ThrowIfNull(categoryImpressions);
+        ArgumentNullException.ThrowIfNull(categoryOrders);
+        var o = options ?? new ReflectionOptions();
+        var totalImpressions = roles.Values.Sum(t => t.Impressions);
+        var overall = totalImpressions == 0 ? 0 : (double)roles.Values.Sum(t => t.Orders) / totalImpressions;
+        var outcomes = roles
             .Select(kv => new RoleOutcome(kv.Key, kv.Value.Impressions, kv.Value.Clicks, kv.Value.Orders,
                 Math.Round((kv.Value.Orders + o.Smoothing * overall) / (kv.Value.Impressions + o.Smoothing), 8)))
             .OrderBy(x => x.Key, StringComparer.Ordinal)
             .ToArray();
         var backboneRate = outcomes.FirstOrDefault(x => x.Key == BackboneKey)?.Rate ?? overall;
-        double Refine(FunctionalRole role, double old)
+        double Refined(FunctionalRole role, double old)
         {
             var observed = outcomes.FirstOrDefault(x => x.Key == Key(role));
             if (observed is null || backboneRate <= 0)
@@ -151,15 +187,16 @@ public static class ReflectionEngine
             return Math.Round((observed.Impressions * ratio + o.PriorStrength * old) / (observed.Impressions + o.PriorStrength), 4);
         }
         var version = PriorsRegistry.VersionFor(runId);
+        var scale = previous.Role / Math.Max(previous.Backbone, 1e-9);
         var weights = previous with
         {
             Backbone = 1,
             Role = 1,
-            ConverterPrior = Refine(FunctionalRole.Converter, previous.ConverterPrior * previous.Role / Math.Max(previous.Backbone, 1e-9)),
-            AnchorPrior = Refine(FunctionalRole.Anchor, previous.AnchorPrior * previous.Role / Math.Max(previous.Backbone, 1e-9)),
-            ComparisonPrior = Refine(FunctionalRole.Comparison, previous.ComparisonPrior * previous.Role / Math.Max(previous.Backbone, 1e-9)),
-            ComplementPrior = Refine(FunctionalRole.Complement, previous.ComplementPrior * previous.Role / Math.Max(previous.Backbone, 1e-9)),
-            TriggerPrior = Refine(FunctionalRole.Trigger, previous.TriggerPrior * previous.Role / Math.Max(previous.Backbone, 1e-9)),
+            ConverterPrior = Refined(FunctionalRole.Converter, previous.ConverterPrior * scale),
+            AnchorPrior = Refined(FunctionalRole.Anchor, previous.AnchorPrior * scale),
+            ComparisonPrior = Refined(FunctionalRole.Comparison, previous.ComparisonPrior * scale),
+            ComplementPrior = Refined(FunctionalRole.Complement, previous.ComplementPrior * scale),
+            TriggerPrior = Refined(FunctionalRole.Trigger, previous.TriggerPrior * scale),
             Version = version,
         };
 
@@ -171,28 +208,55 @@ public static class ReflectionEngine
             .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} ({(double)kv.Value / totalImpressions:P1} of impressions, {(totalOrders == 0 ? 0 : (double)categoryOrders.GetValueOrDefault(kv.Key) / totalOrders):P1} of orders)"))
             .ToArray();
-        var fallbacks = reasoning.Where(r => r.Reasoner == ReasonerKinds.EmbeddedFallback).Select(r => r.UserId).ToArray();
+        return new ReflectionSummary(runId, version, previous.Version, weights, outcomes, failed, collapsed, fallbackUsers,
+            [.. (fallbackExamples ?? []).Take(FeedbackPartial.MaxFallbackExamples)], 0, null, null);
+    }
 
-        // Refined lists for treatment users whose reasoned items were shown and not clicked: the new priors re-rank the
-        // reasoned items, and the ignored ones go to the end.
-        var refined = new List<CandidateRow>();
-        foreach (var row in candidates.Where(r => r.Arm == Arm.Treatment && ignoredUsers.Contains(r.UserId)))
+    /// <summary>The refined list of a treatment user whose reasoned items were shown and not clicked (null for anyone
+    /// else): the new priors re-rank the reasoned items, and the ignored ones go to the end. <paramref name="events"/> are
+    /// the user's attributed outcomes.</summary>
+    public static CandidateRow? Refine(CandidateRow row, IReadOnlyList<OutcomeEvent> events, FusionWeights previous, FusionWeights weights)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(events);
+        if (row.Arm != Arm.Treatment || events.Count == 0)
         {
-            var events = byUser.GetValueOrDefault(row.UserId) ?? [];
-            var clicked = events.Where(e => e.Type == OutcomeType.Click).Select(e => e.ItemId).ToHashSet(StringComparer.Ordinal);
-            var shown = events.Where(e => e.Type == OutcomeType.Impression).Select(e => e.ItemId).ToHashSet(StringComparer.Ordinal);
-            var items = row.Items
-                .Select(i => (Item: i, Ignored: shown.Contains(i.ItemId) && !clicked.Contains(i.ItemId),
-                    Score: i.Source == "backbone" || i.Role is null ? i.Score : RescoreReasoned(i, previous, weights)))
-                .OrderBy(x => x.Ignored).ThenByDescending(x => x.Score).ThenBy(x => x.Item.Rank)
-                .Select((x, rank) => x.Item with { Rank = rank + 1, Score = Math.Round(x.Score, 6), Source = x.Ignored ? x.Item.Source + "+ignored" : x.Item.Source })
-                .ToArray();
-            refined.Add(row with { Items = items });
+            return null;
         }
+        var (impressions, clicks, _) = PerItem(events);
+        if (!row.Items.Any(i => impressions.ContainsKey(i.ItemId) && KeyOf(i) != BackboneKey && !clicks.ContainsKey(i.ItemId)))
+        {
+            return null;
+        }
+        var items = row.Items
+            .Select(i => (Item: i, Ignored: impressions.ContainsKey(i.ItemId) && !clicks.ContainsKey(i.ItemId),
+                Score: i.Source == "backbone" || i.Role is null ? i.Score : RescoreReasoned(i, previous, weights)))
+            .OrderBy(x => x.Ignored).ThenByDescending(x => x.Score).ThenBy(x => x.Item.Rank)
+            .Select((x, rank) => x.Item with { Rank = rank + 1, Score = Math.Round(x.Score, 6), Source = x.Ignored ? x.Item.Source + "+ignored" : x.Item.Source })
+            .ToArray();
+        return row with { Items = items };
+    }
 
-        var summary = new ReflectionSummary(runId, version, previous.Version, weights, outcomes, failed, collapsed, fallbacks.Length,
-            fallbacks.Take(20).ToArray(), refined.Count, null, null);
-        return (summary, refined);
+    private static (Dictionary<string, long> Impressions, Dictionary<string, long> Clicks, Dictionary<string, long> Orders) PerItem(IEnumerable<OutcomeEvent> events)
+    {
+        var impressions = new Dictionary<string, long>(StringComparer.Ordinal);
+        var clicks = new Dictionary<string, long>(StringComparer.Ordinal);
+        var orders = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            var target = e.Type switch
+            {
+                OutcomeType.Impression => impressions,
+                OutcomeType.Click => clicks,
+                OutcomeType.Order => orders,
+                _ => null,
+            };
+            if (target is not null)
+            {
+                target[e.ItemId] = target.GetValueOrDefault(e.ItemId) + 1;
+            }
+        }
+        return (impressions, clicks, orders);
     }
 
     /// <summary>The reasoned part of an item's fused score with the new priors in place of the old (the rest kept).</summary>

@@ -28,7 +28,9 @@ public sealed record ScoringModelRef(string Kind, string Version, string Path)
     public static ScoringModelRef Blend(ScoringModelRef a, ScoringModelRef b, double weightA) =>
         new(BlendedRecommender.Kind, BlendedRecommender.Version(a, b, weightA), "") { Components = [a, b], Weight = weightA };
 
-    /// <summary>The backbone this model uses (itself, or a blend's backbone component), if any.</summary>
+    /// <summary>The backbone this model uses (itself, or a blend's backbone component), if any. Not serialized: for a
+    /// backbone it is the reference itself (a cycle for System.Text.Json).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public ScoringModelRef? Backbone => Kind == BackboneRegistry.Kind ? this : Components?.FirstOrDefault(c => c.Kind == BackboneRegistry.Kind);
 }
 

@@ -13,11 +13,12 @@ namespace RoleGen.Core.Storage;
 /// events/{dataset}/part-NNNNN.csv  _ingest.json  _quarantine.jsonl  _truth/world.json
 /// models/backbone/{version}/model.onnx  conversion.onnx  vocab.json  train-metrics.json;  models/backbone/current
 /// prompts/reasoner/{version};  prompts/reasoner/current
-/// priors/{version}/fusion.json  reflection.json  candidates.jsonl
+/// priors/{version}/fusion.json  reflection.json  candidates/{NNNNN}.jsonl
 /// experiments/{experiment}/latest-run.json  priors-current.json
 /// feedback/{experiment}/*.csv
 /// runs/{runId}/manifest.json  report.md  cohort.json  feedback.json  model/{kind}.bin  reasoning/graph-stats.json
-/// runs/{runId}/shards/{NNNNN}/users.jsonl  reasoning.jsonl  scores.jsonl  candidates.jsonl
+/// runs/{runId}/feedback/outcomes/{NNNNN}.jsonl  partials/{NNNNN}.json
+/// runs/{runId}/shards/{NNNNN}/users.jsonl  reasoning.jsonl  candidates.jsonl  shard.json  executions.txt
 /// reasoning/llm-cache/{promptVersion}/{xx}/{key}.json
 /// tuning/{dataset}/current.json
 /// reports/eval/{dataset}/{yyyyMMddTHHmmssZ}/report.json|md|html
@@ -81,7 +82,11 @@ public static class BlobLayout
 
     public static string PriorsReflection(string version) => PriorsFolder(version) + "reflection.json";
 
-    public static string PriorsCandidates(string version) => PriorsFolder(version) + "candidates.jsonl";
+    /// <summary>Refined candidate lists, one file per shard of the reflected run that has any.</summary>
+    public static string PriorsCandidatesPrefix(string version) => PriorsFolder(version) + "candidates/";
+
+    public static string PriorsCandidates(string version, int shard) =>
+        PriorsCandidatesPrefix(version) + shard.ToString("D5", CultureInfo.InvariantCulture) + ".jsonl";
 
     // ---- experiments/{experiment}/ and feedback/{experiment}/
 
@@ -106,6 +111,16 @@ public static class BlobLayout
 
     public static string RunFeedback(string runId) => RunPrefix(runId) + "feedback.json";
 
+    /// <summary>The feedback step's working files: the outcomes split by the run's shard of their user, and each shard's
+    /// partial sums (what feedback.json and the reflection add up).</summary>
+    public static string RunFeedbackWork(string runId) => RunPrefix(runId) + "feedback/";
+
+    public static string FeedbackOutcomes(string runId, int shard) =>
+        RunFeedbackWork(runId) + "outcomes/" + shard.ToString("D5", CultureInfo.InvariantCulture) + ".jsonl";
+
+    public static string FeedbackPartial(string runId, int shard) =>
+        RunFeedbackWork(runId) + "partials/" + shard.ToString("D5", CultureInfo.InvariantCulture) + ".json";
+
     /// <summary>The run's baseline model (<paramref name="kind"/>: the model kind, e.g. <c>transition</c>).</summary>
     public static string RunModel(string runId, string kind) => RunPrefix(runId) + $"model/{kind}.bin";
 
@@ -123,8 +138,6 @@ public static class BlobLayout
 
     /// <summary>The reasoner's output for the shard: one <c>UserReasoning</c> line per user, in users.jsonl order.</summary>
     public static string ShardReasoning(string runId, int shard) => ShardFolder(runId, shard) + "reasoning.jsonl";
-
-    public static string ShardScores(string runId, int shard) => ShardFolder(runId, shard) + "scores.jsonl";
 
     public static string ShardCandidates(string runId, int shard) => ShardFolder(runId, shard) + "candidates.jsonl";
 

@@ -1,6 +1,7 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.DependencyInjection;
+using RoleGen.Core.Experiments;
 using RoleGen.Core.Runs;
 using RoleGen.Orchestrations.Activities;
 using RoleGen.Orchestrations.Models;
@@ -33,13 +34,29 @@ public static class ActivityFunctions
     public static Task<PreviousRunResult> ResolvePreviousRun([ActivityTrigger] ResolvePreviousRunInput input, string instanceId, FunctionContext executionContext)
         => RunAsync<ResolvePreviousRunActivity, ResolvePreviousRunInput, PreviousRunResult>(input, instanceId, executionContext);
 
-    [Function(nameof(CollectFeedbackActivity))]
-    public static Task<FeedbackResult> CollectFeedback([ActivityTrigger] FeedbackRequest input, string instanceId, FunctionContext executionContext)
-        => RunAsync<CollectFeedbackActivity, FeedbackRequest, FeedbackResult>(input, instanceId, executionContext);
+    [Function(nameof(PartitionOutcomesActivity))]
+    public static Task<FeedbackPlan> PartitionOutcomes([ActivityTrigger] FeedbackRequest input, string instanceId, FunctionContext executionContext)
+        => RunAsync<PartitionOutcomesActivity, FeedbackRequest, FeedbackPlan>(input, instanceId, executionContext);
 
-    [Function(nameof(ReflectActivity))]
-    public static Task<ReflectionResult> Reflect([ActivityTrigger] ReflectionRequest input, string instanceId, FunctionContext executionContext)
-        => RunAsync<ReflectActivity, ReflectionRequest, ReflectionResult>(input, instanceId, executionContext);
+    [Function(nameof(FeedbackShardActivity))]
+    public static Task<FeedbackPartial> FeedbackShard([ActivityTrigger] FeedbackShardInput input, string instanceId, FunctionContext executionContext)
+        => RunAsync<FeedbackShardActivity, FeedbackShardInput, FeedbackPartial>(input, instanceId, executionContext);
+
+    [Function(nameof(WriteFeedbackActivity))]
+    public static Task<FeedbackResult> WriteFeedback([ActivityTrigger] WriteFeedbackInput input, string instanceId, FunctionContext executionContext)
+        => RunAsync<WriteFeedbackActivity, WriteFeedbackInput, FeedbackResult>(input, instanceId, executionContext);
+
+    [Function(nameof(PlanReflectionActivity))]
+    public static Task<ReflectionPlan> PlanReflection([ActivityTrigger] ReflectionRequest input, string instanceId, FunctionContext executionContext)
+        => RunAsync<PlanReflectionActivity, ReflectionRequest, ReflectionPlan>(input, instanceId, executionContext);
+
+    [Function(nameof(RefineShardActivity))]
+    public static Task<int> RefineShard([ActivityTrigger] RefineShardInput input, string instanceId, FunctionContext executionContext)
+        => RunAsync<RefineShardActivity, RefineShardInput, int>(input, instanceId, executionContext);
+
+    [Function(nameof(PublishReflectionActivity))]
+    public static Task<ReflectionResult> PublishReflection([ActivityTrigger] PublishReflectionInput input, string instanceId, FunctionContext executionContext)
+        => RunAsync<PublishReflectionActivity, PublishReflectionInput, ReflectionResult>(input, instanceId, executionContext);
 
     [Function(nameof(ResolvePriorsActivity))]
     public static Task<ResolvePriorsResult> ResolvePriors([ActivityTrigger] ResolvePriorsInput input, string instanceId, FunctionContext executionContext)

@@ -1,5 +1,6 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
+using RoleGen.Core.Experiments;
 using RoleGen.Core.Runs;
 using RoleGen.Orchestrations.Models;
 using RoleGen.Orchestrations.Orchestrators;
@@ -44,6 +45,20 @@ public static class OrchestratorFunctions
     {
         ArgumentNullException.ThrowIfNull(context);
         return new ReflectionOrchestrator().RunAsync(context, Input<ReflectionRequest>(context));
+    }
+
+    [Function(nameof(FeedbackBatchOrchestrator))]
+    public static Task<FeedbackPartial> FeedbackBatch([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new FeedbackBatchOrchestrator().RunAsync(context, Input<FeedbackBatchWork>(context));
+    }
+
+    [Function(nameof(RefineBatchOrchestrator))]
+    public static Task<long> RefineBatch([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new RefineBatchOrchestrator().RunAsync(context, Input<RefineBatchWork>(context));
     }
 
     private static T Input<T>(TaskOrchestrationContext context)

@@ -28,19 +28,6 @@ internal static class RunArtifacts
         return manifest.Counts.Published == 0 ? (null, $"run {runId} published no candidates") : (manifest, null);
     }
 
-    public static async Task<List<CandidateRow>> CandidatesAsync(IBlobStore store, RunManifest manifest)
-    {
-        var rows = new List<CandidateRow>();
-        foreach (var shard in manifest.Shards.Where(s => s.CandidatesPath is not null))
-        {
-            await foreach (var row in store.ReadJsonLinesAsync<CandidateRow>(shard.CandidatesPath!).ConfigureAwait(false))
-            {
-                rows.Add(row);
-            }
-        }
-        return rows;
-    }
-
     /// <summary>[published, published + attribution days): outcomes before the candidates existed cannot be theirs.</summary>
     public static (long Start, long End) Window(RunManifest manifest)
     {
@@ -49,43 +36,13 @@ internal static class RunArtifacts
     }
 }
 
-/// <summary>Computes and writes <c>runs/{runId}/feedback.json</c> from the run's candidates and the experiment's outcome
-/// events (overwritten: idempotent). Skips with a reason when there is nothing to join.</summary>
-public sealed class CollectFeedbackActivity(IBlobStore store, ILogger<CollectFeedbackActivity> logger) : TaskActivity<FeedbackRequest, FeedbackResult>
-{
-    public override async Task<FeedbackResult> RunAsync(TaskActivityContext context, FeedbackRequest input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        var watch = Stopwatch.StartNew();
-        var (manifest, missing) = await RunArtifacts.ManifestAsync(store, input.RunId).ConfigureAwait(false);
-        if (manifest is null)
-        {
-            return new FeedbackResult(input.RunId, null, missing);
-        }
-        var experiment = manifest.Request.Experiment!.Name;
-        var outcomes = await OutcomeStore.ReadAllAsync(store, experiment).ConfigureAwait(false);
-        if (outcomes.Events.Count == 0)
-        {
-            return new FeedbackResult(input.RunId, null,
-                $"no outcome events under {BlobLayout.FeedbackPrefix(experiment)} ({outcomes.Files} files, {outcomes.Quarantined} rows quarantined)");
-        }
-        var candidates = await RunArtifacts.CandidatesAsync(store, manifest).ConfigureAwait(false);
-        var (start, end) = RunArtifacts.Window(manifest);
-        var report = FeedbackCalculator.Compute(input.RunId, experiment, start, end, candidates, outcomes.Events);
-        var path = BlobLayout.RunFeedback(input.RunId);
-        await store.WriteJsonAsync(path, new StoredFeedback(report, outcomes.Files, outcomes.Rows, outcomes.QuarantinedByReason, outcomes.Samples)).ConfigureAwait(false);
-        logger.LogInformation("Feedback of run {RunId}: {Attributed} of {Read} outcomes attributed in {Seconds:F1} s",
-            input.RunId, report.Counts.Attributed, report.Counts.OutcomesRead, watch.Elapsed.TotalSeconds);
-        return new FeedbackResult(input.RunId, path, null) { OutcomesAttributed = report.Counts.Attributed, Arms = report.Arms, Lifts = report.Lifts };
-    }
-}
-
 /// <summary>The stored feedback: the report plus what the outcome reader quarantined.</summary>
 public sealed record StoredFeedback(FeedbackReport Report, int Files, long Rows, IReadOnlyDictionary<string, long> QuarantinedByReason, IReadOnlyList<string> QuarantineSamples);
 
-/// <summary>Reflection of one run: reads its candidates, reasoning traces and attributed outcomes and writes
-/// <c>priors/{version}/</c> fusion.json, reflection.json, candidates.jsonl, then moves the experiment's priors pointer.
-/// The version is derived from the run id, so a retry or a re-run rewrites the same version with the same content.</summary>
+/// <summary>The reflection's last step: given the summary of the merged tallies with the refined-user count, writes
+/// <c>priors/{version}/</c> fusion.json and reflection.json, then moves the experiment's priors pointer (last, so a reader
+/// never sees a half-written version). The version is derived from the run id, so a retry or a re-run rewrites the same
+/// version with the same content.</summary>
 /// <remarks>
 /// When an <see cref="IPromptReviser"/> is registered (the LLM reasoner is configured) and the reflection found something
 /// to fix (failed roles, collapsed categories or LLM fallback users), the reviser is asked once for a refined prompt
@@ -94,8 +51,8 @@ public sealed record StoredFeedback(FeedbackReport Report, int Files, long Rows,
 /// reflection of the same run reuses the version its earlier reflection.json recorded instead of asking again. The LLM
 /// never fails the reflection: a failed revision is a note.
 /// </remarks>
-public sealed class ReflectActivity(IBlobStore store, IEnumerable<IPromptReviser> revisers, ILogger<ReflectActivity> logger)
-    : TaskActivity<ReflectionRequest, ReflectionResult>
+public sealed class PublishReflectionActivity(IBlobStore store, IEnumerable<IPromptReviser> revisers, ILogger<PublishReflectionActivity> logger)
+    : TaskActivity<PublishReflectionInput, ReflectionResult>
 {
     /// <summary>Fallback users whose reasons are quoted in the failure summary, and the length each reason is cut to.</summary>
     private const int MaxFallbackReasons = 5;
@@ -103,52 +60,29 @@ public sealed class ReflectActivity(IBlobStore store, IEnumerable<IPromptReviser
 
     private readonly IPromptReviser? _reviser = revisers?.FirstOrDefault();
 
-    public override async Task<ReflectionResult> RunAsync(TaskActivityContext context, ReflectionRequest input)
+    public override async Task<ReflectionResult> RunAsync(TaskActivityContext context, PublishReflectionInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var (manifest, missing) = await RunArtifacts.ManifestAsync(store, input.RunId).ConfigureAwait(false);
+        var summary = input.Summary;
+        var (manifest, missing) = await RunArtifacts.ManifestAsync(store, summary.RunId).ConfigureAwait(false);
         if (manifest is null)
         {
-            return new ReflectionResult(input.RunId, null, missing);
+            return new ReflectionResult(summary.RunId, null, missing);
         }
-        if (!await store.ExistsAsync(BlobLayout.RunFeedback(input.RunId)).ConfigureAwait(false))
-        {
-            return new ReflectionResult(input.RunId, null, $"run {input.RunId} has no feedback yet ({BlobLayout.RunFeedback(input.RunId)})");
-        }
-        var candidates = await RunArtifacts.CandidatesAsync(store, manifest).ConfigureAwait(false);
-        var outcomes = await OutcomeStore.ReadAllAsync(store, manifest.Request.Experiment!.Name).ConfigureAwait(false);
-        var (start, end) = RunArtifacts.Window(manifest);
-        var attribution = FeedbackCalculator.Attribute(input.RunId, start, end, candidates, outcomes.Events);
-        var attributed = attribution.Users.SelectMany(u => u.Events).ToArray();
-        var reasoning = new List<UserReasoning>();
-        foreach (var shard in manifest.Shards.Where(s => s.Reasoning is not null))
-        {
-            var path = BlobLayout.ShardReasoning(input.RunId, shard.Shard);
-            if (await store.ExistsAsync(path).ConfigureAwait(false))
-            {
-                await foreach (var line in store.ReadJsonLinesAsync<UserReasoning>(path).ConfigureAwait(false))
-                {
-                    reasoning.Add(line);
-                }
-            }
-        }
-        var (summary, refined) = ReflectionEngine.Reflect(input.RunId, manifest.Request.Reasoner.Fusion, candidates, attributed, reasoning);
         var version = summary.Version;
-        var (promptVersion, promptNote) = await RevisePromptAsync(summary, reasoning).ConfigureAwait(false);
+        var (promptVersion, promptNote) = await RevisePromptAsync(summary, manifest).ConfigureAwait(false);
         summary = summary with { PromptVersion = promptVersion, PromptNote = promptNote };
         await store.WriteJsonAsync(BlobLayout.PriorsFusion(version), summary.Weights).ConfigureAwait(false);
         await store.WriteJsonAsync(BlobLayout.PriorsReflection(version), summary).ConfigureAwait(false);
-        await store.WriteJsonLinesAsync(BlobLayout.PriorsCandidates(version), refined).ConfigureAwait(false);
-        // The pointer moves last: a reader never sees a half-written version. Its timestamp is the run's, so a re-run
-        // writes identical bytes.
-        await store.WriteJsonAsync(BlobLayout.PriorsCurrent(manifest.Request.Experiment!.Name), new PriorsPointer(version, input.RunId, manifest.WrittenAt)).ConfigureAwait(false);
+        // The pointer moves last. Its timestamp is the run's, so a re-run writes identical bytes.
+        await store.WriteJsonAsync(BlobLayout.PriorsCurrent(manifest.Request.Experiment!.Name), new PriorsPointer(version, summary.RunId, manifest.WrittenAt)).ConfigureAwait(false);
         logger.LogInformation("Reflected run {RunId} into priors {Version}: failed roles [{Failed}], {Refined} refined lists",
-            input.RunId, version, string.Join(", ", summary.FailedRoles), refined.Count);
-        return new ReflectionResult(input.RunId, version, null)
+            summary.RunId, version, string.Join(", ", summary.FailedRoles), summary.RefinedUsers);
+        return new ReflectionResult(summary.RunId, version, null)
         {
             FailedRoles = summary.FailedRoles,
             CollapsedCategories = summary.CollapsedCategories,
-            RefinedUsers = refined.Count,
+            RefinedUsers = summary.RefinedUsers,
             LlmFallbackUsers = summary.LlmFallbackUsers,
             PromptVersion = summary.PromptVersion,
             PromptNote = summary.PromptNote,
@@ -185,7 +119,7 @@ public sealed class ReflectActivity(IBlobStore store, IEnumerable<IPromptReviser
         }, RoleGenJson.Options);
     }
 
-    private async Task<(string? Version, string? Note)> RevisePromptAsync(ReflectionSummary summary, IReadOnlyList<UserReasoning> reasoning)
+    private async Task<(string? Version, string? Note)> RevisePromptAsync(ReflectionSummary summary, RunManifest manifest)
     {
         if (_reviser is null || !NeedsRevision(summary))
         {
@@ -199,6 +133,7 @@ public sealed class ReflectActivity(IBlobStore store, IEnumerable<IPromptReviser
         }
         try
         {
+            var reasoning = await FallbacksAsync(manifest).ConfigureAwait(false);
             var revision = await _reviser.ReviseAsync(FailureSummary(summary, reasoning)).ConfigureAwait(false);
             return revision.NewVersion is { } created
                 ? (created, $"{created} revised from {revision.BaseVersion}: {revision.Note}")
@@ -210,6 +145,28 @@ public sealed class ReflectActivity(IBlobStore store, IEnumerable<IPromptReviser
             logger.LogWarning(ex, "Prompt revision for run {RunId} failed", summary.RunId);
             return (null, $"prompt revision failed: {ex.GetType().Name}: {ex.Message}");
         }
+    }
+
+    /// <summary>The run's fallback traces (without roles and paths), read only from shards whose report counted some.</summary>
+    private async Task<List<UserReasoning>> FallbacksAsync(RunManifest manifest)
+    {
+        var fallbacks = new List<UserReasoning>();
+        foreach (var shard in manifest.Shards.Where(s => s.Reasoning?.Reasoners.GetValueOrDefault(ReasonerKinds.EmbeddedFallback) > 0))
+        {
+            var path = BlobLayout.ShardReasoning(manifest.RunId, shard.Shard);
+            if (!await store.ExistsAsync(path).ConfigureAwait(false))
+            {
+                continue;
+            }
+            await foreach (var r in store.ReadJsonLinesAsync<UserReasoning>(path).ConfigureAwait(false))
+            {
+                if (r.Reasoner == ReasonerKinds.EmbeddedFallback)
+                {
+                    fallbacks.Add(r with { Roles = [], Paths = [] });
+                }
+            }
+        }
+        return fallbacks;
     }
 
     private async Task<ReflectionSummary?> TryReadReflectionAsync(string path)

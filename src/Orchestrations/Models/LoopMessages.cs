@@ -68,3 +68,70 @@ public sealed record ChainSummary(
     string PriorsReason,
     RunSummary? Run,
     string? Error);
+
+// ---- Feedback and reflection as a fan-out over the run's shards (sums merged by the orchestrator).
+
+/// <summary>What the outcome partition found: null <see cref="Skipped"/> = go on with <see cref="CandidateShards"/> and
+/// <see cref="OutcomeShards"/> (sorted shard numbers of the run with candidates, and with outcomes written to
+/// <c>runs/{runId}/feedback/outcomes/</c>). Outcomes of another run are counted here and not written.</summary>
+public sealed record FeedbackPlan(string RunId, string? Skipped)
+{
+    public string Experiment { get; init; } = "";
+
+    public long WindowStart { get; init; }
+
+    public long WindowEnd { get; init; }
+
+    public int ShardCount { get; init; }
+
+    public IReadOnlyList<int> CandidateShards { get; init; } = [];
+
+    public IReadOnlyList<int> OutcomeShards { get; init; } = [];
+
+    public int Files { get; init; }
+
+    public long Rows { get; init; }
+
+    public long Events { get; init; }
+
+    public long OtherRun { get; init; }
+
+    public IReadOnlyDictionary<string, long> QuarantinedByReason { get; init; } = new Dictionary<string, long>();
+
+    public IReadOnlyList<string> QuarantineSamples { get; init; } = [];
+
+    public double Seconds { get; init; }
+}
+
+/// <summary>One shard of a run's feedback: its candidates (when <see cref="HasCandidates"/>) joined with its outcomes
+/// (when <see cref="HasOutcomes"/>) over the attribution window.</summary>
+public sealed record FeedbackShardInput(string RunId, int Shard, bool HasCandidates, bool HasOutcomes, long WindowStart, long WindowEnd);
+
+/// <summary>A batch of feedback shards, at most <see cref="Width"/> in flight.</summary>
+public sealed record FeedbackBatchWork(string RunId, int Batch, IReadOnlyList<FeedbackShardInput> Shards, int Width);
+
+/// <summary>The merged sums of the run's shards and what the partition counted, written as feedback.json.</summary>
+public sealed record WriteFeedbackInput(FeedbackPlan Plan, FeedbackPartial Sums);
+
+/// <summary>The reflection's first step: the summary from the merged shard tallies and the shards to refine
+/// (treatment users shown something). Null <see cref="Skipped"/> = go on.</summary>
+public sealed record ReflectionPlan(string RunId, string? Skipped)
+{
+    public ReflectionSummary? Summary { get; init; }
+
+    public FusionWeights? Previous { get; init; }
+
+    public long WindowStart { get; init; }
+
+    public long WindowEnd { get; init; }
+
+    public IReadOnlyList<int> Shards { get; init; } = [];
+}
+
+/// <summary>One shard's refined lists under <see cref="Version"/>, re-ranked from <see cref="Previous"/> to <see cref="Weights"/>.</summary>
+public sealed record RefineShardInput(string RunId, int Shard, string Version, long WindowStart, long WindowEnd, FusionWeights Previous, FusionWeights Weights);
+
+public sealed record RefineBatchWork(string RunId, int Batch, IReadOnlyList<RefineShardInput> Shards, int Width);
+
+/// <summary>The reflection's last step: the summary with the refined-user count; revises the prompt and moves the pointer.</summary>
+public sealed record PublishReflectionInput(ReflectionSummary Summary);

@@ -1,34 +1,142 @@
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
+using RoleGen.Core.Experiments;
 using RoleGen.Core.Runs;
 using RoleGen.Orchestrations.Activities;
 using RoleGen.Orchestrations.Models;
 
 namespace RoleGen.Orchestrations.Orchestrators;
 
-/// <summary>Joins a past run's candidates with the outcome events under <c>feedback/{experiment}/</c> and writes
-/// <c>runs/{runId}/feedback.json</c> (per-arm metrics, lifts with CIs and p-values). Idempotent: the same inputs give the
-/// same file, overwritten. Skipped with a reason (never failed) when the run or its outcomes are missing.</summary>
+/// <summary>
+/// Joins a past run's candidates with the outcome events under <c>feedback/{experiment}/</c> and writes
+/// <c>runs/{runId}/feedback.json</c> (per-arm metrics, lifts with CIs and p-values), as a fan-out over the run's shards:
+/// <see cref="PartitionOutcomesActivity"/> reads the outcomes once and splits them by shard, a
+/// <see cref="FeedbackShardActivity"/> per shard (in <see cref="FeedbackBatchOrchestrator"/> batches) returns its sums, the
+/// sums are merged here (the metrics are ratios of sums) and <see cref="WriteFeedbackActivity"/> writes the report.
+/// Memory is bounded by one shard whatever the number of users; the history by one small result per batch. Idempotent:
+/// the same inputs give the same files, overwritten. Skipped with a reason (never failed) when the run or its outcomes
+/// are missing; a shard that keeps failing fails the feedback (a report missing a shard would be wrong, not partial).
+/// </summary>
 public sealed class FeedbackOrchestrator : TaskOrchestrator<FeedbackRequest, FeedbackResult>
 {
+    /// <summary>Shard activities in flight per batch (two batches run at once).</summary>
+    public const int Width = 4;
+
+    public static string BatchInstanceId(string parent, int batch) => $"{parent}:fb:{batch:D5}";
+
     public override async Task<FeedbackResult> RunAsync(TaskOrchestrationContext context, FeedbackRequest input)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        return await context.CallActivityAsync<FeedbackResult>(nameof(CollectFeedbackActivity), input, RetryPolicies.Transient(3, 2));
+        var plan = await context.CallActivityAsync<FeedbackPlan>(nameof(PartitionOutcomesActivity), input, RetryPolicies.Transient(3, 2));
+        if (plan.Skipped is not null)
+        {
+            return new FeedbackResult(input.RunId, null, plan.Skipped);
+        }
+        var withCandidates = plan.CandidateShards.ToHashSet();
+        var withOutcomes = plan.OutcomeShards.ToHashSet();
+        var shards = withCandidates.Union(withOutcomes).Order()
+            .Select(s => new FeedbackShardInput(input.RunId, s, withCandidates.Contains(s), withOutcomes.Contains(s), plan.WindowStart, plan.WindowEnd))
+            .ToArray();
+        var batches = LoopFanOut.Batches(shards);
+        var sums = await LoopFanOut.RunAsync(batches, (batch, index) => context.CallSubOrchestratorAsync<FeedbackPartial>(nameof(FeedbackBatchOrchestrator),
+            new FeedbackBatchWork(input.RunId, index, batch, Width), new SubOrchestrationOptions { InstanceId = BatchInstanceId(context.InstanceId, index) }));
+        var merged = sums.Aggregate(FeedbackPartial.Empty, (a, b) => a.Merge(b));
+        return await context.CallActivityAsync<FeedbackResult>(nameof(WriteFeedbackActivity), new WriteFeedbackInput(plan, merged), RetryPolicies.Transient(3, 2));
     }
 }
 
-/// <summary>Reads a run's reasoning traces and feedback and writes refined priors (<c>priors/{version}/</c>, then the
-/// experiment's priors pointer). Idempotent (the version is derived from the run id). Skipped with a reason when the
-/// run has no feedback.</summary>
+/// <summary>A batch of a run's feedback shards: their sums, merged (without the per-category maps, which stay in the
+/// shards' partial blobs).</summary>
+public sealed class FeedbackBatchOrchestrator : TaskOrchestrator<FeedbackBatchWork, FeedbackPartial>
+{
+    public override async Task<FeedbackPartial> RunAsync(TaskOrchestrationContext context, FeedbackBatchWork input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var parts = await LoopFanOut.RunAsync(input.Shards.Select(s => (IReadOnlyList<FeedbackShardInput>)[s]).ToArray(),
+            (one, _) => context.CallActivityAsync<FeedbackPartial>(nameof(FeedbackShardActivity), one[0], RetryPolicies.Transient(3, 2)),
+            Math.Max(1, input.Width));
+        return parts.Aggregate(FeedbackPartial.Empty, (a, b) => a.Merge(b));
+    }
+}
+
+/// <summary>
+/// Reflects a run's feedback into refined priors: <see cref="PlanReflectionActivity"/> merges the shards' tallies into the
+/// new fusion weights and the findings, a <see cref="RefineShardActivity"/> per shard with shown treatment users (in
+/// <see cref="RefineBatchOrchestrator"/> batches) writes its refined lists to <c>priors/{version}/candidates/</c>, then
+/// <see cref="PublishReflectionActivity"/> writes fusion.json and reflection.json and moves the experiment's priors pointer.
+/// Idempotent (the version is derived from the run id). Skipped with a reason when the run has no feedback.
+/// </summary>
 public sealed class ReflectionOrchestrator : TaskOrchestrator<ReflectionRequest, ReflectionResult>
 {
+    public const int Width = 4;
+
+    public static string BatchInstanceId(string parent, int batch) => $"{parent}:rb:{batch:D5}";
+
     public override async Task<ReflectionResult> RunAsync(TaskOrchestrationContext context, ReflectionRequest input)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        return await context.CallActivityAsync<ReflectionResult>(nameof(ReflectActivity), input, RetryPolicies.Transient(3, 2));
+        var plan = await context.CallActivityAsync<ReflectionPlan>(nameof(PlanReflectionActivity), input, RetryPolicies.Transient(3, 2));
+        if (plan.Skipped is not null || plan.Summary is null || plan.Previous is null)
+        {
+            return new ReflectionResult(input.RunId, null, plan.Skipped ?? "the reflection plan is incomplete");
+        }
+        var summary = plan.Summary;
+        var shards = plan.Shards
+            .Select(s => new RefineShardInput(input.RunId, s, summary.Version, plan.WindowStart, plan.WindowEnd, plan.Previous, summary.Weights))
+            .ToArray();
+        var counts = await LoopFanOut.RunAsync(LoopFanOut.Batches(shards), (batch, index) => context.CallSubOrchestratorAsync<long>(nameof(RefineBatchOrchestrator),
+            new RefineBatchWork(input.RunId, index, batch, Width), new SubOrchestrationOptions { InstanceId = BatchInstanceId(context.InstanceId, index) }));
+        return await context.CallActivityAsync<ReflectionResult>(nameof(PublishReflectionActivity),
+            new PublishReflectionInput(summary with { RefinedUsers = counts.Sum() }), RetryPolicies.Transient(3, 2));
+    }
+}
+
+/// <summary>A batch of a run's refinement shards: the number of refined lists they wrote.</summary>
+public sealed class RefineBatchOrchestrator : TaskOrchestrator<RefineBatchWork, long>
+{
+    public override async Task<long> RunAsync(TaskOrchestrationContext context, RefineBatchWork input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var counts = await LoopFanOut.RunAsync(input.Shards.Select(s => (IReadOnlyList<RefineShardInput>)[s]).ToArray(),
+            (one, _) => context.CallActivityAsync<int>(nameof(RefineShardActivity), one[0], RetryPolicies.Transient(3, 2)),
+            Math.Max(1, input.Width));
+        return counts.Sum(c => (long)c);
+    }
+}
+
+/// <summary>The loop steps' fan-out: work split in batches (as the nightly run's shards: about 16 batches, at most
+/// <see cref="NightlyRunOrchestrator.MaxBatchSize"/> each) and run with a bounded number in flight, results in input order.
+/// Deterministic (orchestrator code): no clocks, no I/O.</summary>
+internal static class LoopFanOut
+{
+    public static IReadOnlyList<IReadOnlyList<T>> Batches<T>(IReadOnlyList<T> items)
+    {
+        var size = NightlyRunOrchestrator.BatchSize(items.Count);
+        return [.. items.Chunk(size).Select(c => (IReadOnlyList<T>)c)];
+    }
+
+    public static async Task<TResult[]> RunAsync<T, TResult>(IReadOnlyList<T> work, Func<T, int, Task<TResult>> start, int width = NightlyRunOrchestrator.BatchesInFlight)
+    {
+        var results = new TResult[work.Count];
+        var inFlight = new List<(int Index, Task<TResult> Task)>();
+        var next = 0;
+        while (next < work.Count || inFlight.Count > 0)
+        {
+            while (inFlight.Count < Math.Max(1, width) && next < work.Count)
+            {
+                inFlight.Add((next, start(work[next], next)));
+                next++;
+            }
+            var done = await Task.WhenAny(inFlight.Select(x => x.Task));
+            var entry = inFlight.First(x => x.Task == done);
+            inFlight.Remove(entry);
+            results[entry.Index] = await done;
+        }
+        return results;
     }
 }
 

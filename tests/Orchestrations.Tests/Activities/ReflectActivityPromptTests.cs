@@ -13,7 +13,7 @@ using RoleGen.Orchestrations.Models;
 
 namespace RoleGen.Orchestrations.Tests.Activities;
 
-/// <summary>ReflectActivity and the prompt reviser: asked once when reflection found failures, never otherwise, its
+/// <summary>The reflection steps (plan, refine, publish after the feedback steps) and the prompt reviser: asked once when reflection found failures, never otherwise, its
 /// result recorded in reflection.json and the result, reused by a repeated reflection, and never failing the reflection.</summary>
 public sealed class ReflectActivityPromptTests
 {
@@ -26,16 +26,15 @@ public sealed class ReflectActivityPromptTests
     private static async Task<InMemoryBlobStore> RunAsync(bool ordered)
     {
         var store = new InMemoryBlobStore();
-        var candidatesPath = $"runs/{RunId}/shards/0/candidates.jsonl";
+        var candidatesPath = BlobLayout.ShardCandidates(RunId, 0);
         var t = WrittenAt.UtcDateTime;
         var manifest = new RunManifest(RunId, RunStatus.Succeeded, null,
             new RunRequest { RunId = RunId, Dataset = "demo", Experiment = new ExperimentOptions { Name = Experiment } },
-            null, null, null, new RunCounts(1, 1, 1, 1, 1, 1, 0, 0), new RunTimings(t, t, 0, 0, 0, 0),
+            null, new CohortSummary(BlobLayout.Cohort(RunId), 0, 0, 1, 1, 1, new Dictionary<string, long>(), 1, 0, 0), null, new RunCounts(1, 1, 1, 1, 1, 1, 0, 0), new RunTimings(t, t, 0, 0, 0, 0),
             [new ShardOutcome(0, ShardStatus.Succeeded, 1, 1, 1, candidatesPath, null, 1, 0, 0, t, t)], WrittenAt);
         await store.WriteJsonAsync(BlobLayout.Manifest(RunId), manifest);
         await store.WriteJsonLinesAsync(candidatesPath,
             new[] { new CandidateRow(RunId, "u1", 0, [new Candidate(1, "i1", "c1", 1.0, "backbone")]) { Arm = Arm.Treatment } });
-        await store.WriteTextAsync(BlobLayout.RunFeedback(RunId), "{}");
         var ts = WrittenAt.ToUnixTimeSeconds() + 60;
         var events = new List<OutcomeEvent> { new("u1", "i1", OutcomeType.Impression, ts, RunId) };
         if (ordered)
@@ -49,8 +48,25 @@ public sealed class ReflectActivityPromptTests
         return store;
     }
 
-    private static Task<ReflectionResult> ReflectAsync(IBlobStore store, params IPromptReviser[] revisers) =>
-        new ReflectActivity(store, revisers, NullLogger<ReflectActivity>.Instance).RunAsync(Mock.Of<TaskActivityContext>(), new ReflectionRequest(RunId));
+    /// <summary>The feedback then the reflection of the run, step by step as their orchestrators call them (one shard).</summary>
+    private static async Task<ReflectionResult> ReflectAsync(IBlobStore store, params IPromptReviser[] revisers)
+    {
+        var context = Mock.Of<TaskActivityContext>();
+        var plan = await new PartitionOutcomesActivity(store, NullLogger<PartitionOutcomesActivity>.Instance).RunAsync(context, new FeedbackRequest(RunId));
+        Assert.Null(plan.Skipped);
+        var sums = await new FeedbackShardActivity(store).RunAsync(context, new FeedbackShardInput(RunId, 0, true, true, plan.WindowStart, plan.WindowEnd));
+        await new WriteFeedbackActivity(store, NullLogger<WriteFeedbackActivity>.Instance).RunAsync(context, new WriteFeedbackInput(plan, sums));
+        var reflection = await new PlanReflectionActivity(store).RunAsync(context, new ReflectionRequest(RunId));
+        Assert.Null(reflection.Skipped);
+        var refined = 0L;
+        foreach (var shard in reflection.Shards)
+        {
+            refined += await new RefineShardActivity(store).RunAsync(context,
+                new RefineShardInput(RunId, shard, reflection.Summary!.Version, reflection.WindowStart, reflection.WindowEnd, reflection.Previous!, reflection.Summary.Weights));
+        }
+        return await new PublishReflectionActivity(store, revisers, NullLogger<PublishReflectionActivity>.Instance)
+            .RunAsync(context, new PublishReflectionInput(reflection.Summary! with { RefinedUsers = refined }));
+    }
 
     private static Task<ReflectionSummary> StoredAsync(IBlobStore store) =>
         store.ReadJsonAsync<ReflectionSummary>(BlobLayout.PriorsReflection(PriorsRegistry.VersionFor(RunId)));

@@ -6,6 +6,7 @@ using RoleGen.Core.Demo;
 using RoleGen.Core.Experiments;
 using RoleGen.Core.Runs;
 using RoleGen.Core.Storage;
+using RoleGen.Orchestrations.Activities;
 using RoleGen.Orchestrations.Models;
 using RoleGen.Orchestrations.Orchestrators;
 using Xunit.Abstractions;
@@ -89,8 +90,42 @@ public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITes
         Assert.Equal(version, n2.Request.Reasoner.Fusion.Version);
         Assert.Equal(version, n2.Reasoning!.FusionVersion);
 
+        // The feedback summed over the run's shards is the feedback of the whole run computed in memory.
+        var n1 = await fixture.Store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest("chain-loop-n1"));
+        Assert.True(n1.Shards.Count(s => s.CandidatesPath is not null) > 1);
+        var candidates = new List<CandidateRow>();
+        foreach (var shard in n1.Shards.Where(s => s.CandidatesPath is not null))
+        {
+            await foreach (var row in fixture.Store.ReadJsonLinesAsync<CandidateRow>(shard.CandidatesPath!))
+            {
+                candidates.Add(row);
+            }
+        }
+        var outcomes = await OutcomeStore.ReadAllAsync(fixture.Store, "t-loop");
+        var start = n1.WrittenAt.ToUnixTimeSeconds();
+        var whole = FeedbackCalculator.Compute("chain-loop-n1", "t-loop", start, FeedbackCalculator.WindowEnd(start, n1.Request.Experiment!.AttributionDays), candidates, outcomes.Events);
+        var stored = await fixture.Store.ReadJsonAsync<StoredFeedback>(BlobLayout.RunFeedback("chain-loop-n1"));
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(whole, RoleGenJson.Options), System.Text.Json.JsonSerializer.Serialize(stored.Report, RoleGenJson.Options));
+        Assert.Equal(outcomes.Rows, stored.Rows);
+
+        // Refined lists per shard of the reflected run, as many as the reflection counted.
+        var refinedFiles = new List<string>();
+        await foreach (var entry in fixture.Store.ListAsync(BlobLayout.PriorsCandidatesPrefix(version)))
+        {
+            refinedFiles.Add(entry.Path);
+        }
+        var refinedRows = 0L;
+        foreach (var file in refinedFiles)
+        {
+            await foreach (var _ in fixture.Store.ReadJsonLinesAsync<CandidateRow>(file))
+            {
+                refinedRows++;
+            }
+        }
+        Assert.Equal(night.Reflection.RefinedUsers, refinedRows);
+
         // Idempotent: reflecting the same run again rewrites byte-identical priors and pointer.
-        string[] paths = [BlobLayout.PriorsFusion(version), BlobLayout.PriorsReflection(version), BlobLayout.PriorsCandidates(version), BlobLayout.PriorsCurrent("t-loop")];
+        string[] paths = [BlobLayout.PriorsFusion(version), BlobLayout.PriorsReflection(version), BlobLayout.PriorsCurrent("t-loop"), .. refinedFiles];
         var before = new List<string>();
         foreach (var p in paths)
         {

@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+using RoleGen.Core.Cohort;
+using RoleGen.Core.Experiments;
+using RoleGen.Core.Reasoning;
+using RoleGen.Core.Runs;
+using RoleGen.Core.Storage;
+using RoleGen.Orchestrations.Models;
+
+namespace RoleGen.Orchestrations.Activities;
+
+/// <summary>
+/// The feedback step's one read of the experiment's outcomes: streams every outcome file once and splits the events by
+/// the run's shard of their user (<see cref="ShardPlan.ShardOf"/> with the run's shard count) into
+/// <c>runs/{runId}/feedback/outcomes/{shard}.jsonl</c> (spooled to local files, then uploaded), so each shard's feedback
+/// reads only its own outcomes. Outcomes carrying another run's id are counted here and not written. Memory is one row
+/// and a write buffer per shard. Skips with a reason when the run or its outcomes are missing.
+/// </summary>
+public sealed class PartitionOutcomesActivity(IBlobStore store, ILogger<PartitionOutcomesActivity> logger) : TaskActivity<FeedbackRequest, FeedbackPlan>
+{
+    public override async Task<FeedbackPlan> RunAsync(TaskActivityContext context, FeedbackRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var watch = Stopwatch.StartNew();
+        var (manifest, missing) = await RunArtifacts.ManifestAsync(store, input.RunId).ConfigureAwait(false);
+        if (manifest is null)
+        {
+            return new FeedbackPlan(input.RunId, missing);
+        }
+        var experiment = manifest.Request.Experiment!.Name;
+        var shardCount = manifest.Cohort?.ShardCount ?? 0;
+        if (shardCount <= 0)
+        {
+            return new FeedbackPlan(input.RunId, $"run {input.RunId} has no shards");
+        }
+        var (start, end) = RunArtifacts.Window(manifest);
+        var directory = Path.Combine(Path.GetTempPath(), "rolegen-spool", $"{input.RunId}-outcomes-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        var writers = new StreamWriter?[shardCount];
+        try
+        {
+            long events = 0, otherRun = 0;
+            var scan = await OutcomeStore.ScanAsync(store, experiment, e =>
+            {
+                events++;
+                if (e.RunId is not null && !string.Equals(e.RunId, input.RunId, StringComparison.Ordinal))
+                {
+                    otherRun++;
+                    return;
+                }
+                var shard = ShardPlan.ShardOf(e.UserId, shardCount);
+                var writer = writers[shard] ??= new StreamWriter(Path.Combine(directory, $"{shard}.jsonl"), append: false, System.Text.Encoding.UTF8, bufferSize: 4096);
+                writer.WriteLine(JsonSerializer.Serialize(e, RoleGenJson.Options));
+            }).ConfigureAwait(false);
+            if (events == 0)
+            {
+                return new FeedbackPlan(input.RunId,
+                    $"no outcome events under {BlobLayout.FeedbackPrefix(experiment)} ({scan.Files} files, {scan.Quarantined} rows quarantined)");
+            }
+            var outcomeShards = new List<int>();
+            for (var shard = 0; shard < shardCount; shard++)
+            {
+                if (writers[shard] is { } w)
+                {
+                    await w.DisposeAsync().ConfigureAwait(false);
+                    writers[shard] = null;
+                    outcomeShards.Add(shard);
+                }
+            }
+            await Parallel.ForEachAsync(outcomeShards, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (shard, ct) =>
+            {
+                await using var file = File.OpenRead(Path.Combine(directory, $"{shard}.jsonl"));
+                await using var output = await store.OpenWriteAsync(BlobLayout.FeedbackOutcomes(input.RunId, shard), ct).ConfigureAwait(false);
+                await file.CopyToAsync(output, ct).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+            logger.LogInformation("Feedback of run {RunId}: {Events} outcome events of {Files} files split over {Shards} shards ({OtherRun} of other runs) in {Seconds:F1} s",
+                input.RunId, events, scan.Files, outcomeShards.Count, otherRun, watch.Elapsed.TotalSeconds);
+            return new FeedbackPlan(input.RunId, null)
+            {
+                Experiment = experiment,
+                WindowStart = start,
+                WindowEnd = end,
+                ShardCount = shardCount,
+                CandidateShards = [.. manifest.Shards.Where(s => s.CandidatesPath is not null).Select(s => s.Shard).Order()],
+                OutcomeShards = outcomeShards,
+                Files = scan.Files,
+                Rows = scan.Rows,
+                Events = events,
+                OtherRun = otherRun,
+                QuarantinedByReason = scan.QuarantinedByReason,
+                QuarantineSamples = scan.Samples,
+                Seconds = Math.Round(watch.Elapsed.TotalSeconds, 3),
+            };
+        }
+        finally
+        {
+            foreach (var w in writers)
+            {
+                w?.Dispose();
+            }
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A temp folder left behind is harmless.
+            }
+        }
+    }
+}
+
+/// <summary>What a feedback or refinement step reads of one shard: its candidate rows and its attributed outcomes.</summary>
+internal static class ShardLoopInputs
+{
+    public static async Task<List<CandidateRow>> CandidatesAsync(IBlobStore store, string runId, int shard, bool present)
+    {
+        var rows = new List<CandidateRow>();
+        if (present)
+        {
+            await foreach (var row in store.ReadJsonLinesAsync<CandidateRow>(BlobLayout.ShardCandidates(runId, shard)).ConfigureAwait(false))
+            {
+                rows.Add(row);
+            }
+        }
+        return rows;
+    }
+
+    public static async Task<List<OutcomeEvent>> OutcomesAsync(IBlobStore store, string runId, int shard, bool present)
+    {
+        var events = new List<OutcomeEvent>();
+        var path = BlobLayout.FeedbackOutcomes(runId, shard);
+        if (present && await store.ExistsAsync(path).ConfigureAwait(false))
+        {
+            await foreach (var e in store.ReadJsonLinesAsync<OutcomeEvent>(path).ConfigureAwait(false))
+            {
+                events.Add(e);
+            }
+        }
+        return events;
+    }
+}
+
+/// <summary>One shard's feedback sums (<see cref="FeedbackPartial.Of"/>): its candidates joined with its outcomes, and the
+/// LLM fallbacks its report counted. Writes the whole partial to <c>runs/{runId}/feedback/partials/{shard}.json</c> (the
+/// reflection reads its category tallies there) and returns it without the categories (what the orchestration
+/// carries). Idempotent: the same inputs give the same file.</summary>
+public sealed class FeedbackShardActivity(IBlobStore store) : TaskActivity<FeedbackShardInput, FeedbackPartial>
+{
+    public override async Task<FeedbackPartial> RunAsync(TaskActivityContext context, FeedbackShardInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var candidates = await ShardLoopInputs.CandidatesAsync(store, input.RunId, input.Shard, input.HasCandidates).ConfigureAwait(false);
+        var outcomes = await ShardLoopInputs.OutcomesAsync(store, input.RunId, input.Shard, input.HasOutcomes).ConfigureAwait(false);
+        var reasoning = input.HasCandidates ? await FallbacksAsync(input.RunId, input.Shard).ConfigureAwait(false) : [];
+        var partial = FeedbackPartial.Of(input.RunId, input.WindowStart, input.WindowEnd, candidates, outcomes, reasoning);
+        await store.WriteJsonAsync(BlobLayout.FeedbackPartial(input.RunId, input.Shard), partial).ConfigureAwait(false);
+        return partial.WithoutCategories();
+    }
+
+    /// <summary>The shard's users the LLM could not serve (the reasoning file is read only when the shard's report counted some).</summary>
+    private async Task<List<UserReasoning>> FallbacksAsync(string runId, int shard)
+    {
+        var report = await store.TryReadJsonAsync<ShardOutcome>(BlobLayout.ShardReport(runId, shard)).ConfigureAwait(false);
+        var fallbacks = new List<UserReasoning>();
+        var path = BlobLayout.ShardReasoning(runId, shard);
+        if (report?.Reasoning?.Reasoners.GetValueOrDefault(ReasonerKinds.EmbeddedFallback) is > 0 && await store.ExistsAsync(path).ConfigureAwait(false))
+        {
+            await foreach (var r in store.ReadJsonLinesAsync<UserReasoning>(path).ConfigureAwait(false))
+            {
+                if (r.Reasoner == ReasonerKinds.EmbeddedFallback)
+                {
+                    fallbacks.Add(r with { Roles = [], Paths = [] });
+                }
+            }
+        }
+        return fallbacks;
+    }
+}
+
+/// <summary>Writes <c>runs/{runId}/feedback.json</c> from the merged sums of the run's shards and what the partition
+/// counted (outcomes of other runs, quarantined rows). Overwritten: idempotent.</summary>
+public sealed class WriteFeedbackActivity(IBlobStore store, ILogger<WriteFeedbackActivity> logger) : TaskActivity<WriteFeedbackInput, FeedbackResult>
+{
+    public override async Task<FeedbackResult> RunAsync(TaskActivityContext context, WriteFeedbackInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var plan = input.Plan;
+        var counts = input.Sums.Counts with
+        {
+            OutcomesRead = input.Sums.Counts.OutcomesRead + plan.OtherRun,
+            OtherRun = input.Sums.Counts.OtherRun + plan.OtherRun,
+        };
+        var report = FeedbackCalculator.Report(plan.RunId, plan.Experiment, plan.WindowStart, plan.WindowEnd, input.Sums with { Counts = counts });
+        var path = BlobLayout.RunFeedback(plan.RunId);
+        await store.WriteJsonAsync(path, new StoredFeedback(report, plan.Files, plan.Rows, plan.QuarantinedByReason, plan.QuarantineSamples)).ConfigureAwait(false);
+        logger.LogInformation("Feedback of run {RunId}: {Attributed} of {Read} outcomes attributed over {Shards} shards",
+            plan.RunId, counts.Attributed, counts.OutcomesRead, plan.ShardCount);
+        return new FeedbackResult(plan.RunId, path, null) { OutcomesAttributed = counts.Attributed, Arms = report.Arms, Lifts = report.Lifts };
+    }
+}
+
+/// <summary>The reflection's first step: merges the shards' partial sums (<c>runs/{runId}/feedback/partials/</c>, written
+/// by the feedback step) into the role and category tallies, summarizes them (<see cref="ReflectionEngine.Summarize"/>:
+/// the refined fusion weights, failed roles, collapsed categories) and lists the shards whose treatment users were shown
+/// something (the ones to refine). Skips with a reason when the run has no feedback yet.</summary>
+public sealed class PlanReflectionActivity(IBlobStore store) : TaskActivity<ReflectionRequest, ReflectionPlan>
+{
+    public override async Task<ReflectionPlan> RunAsync(TaskActivityContext context, ReflectionRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var (manifest, missing) = await RunArtifacts.ManifestAsync(store, input.RunId).ConfigureAwait(false);
+        if (manifest is null)
+        {
+            return new ReflectionPlan(input.RunId, missing);
+        }
+        if (!await store.ExistsAsync(BlobLayout.RunFeedback(input.RunId)).ConfigureAwait(false))
+        {
+            return new ReflectionPlan(input.RunId, $"run {input.RunId} has no feedback yet ({BlobLayout.RunFeedback(input.RunId)})");
+        }
+        var merged = FeedbackPartial.Empty;
+        var shards = new List<int>();
+        var candidateShards = manifest.Shards.Where(s => s.CandidatesPath is not null).Select(s => s.Shard).ToHashSet();
+        for (var shard = 0; shard < (manifest.Cohort?.ShardCount ?? 0); shard++)
+        {
+            var partial = await store.TryReadJsonAsync<FeedbackPartial>(BlobLayout.FeedbackPartial(input.RunId, shard)).ConfigureAwait(false);
+            if (partial is null)
+            {
+                continue;
+            }
+            merged = merged.Merge(partial);
+            if (candidateShards.Contains(shard) && partial.Treatment.Impressions > 0)
+            {
+                shards.Add(shard);
+            }
+        }
+        var previous = manifest.Request.Reasoner.Fusion;
+        var summary = ReflectionEngine.Summarize(input.RunId, previous, merged.Roles, merged.CategoryImpressions, merged.CategoryOrders,
+            merged.FallbackUsers, merged.FallbackExamples);
+        var (start, end) = RunArtifacts.Window(manifest);
+        return new ReflectionPlan(input.RunId, null) { Summary = summary, Previous = previous, WindowStart = start, WindowEnd = end, Shards = shards };
+    }
+}
+
+/// <summary>One shard's refined lists (<see cref="ReflectionEngine.Refine"/>) written to
+/// <c>priors/{version}/candidates/{shard}.jsonl</c> (removed when the shard has none): returns how many.</summary>
+public sealed class RefineShardActivity(IBlobStore store) : TaskActivity<RefineShardInput, int>
+{
+    public override async Task<int> RunAsync(TaskActivityContext context, RefineShardInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var candidates = await ShardLoopInputs.CandidatesAsync(store, input.RunId, input.Shard, present: true).ConfigureAwait(false);
+        var outcomes = await ShardLoopInputs.OutcomesAsync(store, input.RunId, input.Shard, present: true).ConfigureAwait(false);
+        var attribution = FeedbackCalculator.Attribute(input.RunId, input.WindowStart, input.WindowEnd, candidates, outcomes);
+        var byUser = attribution.Users.ToDictionary(u => u.UserId, u => u.Events, StringComparer.Ordinal);
+        var refined = candidates
+            .Select(row => ReflectionEngine.Refine(row, byUser.GetValueOrDefault(row.UserId) ?? [], input.Previous, input.Weights))
+            .OfType<CandidateRow>()
+            .ToArray();
+        var path = BlobLayout.PriorsCandidates(input.Version, input.Shard);
+        if (refined.Length > 0)
+        {
+            await store.WriteJsonLinesAsync(path, refined).ConfigureAwait(false);
+        }
+        else
+        {
+            await store.DeleteAsync(path).ConfigureAwait(false);
+        }
+        return refined.Length;
+    }
+}
