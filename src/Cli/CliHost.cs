@@ -35,7 +35,8 @@ public sealed class CliHost : IAsyncDisposable
     public DurableTaskClient Client => _host.Services.GetRequiredService<DurableTaskClient>();
 
     /// <summary>Checks that storage answers (clear error otherwise), then starts the host (blob only, or blob + durable).</summary>
-    public static async Task<CliHost> StartAsync(CliSettings settings, bool durable, CancellationToken cancellationToken)
+    /// <remarks><paramref name="decorateStore"/> wraps the blob store every service and activity uses (the bench counts bytes with it).</remarks>
+    public static async Task<CliHost> StartAsync(CliSettings settings, bool durable, CancellationToken cancellationToken, Func<IBlobStore, IBlobStore>? decorateStore = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         try
@@ -68,6 +69,11 @@ public sealed class CliHost : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft", settings.Verbose ? LogLevel.Information : LogLevel.Error);
         builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
         builder.Logging.AddFilter("Grpc", LogLevel.Error);
+        if (decorateStore is not null)
+        {
+            // Registered before AddRoleGenBlobStorage, whose IBlobStore registration is a TryAdd.
+            builder.Services.AddSingleton<IBlobStore>(sp => decorateStore(sp.GetRequiredService<AzureBlobStore>()));
+        }
         builder.Services.AddRoleGenCore();
         // Optional LLM reasoner: RoleGen__Reasoner__Llm__Endpoint / __Deployment / __ApiKey in the environment.
         builder.Services.AddRoleGenLlmReasoner(builder.Configuration);

@@ -55,7 +55,7 @@ internal static class DemoNights
         Console.WriteLine();
         Console.WriteLine(Table(runs, feedbackByRun));
         Console.WriteLine($"Lift = treatment / control − 1 per user of each arm; CI and p-value: {Test(feedbackByRun.Values)}.");
-        Console.WriteLine($"Feedback: runs/{{runId}}/feedback.json; priors: priors/{{version}}/ (fusion.json, reflection.json, candidates.jsonl); pointer {BlobLayout.PriorsCurrent(experiment.Name)}");
+        Console.WriteLine($"Feedback: runs/{{runId}}/feedback.json; priors: priors/{{version}}/ (fusion.json, reflection.json, candidates/{{shard}}.jsonl); pointer {BlobLayout.PriorsCurrent(experiment.Name)}");
         Console.WriteLine($"Total wall time {watch.Elapsed.TotalSeconds:F1} s; results under {host.Store.Describe("runs/")}");
         return ExitCodes.Ok;
     }

@@ -124,7 +124,10 @@ public static class EvaluationCommands
             ReasonUsers, ReasonItems, ReasonInterventions, ReasonBatch, ReasonThreads, ReasonRepeats,
         };
         reason.SetAction(ReasonAsync);
-        var bench = new Command("bench", "Benchmarks: 'bench score' (ONNX Runtime scoring throughput), 'bench reason' (reasoning cost vs scoring) and 'bench train' (seconds per epoch).") { score, reason, train };
+        var bench = new Command("bench", "Benchmarks: 'bench nightly' (the nightly run at 100k-1M users, phase by phase, then feedback + reflection), 'bench score' (ONNX Runtime scoring throughput), 'bench reason' (reasoning cost vs scoring) and 'bench train' (seconds per epoch).")
+        {
+            BenchNightlyCommand.Build(), score, reason, train,
+        };
         return [eval, bench];
     }
 

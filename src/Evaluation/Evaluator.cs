@@ -431,7 +431,7 @@ public static class EvalPipeline
         new(model, null, null, new ShardRecommenderOptions { TopK = topK, Reasoner = new ReasonerOptions { Enabled = false } });
 
     /// <summary>RoleGen: the ranker, the embedded reasoner over <paramref name="stats"/> and <paramref name="world"/>, and
-    /// fusion with <paramref name="options"/>' weights — what <c>ReasonShardActivity</c> + <c>ScoreShardActivity</c> run.</summary>
+    /// fusion with <paramref name="options"/>' weights — what <c>RecommendShardActivity</c> runs.</summary>
     public static ShardRecommender ForRoleGen(IRecommender ranker, BehaviorGraphStatistics stats, ICounterfactualModel world, ReasonerOptions options, int topK,
         Core.Experiments.ExperimentOptions? experiment = null) =>
         new(ranker, ShardRecommenderFactory.CreateReasoner(stats, world, options), stats,

@@ -1,6 +1,6 @@
 // The GPU side: an Azure Container Apps environment with a serverless GPU workload profile and a Container App that
 // runs the same RoleGen Functions image as a Durable worker with RoleGen__Scoring__ExecutionProvider=Cuda, so the
-// ScoreShard activities it picks up run the ONNX Runtime backbone on the GPU (the app falls back to CPU when CUDA is
+// RecommendShard activities it picks up run the ONNX Runtime backbone on the GPU (the app falls back to CPU when CUDA is
 // not available). It shares the task hub with the Function App and scales on the task hub's work-item queue.
 @description('Azure region with serverless GPU capacity (e.g. westus3, australiaeast, swedencentral).')
 param location string

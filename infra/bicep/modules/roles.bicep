@@ -162,7 +162,7 @@ resource gpuAccount 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
 ]
 
 // Chat completions against the reasoner deployment. Both hosts: the Durable Azure Storage backend hands any activity
-// to any worker on the task hub, so ReasonShardActivity can run on the GPU worker too (and disabling it there makes
+// to any worker on the task hub, so RecommendShardActivity (reasoning included) can run on the GPU worker too (and disabling it there makes
 // such a work item fail instead of moving to the Function App). Without the role the GPU's LLM calls would get 403
 // and fall back to the embedded reasoner, so results would depend on which host picked the shard up.
 resource functionsOpenAi 'Microsoft.Authorization/roleAssignments@2022-04-01' = {

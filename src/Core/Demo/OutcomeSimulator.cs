@@ -305,26 +305,36 @@ public sealed class OutcomeSimulator
         ArgumentNullException.ThrowIfNull(store);
         var manifest = await Storage.BlobStoreExtensions.ReadJsonAsync<RunManifest>(store, BlobLayout.Manifest(runId), cancellationToken).ConfigureAwait(false);
         var exposure = manifest.WrittenAt.ToUnixTimeSeconds() + 60;
-        var events = new List<OutcomeEvent>();
-        long users = 0;
-        foreach (var shard in manifest.Shards.Where(s => s.CandidatesPath is not null))
+        long users = 0, count = 0;
+        var path = $"{BlobLayout.FeedbackPrefix(experiment)}{runId}.csv";
+        // Streamed shard by shard to the blob: memory is one shard's trajectories.
+        var output = await store.OpenWriteAsync(path, cancellationToken).ConfigureAwait(false);
+        await using (output.ConfigureAwait(false))
         {
-            var trajectories = new Dictionary<string, UserTrajectory>(StringComparer.Ordinal);
-            await foreach (var u in Storage.BlobStoreExtensions.ReadJsonLinesAsync<UserTrajectory>(store, BlobLayout.ShardUsers(runId, shard.Shard), cancellationToken).ConfigureAwait(false))
+            var text = new StreamWriter(output, new System.Text.UTF8Encoding(false), 1 << 16);
+            await using (text.ConfigureAwait(false))
             {
-                trajectories[u.UserId] = u;
-            }
-            await foreach (var row in Storage.BlobStoreExtensions.ReadJsonLinesAsync<CandidateRow>(store, shard.CandidatesPath!, cancellationToken).ConfigureAwait(false))
-            {
-                users++;
-                events.AddRange(Simulate(runId, night, trajectories[row.UserId], row, exposure));
+                OutcomeCsv.WriteHeader(text);
+                foreach (var shard in manifest.Shards.Where(s => s.CandidatesPath is not null))
+                {
+                    var trajectories = new Dictionary<string, UserTrajectory>(StringComparer.Ordinal);
+                    await foreach (var u in Storage.BlobStoreExtensions.ReadJsonLinesAsync<UserTrajectory>(store, BlobLayout.ShardUsers(runId, shard.Shard), cancellationToken).ConfigureAwait(false))
+                    {
+                        trajectories[u.UserId] = u;
+                    }
+                    await foreach (var row in Storage.BlobStoreExtensions.ReadJsonLinesAsync<CandidateRow>(store, shard.CandidatesPath!, cancellationToken).ConfigureAwait(false))
+                    {
+                        users++;
+                        foreach (var e in Simulate(runId, night, trajectories[row.UserId], row, exposure))
+                        {
+                            OutcomeCsv.WriteRow(text, e);
+                            count++;
+                        }
+                    }
+                }
             }
         }
-        var text = new StringWriter(CultureInfo.InvariantCulture);
-        OutcomeCsv.Write(text, events);
-        var path = $"{BlobLayout.FeedbackPrefix(experiment)}{runId}.csv";
-        await Storage.BlobStoreExtensions.WriteTextAsync(store, path, text.ToString(), cancellationToken).ConfigureAwait(false);
-        return (users, events.Count, path);
+        return (users, count, path);
     }
 
     /// <summary>Simulates one night's outcomes of showing <paramref name="row"/> to <paramref name="user"/> from
@@ -478,23 +488,36 @@ public static class OutcomeCsv
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(events);
-        writer.Write(Header);
-        writer.Write('\n');
+        WriteHeader(writer);
         foreach (var e in events)
         {
-            NormalizedCsvWriter.WriteField(writer, e.UserId);
-            writer.Write(',');
-            NormalizedCsvWriter.WriteField(writer, e.ItemId);
-            writer.Write(',');
-            writer.Write(TypeName(e.Type));
-            writer.Write(',');
-            writer.Write(e.Timestamp.ToString(CultureInfo.InvariantCulture));
-            writer.Write(',');
-            if (e.RunId is not null)
-            {
-                NormalizedCsvWriter.WriteField(writer, e.RunId);
-            }
-            writer.Write('\n');
+            WriteRow(writer, e);
         }
+    }
+
+    public static void WriteHeader(TextWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Header);
+        writer.Write('\n');
+    }
+
+    public static void WriteRow(TextWriter writer, OutcomeEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(e);
+        NormalizedCsvWriter.WriteField(writer, e.UserId);
+        writer.Write(',');
+        NormalizedCsvWriter.WriteField(writer, e.ItemId);
+        writer.Write(',');
+        writer.Write(TypeName(e.Type));
+        writer.Write(',');
+        writer.Write(e.Timestamp.ToString(CultureInfo.InvariantCulture));
+        writer.Write(',');
+        if (e.RunId is not null)
+        {
+            NormalizedCsvWriter.WriteField(writer, e.RunId);
+        }
+        writer.Write('\n');
     }
 }

@@ -28,6 +28,9 @@ public sealed record FeedbackResult(string RunId, string? Path, string? Skipped)
 {
     public long OutcomesAttributed { get; init; }
 
+    /// <summary>Shards whose sums were merged (one activity each).</summary>
+    public int Shards { get; init; }
+
     public IReadOnlyList<ArmMetrics> Arms { get; init; } = [];
 
     public IReadOnlyList<LiftEstimate> Lifts { get; init; } = [];
@@ -43,6 +46,9 @@ public sealed record ReflectionResult(string RunId, string? Version, string? Ski
     public IReadOnlyList<string> CollapsedCategories { get; init; } = [];
 
     public long RefinedUsers { get; init; }
+
+    /// <summary>Shards refined (one activity each).</summary>
+    public int RefinedShards { get; init; }
 
     public long LlmFallbackUsers { get; init; }
 

@@ -42,7 +42,8 @@ public sealed class FeedbackOrchestrator : TaskOrchestrator<FeedbackRequest, Fee
         var sums = await LoopFanOut.RunAsync(batches, (batch, index) => context.CallSubOrchestratorAsync<FeedbackPartial>(nameof(FeedbackBatchOrchestrator),
             new FeedbackBatchWork(input.RunId, index, batch, Width), new SubOrchestrationOptions { InstanceId = BatchInstanceId(context.InstanceId, index) }));
         var merged = sums.Aggregate(FeedbackPartial.Empty, (a, b) => a.Merge(b));
-        return await context.CallActivityAsync<FeedbackResult>(nameof(WriteFeedbackActivity), new WriteFeedbackInput(plan, merged), RetryPolicies.Transient(3, 2));
+        var result = await context.CallActivityAsync<FeedbackResult>(nameof(WriteFeedbackActivity), new WriteFeedbackInput(plan, merged), RetryPolicies.Transient(3, 2));
+        return result with { Shards = shards.Length };
     }
 }
 
@@ -89,8 +90,9 @@ public sealed class ReflectionOrchestrator : TaskOrchestrator<ReflectionRequest,
             .ToArray();
         var counts = await LoopFanOut.RunAsync(LoopFanOut.Batches(shards), (batch, index) => context.CallSubOrchestratorAsync<long>(nameof(RefineBatchOrchestrator),
             new RefineBatchWork(input.RunId, index, batch, Width), new SubOrchestrationOptions { InstanceId = BatchInstanceId(context.InstanceId, index) }));
-        return await context.CallActivityAsync<ReflectionResult>(nameof(PublishReflectionActivity),
+        var result = await context.CallActivityAsync<ReflectionResult>(nameof(PublishReflectionActivity),
             new PublishReflectionInput(summary with { RefinedUsers = counts.Sum() }), RetryPolicies.Transient(3, 2));
+        return result with { RefinedShards = shards.Length };
     }
 }
 
