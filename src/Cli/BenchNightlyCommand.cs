@@ -81,6 +81,12 @@ internal static class BenchNightlyCommand
     private static Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken) => CliCommon.Guard(async () =>
     {
         var settings = CliCommon.Settings(parse);
+        if (parse.GetResult(Commands.TaskHub) is not { Implicit: false })
+        {
+            // A task hub of its own per bench: a killed bench's instances stay in theirs instead of being resumed (and
+            // timed) by the next bench on the shared default hub.
+            settings = settings with { TaskHub = string.Create(CultureInfo.InvariantCulture, $"bench{DateTime.UtcNow:yyyyMMddHHmmss}") };
+        }
         int[] sizes;
         try
         {
@@ -100,7 +106,7 @@ internal static class BenchNightlyCommand
         var store = host.Store;
         counting ??= store as CountingBlobStore ?? throw new InvalidOperationException("The bench's counting blob store is not in place.");
         Console.WriteLine($"Nightly bench: sizes {string.Join(", ", sizes.Select(n => n.ToString("N0", CliCommon.Ci)))}; seed {seed}; {Environment.ProcessorCount} cores; " +
-                          $"{(settings.InMemory ? "in-memory" : "Azure Storage")} durable backend; storage {store.Describe("")}");
+                          $"{(settings.InMemory ? "in-memory" : "Azure Storage")} durable backend (task hub {settings.TaskHub}); storage {store.Describe("")}");
         var backbone = await TrainOnceAsync(host, parse.GetValue(TrainSeconds), parse.GetValue(TrainUsers), seed, cancellationToken).ConfigureAwait(false);
 
         var rows = new List<BenchRow>();
