@@ -43,6 +43,14 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Run_NightlyRunId_IsRefusedBeforeAnythingStarts()
+    {
+        var (code, output) = await Run("--storage", Unreachable, "run", "--dataset", "demo", "--run-id", "nightly-2026-12-03");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("reserved", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_MissingEventsFile_SaysWhichFile()
     {
         var (code, output) = await Run("run", "--events", "/definitely/not/here.csv", "--format", "taobao");

@@ -34,6 +34,17 @@ public class RunRequestTests
         Assert.Throws<ArgumentException>(() => RunId.Parse(runId));
     }
 
+    [Theory]
+    [InlineData("nightly-2026-11-27")]
+    [InlineData("Nightly-x")]
+    public void AdHocProblem_NightlyPrefix_IsReservedForTheTimer(string runId)
+    {
+        Assert.Null(RunId.Problem(runId));
+        Assert.Contains("reserved", RunId.AdHocProblem(runId), StringComparison.Ordinal);
+        Assert.Null(RunId.AdHocProblem("nightlyish-1"));
+        Assert.StartsWith("run-nightly-", RunId.New("nightly-set", DateTimeOffset.UnixEpoch).Value, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Validate_RunIdLength_LimitIs80()
     {

@@ -48,6 +48,8 @@ public sealed class StartRunTests
     [InlineData("{\"dataset\": \"demo\", \"topK\": 2.5}", "topK must be a whole number, not 2.5")]
     [InlineData("{\"dataset\": \"demo\", \"runId\": \"has space\"}", "runId 'has space' is not valid")]
     [InlineData("{\"dataset\": \"demo\", \"runId\": \"..\"}", "runId '..' is not valid")]
+    [InlineData("{\"dataset\": \"demo\", \"runId\": \"nightly-2026-11-27\"}", "runId 'nightly-2026-11-27' is reserved")]
+    [InlineData("{\"dataset\": \"demo\", \"runId\": \"NIGHTLY-anything\"}", "runId 'NIGHTLY-anything' is reserved")]
     [InlineData("{\"dataset\": \"Demo Set\"}", "Dataset name 'Demo Set' is not valid")]
     [InlineData("{\"dataset\": \"demo\", \"policy\": {\"maxConversionRate\": 2}}", "MaxConversionRate")]
     [InlineData("{\"dataset\": \"demo\", \"policy\": 3}", "policy must be a JSON object")]
