@@ -42,8 +42,12 @@ public sealed class StartRunTests
     }
 
     [Theory]
-    [InlineData("{\"dataset\": \"demo\", \"topK\": 0}", "TopK must be between 1 and 1000")]
-    [InlineData("{\"dataset\": \"demo\", \"topK\": 5000}", "TopK must be between 1 and 1000")]
+    [InlineData("{\"dataset\": \"demo\", \"topK\": 0}", "TopK must be between 1 and 200")]
+    [InlineData("{\"dataset\": \"demo\", \"topK\": 5000}", "TopK must be between 1 and 200")]
+    [InlineData("{\"dataset\": \"demo\", \"shardSize\": 1}", "ShardSize must be between 10 and 100000 (got 1)")]
+    [InlineData("{\"dataset\": \"demo\", \"shardCount\": 2147483647}", "ShardCount must be between 0 and 4096")]
+    [InlineData("{\"dataset\": \"demo\", \"maxParallelShards\": 1000}", "MaxParallelShards must be between 1 and 64")]
+    [InlineData("{\"dataset\": \"demo\", \"shardSize\": 1e12}", "shardSize must be a whole number")]
     [InlineData("{\"dataset\": \"demo\", \"topK\": \"ten\"}", "topK must be a whole number, not the string \"ten\"")]
     [InlineData("{\"dataset\": \"demo\", \"topK\": 2.5}", "topK must be a whole number, not 2.5")]
     [InlineData("{\"dataset\": \"demo\", \"runId\": \"has space\"}", "runId 'has space' is not valid")]
