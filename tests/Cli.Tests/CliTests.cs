@@ -51,6 +51,26 @@ public sealed class CliTests
     }
 
     [Fact]
+    [Trait("Category", "Azurite")]
+    public async Task Status_IsAClientOnly_StartsNoDurableWorker()
+    {
+        var hub = "rgs" + Guid.NewGuid().ToString("N")[..20];
+        var before = CliHost.WorkerStarts;
+        try
+        {
+            var (code, output) = await Run("--task-hub", hub, "--container", hub, "status", "no-such-run");
+            Assert.Equal(ExitCodes.NotFound, code);
+            Assert.Contains("No run 'no-such-run'", output, StringComparison.Ordinal);
+            Assert.Equal(before, CliHost.WorkerStarts);
+        }
+        finally
+        {
+            await RoleGen.LocalHost.LocalDurableHost.DeleteTaskHubAsync(new RoleGen.LocalHost.LocalDurableHostOptions { TaskHubName = hub });
+            await new Azure.Storage.Blobs.BlobContainerClient("UseDevelopmentStorage=true", hub).DeleteIfExistsAsync();
+        }
+    }
+
+    [Fact]
     public async Task Run_MissingEventsFile_SaysWhichFile()
     {
         var (code, output) = await Run("run", "--events", "/definitely/not/here.csv", "--format", "taobao");
