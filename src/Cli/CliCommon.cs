@@ -37,10 +37,15 @@ public static class CliCommon
             parse.GetValue(Commands.Verbose));
     }
 
-    /// <summary>The CLI applies the same run-id rule as the HTTP API (<see cref="RunId"/>); an operator may name a
-    /// <c>nightly-</c> id (to re-run or inspect a night), which the API refuses.</summary>
+    /// <summary>The CLI applies the same run-id rule as the HTTP API (<see cref="RunId"/>); read-only commands may name a
+    /// <c>nightly-</c> id (to inspect a night).</summary>
     internal static string ParseRunId(string? text) =>
         RunId.TryParse(text, out var id) ? id.Value : throw new CliException(ExitCodes.BadInput, RunId.Problem(text) is { } p ? char.ToUpperInvariant(p[0]) + p[1..] + "." : "Invalid run id.");
+
+    /// <summary>The id of an ad-hoc run started by the CLI: like the HTTP API, it refuses the nightly timer's id space
+    /// (<see cref="RunId.NightlyPrefix"/>), so a local run on a shared task hub cannot pre-empt a night.</summary>
+    internal static string ParseAdHocRunId(string? text) =>
+        RunId.AdHocProblem(text) is { } p ? throw new CliException(ExitCodes.BadInput, char.ToUpperInvariant(p[0]) + p[1..] + ".") : text!;
 
     internal static async Task<int> Guard(Func<Task<int>> body)
     {

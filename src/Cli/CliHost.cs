@@ -26,7 +26,12 @@ public sealed class CliHost : IAsyncDisposable
     /// <summary>Activities the local host runs at once (one per core, at least two).</summary>
     public static int ActivitySlots { get; } = Math.Max(2, Environment.ProcessorCount);
 
+    private static int workerStarts;
+
     private CliHost(IHost host) => _host = host;
+
+    /// <summary>Hosts started with a durable worker in this process (read-only commands must not add to it).</summary>
+    internal static int WorkerStarts => Volatile.Read(ref workerStarts);
 
     public IServiceProvider Services => _host.Services;
 
@@ -35,8 +40,11 @@ public sealed class CliHost : IAsyncDisposable
     public DurableTaskClient Client => _host.Services.GetRequiredService<DurableTaskClient>();
 
     /// <summary>Checks that storage answers (clear error otherwise), then starts the host (blob only, or blob + durable).</summary>
-    /// <remarks><paramref name="decorateStore"/> wraps the blob store every service and activity uses (the bench counts bytes with it).</remarks>
-    public static async Task<CliHost> StartAsync(CliSettings settings, bool durable, CancellationToken cancellationToken, Func<IBlobStore, IBlobStore>? decorateStore = null)
+    /// <remarks><paramref name="decorateStore"/> wraps the blob store every service and activity uses (the bench counts bytes with it).
+    /// <paramref name="clientOnly"/> (with <paramref name="durable"/>): a durable client without a worker, for read-only
+    /// commands: it never runs an orchestration or activity of the task hub it reads.</remarks>
+    public static async Task<CliHost> StartAsync(CliSettings settings, bool durable, CancellationToken cancellationToken, Func<IBlobStore, IBlobStore>? decorateStore = null,
+        bool clientOnly = false)
     {
         ArgumentNullException.ThrowIfNull(settings);
         try
@@ -91,7 +99,12 @@ public sealed class CliHost : IAsyncDisposable
                 TaskHubName = settings.TaskHub,
                 MaxConcurrentActivities = ActivitySlots,
                 MaxConcurrentOrchestrations = 32,
+                ClientOnly = clientOnly,
             }, registry => registry.AddRoleGenTasks());
+            if (!clientOnly)
+            {
+                Interlocked.Increment(ref workerStarts);
+            }
         }
         var host = builder.Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false);

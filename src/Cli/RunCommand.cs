@@ -63,7 +63,7 @@ public static class RunCommand
     internal static RunRequest BuildRequest(ParseResult parse, string dataset, DormancyPolicy policy)
     {
         var given = parse.GetValue(Commands.RunId);
-        var runId = string.IsNullOrWhiteSpace(given) ? RunId.New(dataset, DateTimeOffset.UtcNow).Value : CliCommon.ParseRunId(given);
+        var runId = string.IsNullOrWhiteSpace(given) ? RunId.New(dataset, DateTimeOffset.UtcNow).Value : CliCommon.ParseAdHocRunId(given);
         var request = new RunRequest
         {
             RunId = runId,

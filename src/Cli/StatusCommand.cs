@@ -22,7 +22,8 @@ public static class StatusCommand
     {
         var settings = CliCommon.Settings(parse);
         var runId = CliCommon.ParseRunId(parse.GetValue(Commands.RunIdArgument));
-        await using var host = await CliHost.StartAsync(settings, durable: true, cancellationToken).ConfigureAwait(false);
+        // A client only: reading a run's status must never run (or resume) the task hub's work in this process.
+        await using var host = await CliHost.StartAsync(settings, durable: true, cancellationToken, clientOnly: true).ConfigureAwait(false);
         var meta = await host.Client.GetInstanceAsync(runId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
         var manifest = await host.Store.TryReadJsonAsync<RunManifest>(BlobLayout.Manifest(runId), cancellationToken).ConfigureAwait(false);
         if (meta is null && manifest is null)

@@ -45,6 +45,23 @@ public static class LocalDurableHostExtensions
         services.AddSingleton(sp => new LocalDurableHost(settings, sp.GetRequiredService<ILoggerFactory>()));
         services.AddHostedService(sp => sp.GetRequiredService<LocalDurableHost>());
 
+        if (!settings.ClientOnly)
+        {
+            AddWorker(services, settings, registerTasks);
+        }
+
+        services.AddDurableTaskClient(client =>
+        {
+            client.UseGrpc();
+            client.RegisterDirectly();
+            services.AddOptions<GrpcDurableTaskClientOptions>(client.Name).Configure<LocalDurableHost>((o, host) => o.Channel = host.Channel);
+        });
+
+        return services;
+    }
+
+    private static void AddWorker(IServiceCollection services, LocalDurableHostOptions settings, Action<DurableTaskRegistry> registerTasks)
+    {
         services.AddDurableTaskWorker(worker =>
         {
             worker.AddTasks(registerTasks);
@@ -63,14 +80,5 @@ public static class LocalDurableHostExtensions
                 o.SetSilentDisconnectTimeout(TimeSpan.Zero);
             });
         });
-
-        services.AddDurableTaskClient(client =>
-        {
-            client.UseGrpc();
-            client.RegisterDirectly();
-            services.AddOptions<GrpcDurableTaskClientOptions>(client.Name).Configure<LocalDurableHost>((o, host) => o.Channel = host.Channel);
-        });
-
-        return services;
     }
 }

@@ -31,6 +31,10 @@ public sealed class LocalDurableHostOptions
     /// <summary>Longest back-off of an idle Azure Storage queue poll (the library default, 30 s, makes idle runs sluggish).</summary>
     public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Register the durable client only, no worker: the process reads and schedules instances but never takes a
+    /// work item, a partition lease or a queue message (read-only commands such as <c>rolegen status</c>).</summary>
+    public bool ClientOnly { get; set; }
+
     internal LocalDurableHostOptions Clone() => (LocalDurableHostOptions)MemberwiseClone();
 
     internal void Validate()

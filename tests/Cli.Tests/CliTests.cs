@@ -43,6 +43,34 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Run_NightlyRunId_IsRefusedBeforeAnythingStarts()
+    {
+        var (code, output) = await Run("--storage", Unreachable, "run", "--dataset", "demo", "--run-id", "nightly-2026-12-03");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("reserved", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Category", "Azurite")]
+    public async Task Status_IsAClientOnly_StartsNoDurableWorker()
+    {
+        var hub = "rgs" + Guid.NewGuid().ToString("N")[..20];
+        var before = CliHost.WorkerStarts;
+        try
+        {
+            var (code, output) = await Run("--task-hub", hub, "--container", hub, "status", "no-such-run");
+            Assert.Equal(ExitCodes.NotFound, code);
+            Assert.Contains("No run 'no-such-run'", output, StringComparison.Ordinal);
+            Assert.Equal(before, CliHost.WorkerStarts);
+        }
+        finally
+        {
+            await RoleGen.LocalHost.LocalDurableHost.DeleteTaskHubAsync(new RoleGen.LocalHost.LocalDurableHostOptions { TaskHubName = hub });
+            await new Azure.Storage.Blobs.BlobContainerClient("UseDevelopmentStorage=true", hub).DeleteIfExistsAsync();
+        }
+    }
+
+    [Fact]
     public async Task Run_MissingEventsFile_SaysWhichFile()
     {
         var (code, output) = await Run("run", "--events", "/definitely/not/here.csv", "--format", "taobao");

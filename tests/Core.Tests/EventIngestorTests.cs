@@ -21,6 +21,18 @@ public class EventIngestorTests
 
     private static EventIngestor Ingestor(IBlobStore store) => new(store, NullLogger<EventIngestor>.Instance);
 
+    /// <summary>The store's blobs outside the live generation, and the live generation's names relative to it.</summary>
+    private static (string Outside, string[] Live) Layout(InMemoryBlobStore store, IngestSummary summary) =>
+        (string.Join(" ", store.Paths.Where(p => !p.StartsWith(summary.PartsPrefix!, StringComparison.Ordinal))),
+         [.. store.Paths.Where(p => p.StartsWith(summary.PartsPrefix!, StringComparison.Ordinal)).Select(p => p[summary.PartsPrefix!.Length..])]);
+
+    private static void AssertLayout(string outside, string[] live, InMemoryBlobStore store, IngestSummary summary)
+    {
+        var (o, l) = Layout(store, summary);
+        Assert.Equal(outside, o);
+        Assert.Equal(live, l);
+    }
+
     private static Task<IngestSummary> IngestTextAsync(IBlobStore store, string text, string dataset = "ds", EventFormat format = EventFormat.Taobao, long rowsPerPart = EventIngestor.DefaultRowsPerPart)
         => Ingestor(store).IngestAsync(Utf8(text), "input.csv", format, dataset, rowsPerPart: rowsPerPart);
 
@@ -31,13 +43,14 @@ public class EventIngestorTests
 
         var summary = await IngestTextAsync(store, Mixed);
 
-        Assert.Equal(["events/ds/_ingest.json", "events/ds/_quarantine.jsonl", "events/ds/part-00000.csv"], store.Paths);
-        var part = await store.ReadTextAsync("events/ds/part-00000.csv");
+        Assert.StartsWith("events/ds/gen-", summary.PartsPrefix, StringComparison.Ordinal);
+        AssertLayout("events/ds/_ingest.json", ["_quarantine.jsonl", "part-00000.csv"], store, summary);
+        var part = await store.ReadTextAsync(summary.PartsPrefix + "part-00000.csv");
         Assert.Equal(
             EventReader.NormalizedHeader + "\n" +
             "1,10,100,view,1000\n1,11,100,cart,1010\n2,12,101,purchase,1020\n4,15,103,fav,1040\n",
             part);
-        var quarantine = await ReadJsonLinesAsync<QuarantinedRow>(store, "events/ds/_quarantine.jsonl");
+        var quarantine = await ReadJsonLinesAsync<QuarantinedRow>(store, summary.QuarantinePath);
         Assert.Equal([4L, 5, 7], quarantine.Select(q => q.Line));
         Assert.Equal(["column-count", "unknown-event-type", "bad-timestamp"], quarantine.Select(q => q.Code));
         Assert.Equal(["bad,row", "3,13,102,like,1030", "3,14,102,pv,notatime"], quarantine.Select(q => q.Raw));
@@ -67,7 +80,7 @@ public class EventIngestorTests
             Assert.Equal(1, s.QuarantineReasons["unknown-event-type"]);
             Assert.Equal(1, s.QuarantineReasons["bad-timestamp"]);
             Assert.Equal("events/ds/", s.EventsPrefix);
-            Assert.Equal("events/ds/_quarantine.jsonl", s.QuarantinePath);
+            Assert.Equal(s.PartsPrefix + "_quarantine.jsonl", s.QuarantinePath);
         }
         using var doc = JsonDocument.Parse(await store.ReadTextAsync(BlobLayout.IngestSummary("ds")));
         Assert.Equal("taobao", doc.RootElement.GetProperty("format").GetString());
@@ -83,11 +96,9 @@ public class EventIngestorTests
         var summary = await IngestTextAsync(store, text, rowsPerPart: 4);
 
         Assert.Equal(3, summary.Parts);
-        Assert.Equal(
-            ["events/ds/part-00000.csv", "events/ds/part-00001.csv", "events/ds/part-00002.csv"],
-            store.Paths.Where(p => p.Contains("part-", StringComparison.Ordinal)));
-        Assert.Equal(5, (await store.ReadTextAsync("events/ds/part-00000.csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
-        Assert.Equal(3, (await store.ReadTextAsync("events/ds/part-00002.csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(["part-00000.csv", "part-00001.csv", "part-00002.csv"], Layout(store, summary).Live.Where(p => p.StartsWith("part-", StringComparison.Ordinal)));
+        Assert.Equal(5, (await store.ReadTextAsync(summary.PartsPrefix + "part-00000.csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(3, (await store.ReadTextAsync(summary.PartsPrefix + "part-00002.csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         var all = await ReadDatasetAsync(store, "ds");
         Assert.Equal(Enumerable.Range(0, 10).Select(i => $"u{i}"), all.Select(e => e.UserId));
     }
@@ -103,32 +114,32 @@ public class EventIngestorTests
         var summary = await IngestTextAsync(store, "a,b,c,pv,5\nd,e,f,buy,6\n", rowsPerPart: 3);
 
         Assert.Equal(1, summary.Parts);
-        Assert.Equal(["events/ds/_ingest.json", "events/ds/_quarantine.jsonl", "events/ds/part-00000.csv"], store.Paths);
+        AssertLayout("events/ds/_ingest.json", ["_quarantine.jsonl", "part-00000.csv"], store, summary);
         Assert.Equal(["a", "d"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
-        Assert.Equal(string.Empty, await store.ReadTextAsync(BlobLayout.Quarantine("ds")));
+        Assert.Equal(string.Empty, await store.ReadTextAsync(summary.QuarantinePath));
     }
 
     [Fact]
     public async Task IngestAsync_SameInputTwice_ProducesIdenticalParts()
     {
         var first = new InMemoryBlobStore();
-        await IngestTextAsync(first, Mixed, rowsPerPart: 2);
+        var once = await IngestTextAsync(first, Mixed, rowsPerPart: 2);
         var again = new InMemoryBlobStore();
         await IngestTextAsync(again, Mixed, rowsPerPart: 2);
-        await IngestTextAsync(again, Mixed, rowsPerPart: 2);
+        var twice = await IngestTextAsync(again, Mixed, rowsPerPart: 2);
 
-        Assert.Equal(first.Paths, again.Paths);
-        foreach (var path in first.Paths.Where(p => !p.EndsWith("_ingest.json", StringComparison.Ordinal)))
+        AssertLayout(Layout(first, once).Outside, Layout(first, once).Live, again, twice);
+        foreach (var name in Layout(first, once).Live)
         {
-            Assert.Equal(await ReadBytesAsync(first, path), await ReadBytesAsync(again, path));
+            Assert.Equal(await ReadBytesAsync(first, once.PartsPrefix + name), await ReadBytesAsync(again, twice.PartsPrefix + name));
         }
     }
 
     [Fact]
-    public async Task IngestAsync_OnlyMalformedRows_WritesNoPartAndDeletesOldParts()
+    public async Task IngestAsync_OnlyMalformedRows_WritesNoPartAndLeavesThePreviousDatasetLive()
     {
         var store = new InMemoryBlobStore();
-        await IngestTextAsync(store, "a,b,c,pv,5\n");
+        var previous = await IngestTextAsync(store, "a,b,c,pv,5\n");
 
         var summary = await IngestTextAsync(store, "junk\nmore junk\n");
 
@@ -137,8 +148,84 @@ public class EventIngestorTests
         Assert.Equal(2, summary.Quarantined);
         Assert.Equal(0, summary.MinTimestamp);
         Assert.Equal(0, summary.MaxTimestamp);
-        Assert.DoesNotContain(store.Paths, p => p.Contains("part-", StringComparison.Ordinal));
-        await Assert.ThrowsAsync<PermanentFailureException>(() => ReadDatasetAsync(store, "ds"));
+        Assert.Equal(2, (await ReadJsonLinesAsync<QuarantinedRow>(store, summary.QuarantinePath)).Count);
+        Assert.Equal(previous, await store.ReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary("ds")), new SummaryComparer());
+        Assert.Equal(["a"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
+    }
+
+    [Fact]
+    public async Task IngestAsync_FailsMidway_LeavesThePreviousDatasetIntact()
+    {
+        var store = new InMemoryBlobStore();
+        var previous = await IngestTextAsync(store, "a,b,c,pv,5\nd,e,f,buy,6\n");
+        var before = store.Paths.ToArray();
+        var failing = new FailingAfterStream(Utf8(string.Concat(Enumerable.Range(0, 2000).Select(i => $"u{i},i{i},c,pv,{1000 + i}\n"))), failAfterBytes: 20_000);
+
+        await Assert.ThrowsAsync<IOException>(() => Ingestor(store).IngestAsync(failing, "input.csv", EventFormat.Taobao, "ds", rowsPerPart: 100));
+
+        Assert.Equal(before, store.Paths);
+        Assert.Equal(previous, await store.ReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary("ds")), new SummaryComparer());
+        Assert.Equal(["a", "d"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
+    }
+
+    [Fact]
+    public async Task IngestAsync_OverADatasetWrittenAtTheRoot_ReplacesItsParts()
+    {
+        var store = new InMemoryBlobStore();
+        await store.WriteTextAsync(BlobLayout.EventPart("ds", 0), EventReader.NormalizedHeader + "\nold,i,c,view,1\n");
+        await store.WriteTextAsync(BlobLayout.EventPart("ds", 1), EventReader.NormalizedHeader + "\nold2,i,c,view,1\n");
+        await store.WriteTextAsync(BlobLayout.Quarantine("ds"), string.Empty);
+        Assert.Equal(["old", "old2"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
+
+        var summary = await IngestTextAsync(store, "a,b,c,pv,5\n");
+
+        AssertLayout("events/ds/_ingest.json", ["_quarantine.jsonl", "part-00000.csv"], store, summary);
+        Assert.Equal(["a"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
+    }
+
+    private sealed class SummaryComparer : IEqualityComparer<IngestSummary>
+    {
+        public bool Equals(IngestSummary? x, IngestSummary? y) =>
+            x is not null && y is not null && x.PartsPrefix == y.PartsPrefix && x.Events == y.Events && x.Source == y.Source && x.Parts == y.Parts;
+
+        public int GetHashCode(IngestSummary obj) => obj.Events.GetHashCode();
+    }
+
+    /// <summary>Reads like the source, then throws an <see cref="IOException"/> (a dropped upload, a disk error).</summary>
+    private sealed class FailingAfterStream(Stream inner, long failAfterBytes) : Stream
+    {
+        private long read;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => inner.Length;
+
+        public override long Position { get => read; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (read >= failAfterBytes)
+            {
+                throw new IOException("connection reset");
+            }
+            var n = inner.Read(buffer, offset, (int)Math.Min(count, Math.Max(1, failAfterBytes - read)));
+            read += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     [Fact]

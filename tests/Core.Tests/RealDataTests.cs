@@ -71,7 +71,7 @@ public class RealDataTests
         Assert.Equal(2, summary.Parts);
         Assert.Equal(815, summary.Users);
         Assert.Equal(1, summary.QuarantineReasons["column-count"]);
-        var quarantine = await TestSupport.ReadJsonLinesAsync<QuarantinedRow>(store, BlobLayout.Quarantine("taobao-head"));
+        var quarantine = await TestSupport.ReadJsonLinesAsync<QuarantinedRow>(store, summary.QuarantinePath);
         var q = Assert.Single(quarantine);
         Assert.Equal(84_476, q.Line);
         Assert.Equal((await TestSupport.ReadDatasetAsync(store, "taobao-head")).Count, summary.Events);

@@ -34,6 +34,17 @@ public class RunRequestTests
         Assert.Throws<ArgumentException>(() => RunId.Parse(runId));
     }
 
+    [Theory]
+    [InlineData("nightly-2026-11-27")]
+    [InlineData("Nightly-x")]
+    public void AdHocProblem_NightlyPrefix_IsReservedForTheTimer(string runId)
+    {
+        Assert.Null(RunId.Problem(runId));
+        Assert.Contains("reserved", RunId.AdHocProblem(runId), StringComparison.Ordinal);
+        Assert.Null(RunId.AdHocProblem("nightlyish-1"));
+        Assert.StartsWith("run-nightly-", RunId.New("nightly-set", DateTimeOffset.UnixEpoch).Value, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Validate_RunIdLength_LimitIs80()
     {
@@ -56,7 +67,7 @@ public class RunRequestTests
 
     [Theory]
     [InlineData(0, "TopK")]
-    [InlineData(1001, "TopK")]
+    [InlineData(201, "TopK")]
     public void Validate_TopKOutOfRange_ReportsTopK(int topK, string expected)
     {
         var error = (Valid() with { TopK = topK }).Validate();
@@ -71,10 +82,13 @@ public class RunRequestTests
         Assert.Contains("ShardSize", (Valid() with { ShardSize = 0 }).Validate(), StringComparison.Ordinal);
         Assert.Contains("ShardCount", (Valid() with { ShardCount = -1 }).Validate(), StringComparison.Ordinal);
         Assert.Contains("MaxParallelShards", (Valid() with { MaxParallelShards = 0 }).Validate(), StringComparison.Ordinal);
-        Assert.Contains("MaxParallelShards", (Valid() with { MaxParallelShards = 1001 }).Validate(), StringComparison.Ordinal);
+        Assert.Contains("MaxParallelShards", (Valid() with { MaxParallelShards = 65 }).Validate(), StringComparison.Ordinal);
+        Assert.Contains("ShardSize", (Valid() with { ShardSize = 9 }).Validate(), StringComparison.Ordinal);
+        Assert.Contains("ShardSize", (Valid() with { ShardSize = 100_001 }).Validate(), StringComparison.Ordinal);
+        Assert.Contains("ShardCount", (Valid() with { ShardCount = 4097 }).Validate(), StringComparison.Ordinal);
         Assert.Contains("MaxAttempts", (Valid() with { MaxAttempts = 0 }).Validate(), StringComparison.Ordinal);
         Assert.Contains("MaxAttempts", (Valid() with { MaxAttempts = 21 }).Validate(), StringComparison.Ordinal);
-        Assert.Null((Valid() with { TopK = 1, ShardCount = 4, MaxAttempts = 20, MaxParallelShards = 1000 }).Validate());
+        Assert.Null((Valid() with { TopK = 200, ShardCount = 4096, ShardSize = 10, MaxAttempts = 20, MaxParallelShards = 64 }).Validate());
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using RoleGen.Core.Runs;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Storage;
 
@@ -98,6 +99,14 @@ public class ShardPlanTests
         Assert.Equal(expected, count);
         Assert.Equal(0, count & (count - 1));
         Assert.True((double)users / count <= target);
+    }
+
+    [Theory]
+    [InlineData(10_000_000, 10)]
+    [InlineData(long.MaxValue / 2, 1)]
+    public void ShardCount_HugeCohort_IsCappedAtShardCountMax(long users, int target)
+    {
+        Assert.Equal(RunDefaults.ShardCountMax, ShardPlan.ShardCount(users, target));
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed class IngestTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         Assert.Equal(1, summary.QuarantineReasons["empty-id"]);
 
         var quarantined = new List<QuarantinedRow>();
-        await foreach (var q in azurite.Store.ReadJsonLinesAsync<QuarantinedRow>(BlobLayout.Quarantine("ingest-bad")))
+        await foreach (var q in azurite.Store.ReadJsonLinesAsync<QuarantinedRow>(summary.QuarantinePath))
         {
             quarantined.Add(q);
         }

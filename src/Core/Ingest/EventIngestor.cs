@@ -20,13 +20,20 @@ public sealed record IngestSummary(
     double Seconds,
     string EventsPrefix,
     string QuarantinePath,
-    DateTimeOffset IngestedAt);
+    DateTimeOffset IngestedAt)
+{
+    /// <summary>Where the live parts are: the ingest's generation folder (<see cref="BlobLayout.EventGeneration"/>); null
+    /// for datasets written straight under <see cref="BlobLayout.EventsPrefix"/> (demo worlds, older ingests).</summary>
+    public string? PartsPrefix { get; init; }
+}
 
 public readonly record struct IngestProgress(long Rows, long Events, long Quarantined, long BytesRead, long BytesTotal);
 
 /// <summary>Streams a behaviour log into <c>events/{dataset}/</c> as normalized CSV parts. Malformed rows never stop
-/// the ingest: each goes to <c>_quarantine.jsonl</c> with its line number and reason, and is counted. Re-ingesting a
-/// dataset replaces it (stale parts are deleted), so the operation is idempotent.</summary>
+/// the ingest: each goes to <c>_quarantine.jsonl</c> with its line number and reason, and is counted. Stage and swap: the
+/// parts are written to a new generation folder, which goes live only when the ingest succeeded with at least one event
+/// (one write of <c>_ingest.json</c> names it); then the replaced data is deleted. A failed or empty ingest leaves the
+/// previous dataset as it was (an empty one keeps its staged quarantine for inspection).</summary>
 public sealed class EventIngestor(IBlobStore store, ILogger<EventIngestor> logger)
 {
     public const long DefaultRowsPerPart = 5_000_000;
@@ -47,11 +54,15 @@ public sealed class EventIngestor(IBlobStore store, ILogger<EventIngestor> logge
         var userCountCapped = false;
         const int UserCountCap = 2_000_000;
         var part = 0;
+        var generation = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:yyyyMMddHHmmssfff}-{Guid.NewGuid().ToString("N")[..6]}");
+        var staged = BlobLayout.EventGeneration(dataset, generation);
+        var quarantinePath = staged + "_quarantine.jsonl";
 
         Stream? partStream = null;
         NormalizedCsvWriter? writer = null;
-        await using var quarantineStream = await store.OpenWriteAsync(BlobLayout.Quarantine(dataset), cancellationToken).ConfigureAwait(false);
-        await using var quarantine = new StreamWriter(quarantineStream, new System.Text.UTF8Encoding(false)) { NewLine = "\n" };
+        var quarantineStream = await store.OpenWriteAsync(quarantinePath, cancellationToken).ConfigureAwait(false);
+        var quarantine = new StreamWriter(quarantineStream, new System.Text.UTF8Encoding(false)) { NewLine = "\n" };
+        var completed = false;
         try
         {
             foreach (var row in EventReader.Read(counting, format))
@@ -87,7 +98,7 @@ public sealed class EventIngestor(IBlobStore store, ILogger<EventIngestor> logge
                         await partStream!.DisposeAsync().ConfigureAwait(false);
                         part++;
                     }
-                    partStream = await store.OpenWriteAsync(BlobLayout.EventPart(dataset, part), cancellationToken).ConfigureAwait(false);
+                    partStream = await store.OpenWriteAsync(BlobLayout.PartUnder(staged, part), cancellationToken).ConfigureAwait(false);
                     writer = new NormalizedCsvWriter(partStream);
                 }
                 var e = row.Event;
@@ -104,31 +115,98 @@ public sealed class EventIngestor(IBlobStore store, ILogger<EventIngestor> logge
                     }
                 }
             }
+            completed = true;
         }
         finally
         {
-            if (writer is not null)
+            // A part or the quarantine that fails to commit fails the ingest (before the swap).
+            try
             {
-                await writer.DisposeAsync().ConfigureAwait(false);
+                if (writer is not null)
+                {
+                    await writer.DisposeAsync().ConfigureAwait(false);
+                }
+                if (partStream is not null)
+                {
+                    await partStream.DisposeAsync().ConfigureAwait(false);
+                }
+                await quarantine.DisposeAsync().ConfigureAwait(false);
+                await quarantineStream.DisposeAsync().ConfigureAwait(false);
             }
-            if (partStream is not null)
+            catch (Exception) when (!completed)
             {
-                await partStream.DisposeAsync().ConfigureAwait(false);
+                // the original failure is the one to report
+            }
+            if (!completed)
+            {
+                await DeleteStagedAsync(store, staged).ConfigureAwait(false);
             }
         }
         var parts = writer is null ? 0 : part + 1;
 
-        // Replace the dataset: delete parts left over from an earlier, larger ingest.
-        await EventStore.DeleteStalePartsAsync(store, dataset, parts, cancellationToken).ConfigureAwait(false);
-
         progress?.Report(new IngestProgress(rows, events, quarantined, counting.BytesRead, total));
         var summary = new IngestSummary(dataset, sourceName, format, rows, events, quarantined, reasons, parts, users.Count,
             events == 0 ? 0 : minTs, events == 0 ? 0 : maxTs, watch.Elapsed.TotalSeconds,
-            BlobLayout.EventsPrefix(dataset), BlobLayout.Quarantine(dataset), DateTimeOffset.UtcNow);
+            BlobLayout.EventsPrefix(dataset), quarantinePath, DateTimeOffset.UtcNow) { PartsPrefix = staged };
+        if (events == 0)
+        {
+            // Nothing valid: the previous dataset stays live; the staged quarantine stays for inspection.
+            logger.LogWarning("No valid events in {Source}: dataset {Dataset} left as it was ({Quarantined} rows quarantined in {Path})",
+                sourceName, dataset, quarantined, quarantinePath);
+            return summary;
+        }
+        // The swap: one blob write makes the staged generation the dataset. Then what it replaced goes.
         await store.WriteJsonAsync(BlobLayout.IngestSummary(dataset), summary, cancellationToken).ConfigureAwait(false);
+        await DeleteReplacedAsync(store, dataset, staged, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Ingested {Events} events ({Quarantined} quarantined) from {Source} into {Prefix} in {Seconds:F1} s",
             events, quarantined, sourceName, BlobLayout.EventsPrefix(dataset), summary.Seconds);
         return summary;
+    }
+
+    /// <summary>Deletes what the swap replaced: parts straight under the dataset, the old quarantine and older generations
+    /// (the ingest summary, the live generation and other files such as a demo world's truth stay).</summary>
+    private static async Task DeleteReplacedAsync(IBlobStore store, string dataset, string live, CancellationToken cancellationToken)
+    {
+        var root = BlobLayout.EventsPrefix(dataset);
+        var replaced = new List<string>();
+        await foreach (var entry in store.ListAsync(root, cancellationToken).ConfigureAwait(false))
+        {
+            var name = entry.Path[root.Length..];
+            if (entry.Path.StartsWith(live, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            if ((name.StartsWith("part-", StringComparison.Ordinal) && !name.Contains('/', StringComparison.Ordinal))
+                || name == "_quarantine.jsonl" || name.StartsWith("gen-", StringComparison.Ordinal))
+            {
+                replaced.Add(entry.Path);
+            }
+        }
+        foreach (var path in replaced)
+        {
+            await store.DeleteAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Best effort: a staged generation that never went live is never read; the next successful ingest deletes it.</summary>
+    private static async Task DeleteStagedAsync(IBlobStore store, string staged)
+    {
+        try
+        {
+            var paths = new List<string>();
+            await foreach (var entry in store.ListAsync(staged, CancellationToken.None).ConfigureAwait(false))
+            {
+                paths.Add(entry.Path);
+            }
+            foreach (var path in paths)
+            {
+                await store.DeleteAsync(path, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            System.Diagnostics.Debug.WriteLine(ex.Message);
+        }
     }
 
     private sealed class CountingStream(Stream inner) : Stream

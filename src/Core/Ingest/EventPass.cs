@@ -77,15 +77,7 @@ public static class EventPass
         ArgumentNullException.ThrowIfNull(consumers);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var summary = await store.TryReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary(dataset), cancellationToken).ConfigureAwait(false);
-        long bytes = 0;
-        await foreach (var entry in store.ListAsync(BlobLayout.EventsPrefix(dataset), cancellationToken).ConfigureAwait(false))
-        {
-            var name = entry.Path[BlobLayout.EventsPrefix(dataset).Length..];
-            if (name.StartsWith("part-", StringComparison.Ordinal) && name.EndsWith(".csv", StringComparison.Ordinal))
-            {
-                bytes += entry.Size;
-            }
-        }
+        var (_, bytes) = await EventStore.LivePartsAsync(store, dataset, cancellationToken).ConfigureAwait(false);
         var vocabulary = new EventVocabulary();
         using var spool = new UserSequenceSpool(UserSequenceSpool.PartitionsFor(summary?.Events ?? 0, eventsPerPartition), "pass");
         long read = 0, used = 0;

@@ -67,19 +67,35 @@ public static class EventStore
         }
     }
 
+    /// <summary>The live event parts of a dataset (in order) and their total size: those of the generation the ingest
+    /// summary names (<see cref="IngestSummary.PartsPrefix"/>), else <c>part-NNNNN.csv</c> straight under the dataset.</summary>
+    public static async Task<(IReadOnlyList<string> Parts, long Bytes)> LivePartsAsync(IBlobStore store, string dataset, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var summary = await store.TryReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary(dataset), cancellationToken).ConfigureAwait(false);
+        var prefix = summary?.PartsPrefix is { Length: > 0 } p && p.StartsWith(BlobLayout.EventsPrefix(dataset), StringComparison.Ordinal)
+            ? p
+            : BlobLayout.EventsPrefix(dataset);
+        var parts = new List<string>();
+        long bytes = 0;
+        await foreach (var entry in store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
+        {
+            var name = entry.Path[prefix.Length..];
+            if (name.StartsWith("part-", StringComparison.Ordinal) && name.EndsWith(".csv", StringComparison.Ordinal) && !name.Contains('/', StringComparison.Ordinal))
+            {
+                parts.Add(entry.Path);
+                bytes += entry.Size;
+            }
+        }
+        parts.Sort(StringComparer.Ordinal);
+        return (parts, bytes);
+    }
+
     /// <summary>Streams every event of an ingested dataset, part after part (the parts were validated at ingest).</summary>
     public static async IAsyncEnumerable<BehaviorEvent> ReadAllAsync(IBlobStore store, string dataset,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var parts = new List<string>();
-        await foreach (var entry in store.ListAsync(BlobLayout.EventsPrefix(dataset), cancellationToken).ConfigureAwait(false))
-        {
-            var name = entry.Path[BlobLayout.EventsPrefix(dataset).Length..];
-            if (name.StartsWith("part-", StringComparison.Ordinal) && name.EndsWith(".csv", StringComparison.Ordinal))
-            {
-                parts.Add(entry.Path);
-            }
-        }
+        var (parts, _) = await LivePartsAsync(store, dataset, cancellationToken).ConfigureAwait(false);
         if (parts.Count == 0)
         {
             throw new PermanentFailureException($"Dataset '{dataset}' has no event parts under {BlobLayout.EventsPrefix(dataset)}: ingest it first (rolegen ingest).");

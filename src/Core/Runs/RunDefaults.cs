@@ -10,20 +10,31 @@ public static class RunDefaults
 {
     public const int TopK = 20;
     public const int TopKMin = 1;
-    public const int TopKMax = 1000;
+
+    /// <summary>Candidates per user: a shard writes ShardSizeMax × TopKMax lines at most.</summary>
+    public const int TopKMax = 200;
 
     /// <summary>Target users per shard; the shard count is the next power of two that honours it.</summary>
     public const int ShardSize = 5000;
-    public const int ShardSizeMin = 1;
-    public const int ShardSizeMax = 1_000_000;
+
+    /// <summary>Smaller shards are all overhead (each is a sub-orchestration step, three blobs and a shard.json).</summary>
+    public const int ShardSizeMin = 10;
+
+    /// <summary>A shard's users, reasoning and candidates are held by one activity: 100k users fit one worker's memory.</summary>
+    public const int ShardSizeMax = 100_000;
 
     /// <summary>0 = derive the count from <see cref="ShardSize"/>.</summary>
     public const int ShardCount = 0;
-    public const int ShardCountMax = 65_536;
+
+    /// <summary>Shards per run, pinned or derived (a derived count is capped here: shards then grow past the target size).
+    /// 4,096 shards = 41 batch sub-orchestrations of ≤ 100; the prepare result carries one count per shard.</summary>
+    public const int ShardCountMax = 4096;
 
     public const int MaxParallelShards = 8;
     public const int MaxParallelShardsMin = 1;
-    public const int MaxParallelShardsMax = 1000;
+
+    /// <summary>Shard sub-orchestrations in flight across the run's batches (each runs one CPU-heavy activity).</summary>
+    public const int MaxParallelShardsMax = 64;
 
     public const int MaxAttempts = 3;
     public const int MaxAttemptsMin = 1;

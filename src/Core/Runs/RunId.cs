@@ -43,6 +43,19 @@ public readonly record struct RunId
         return null;
     }
 
+    /// <summary>Why <paramref name="text"/> cannot name an ad-hoc run (HTTP API, <c>rolegen run</c>), or null when it can:
+    /// the run-id rule plus the timer's reserved id space.</summary>
+    public static string? AdHocProblem(string? text)
+    {
+        if (Problem(text) is { } problem)
+        {
+            return problem;
+        }
+        return text!.StartsWith(NightlyPrefix, StringComparison.OrdinalIgnoreCase)
+            ? $"run id '{Clip(text)}' is reserved: ids starting with '{NightlyPrefix}' belong to the nightly timer (a run under tonight's id would make the timer start nothing)"
+            : null;
+    }
+
     public static bool TryParse([NotNullWhen(true)] string? text, out RunId id)
     {
         id = default;

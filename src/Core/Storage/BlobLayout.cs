@@ -34,6 +34,13 @@ public static class BlobLayout
 
     public static string IngestSummary(string dataset) => $"events/{dataset}/_ingest.json";
 
+    /// <summary>An ingest's staged generation <c>events/{dataset}/gen-{generation}/</c>: its parts and quarantine are written
+    /// there and go live when <see cref="IngestSummary"/> names it (one blob write: the swap).</summary>
+    public static string EventGeneration(string dataset, string generation) => $"events/{dataset}/gen-{generation}/";
+
+    /// <summary>Part <paramref name="part"/> under a parts prefix (<see cref="EventsPrefix"/> or <see cref="EventGeneration"/>).</summary>
+    public static string PartUnder(string prefix, int part) => string.Create(CultureInfo.InvariantCulture, $"{prefix}part-{part:D5}.csv");
+
     public static string Quarantine(string dataset) => $"events/{dataset}/_quarantine.jsonl";
 
     /// <summary>The demo world's ground truth (trigger items, complements) next to its events.</summary>

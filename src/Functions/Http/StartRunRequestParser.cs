@@ -70,15 +70,10 @@ public static class StartRunRequestParser
                 problems.Add("dataset is required (the name of an ingested dataset, e.g. \"demo\").");
             }
             var runId = fields.TryGetValue("runId", out var runIdElement) ? String(runIdElement, "runId", problems) : null;
-            var parsedId = default(RunId);
-            if (runId is not null && !RunId.TryParse(runId, out parsedId))
+            if (runId is not null && RunId.AdHocProblem(runId) is { } idProblem)
             {
-                problems.Add($"runId '{runId}' is not valid: use 1-{RunId.MaxLength} letters, digits, '-', '_' or '.', with at least one letter or digit.");
-            }
-            else if (runId is not null && parsedId.IsReserved)
-            {
-                // The nightly timer owns this id space: a run started here under tonight's id would make the timer start nothing.
-                problems.Add($"runId '{runId}' is reserved: ids starting with '{RunId.NightlyPrefix}' belong to the nightly timer.");
+                // The nightly timer owns the nightly- id space: a run started here under tonight's id would make the timer start nothing.
+                problems.Add(idProblem.Replace("run id", "runId", StringComparison.Ordinal) + ".");
             }
             var topK = Int(fields, "topK", defaults.TopK, problems);
             var shardSize = Int(fields, "shardSize", defaults.ShardSize, problems);

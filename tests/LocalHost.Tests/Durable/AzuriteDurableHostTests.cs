@@ -9,6 +9,43 @@ namespace RoleGen.LocalHost.Tests.Durable;
 [Trait("Category", "Azurite")]
 public sealed class AzuriteDurableHostTests
 {
+    private static bool IsDurableWorker(object service)
+    {
+        for (var t = service.GetType(); t is not null; t = t.BaseType)
+        {
+            if (t.Name.EndsWith("DurableTaskWorker", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    [Fact]
+    public async Task ClientOnly_registers_no_worker_and_reads_and_schedules_on_the_hub()
+    {
+        var options = DurableTestHost.AzuriteOptions();
+        var clientOptions = DurableTestHost.AzuriteOptions();
+        clientOptions.TaskHubName = options.TaskHubName;
+        clientOptions.ClientOnly = true;
+        try
+        {
+            await using var worker = await DurableTestHost.StartAsync(options);
+            await using var client = await DurableTestHost.StartAsync(clientOptions);
+            Assert.Contains(worker.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>(), IsDurableWorker);
+            Assert.DoesNotContain(client.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>(), IsDurableWorker);
+
+            var done = await client.RunAsync<FanOutOrchestrator>(3, timeoutSeconds: 45);
+
+            Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+            Assert.Equal(OrchestrationRuntimeStatus.Completed, (await worker.Client.GetInstanceAsync(done.InstanceId))?.RuntimeStatus);
+        }
+        finally
+        {
+            await LocalDurableHost.DeleteTaskHubAsync(options);
+        }
+    }
+
     [Fact]
     public async Task Sub_orchestrations_retry_and_timer_complete()
     {
