@@ -96,7 +96,97 @@ public sealed class CliTests
     {
         var (code, output) = await Run("--storage", Unreachable, "run", "--dataset", "x", "--max-conversion-rate", "1.5");
         Assert.Equal(ExitCodes.BadInput, code);
-        Assert.Contains("MaxConversionRate", output, StringComparison.Ordinal);
+        Assert.Contains("--max-conversion-rate must be between 0 and 1", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("MaxConversionRate", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--top-k", "0", "--top-k must be between", "TopK")]
+    [InlineData("--shard-size", "0", "--shard-size must be between", "ShardSize")]
+    [InlineData("--min-views", "-1", "--min-views must be between", "MinViews")]
+    public async Task Run_OutOfRangeOption_NamesTheFlag(string flag, string value, string expected, string property)
+    {
+        var (code, output) = await Run("--storage", Unreachable, "run", "--dataset", "x", flag, value);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+        Assert.DoesNotContain(property, output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("../etc")]
+    [InlineData("a b")]
+    public async Task Run_BadRunId_StatesTheRuleWithoutParameterName(string runId)
+    {
+        var (code, output) = await Run("--storage", Unreachable, "run", "--dataset", "x", "--run-id", runId);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("letters, digits", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_BadRunId_StatesTheRuleWithoutParameterName()
+    {
+        var (code, output) = await Run("--storage", Unreachable, "status", "a/b");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("letters, digits", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_EventsIsADirectory_SaysItIsADirectory()
+    {
+        var dir = Directory.CreateTempSubdirectory("rolegen-cli-").FullName;
+        try
+        {
+            var (code, output) = await Run("--storage", Unreachable, "run", "--events", dir, "--format", "taobao");
+            Assert.Equal(ExitCodes.BadInput, code);
+            Assert.Contains("is a directory", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("does not exist", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir);
+        }
+    }
+
+    [Theory]
+    [InlineData("", "normalized", "is empty")]
+    [InlineData("user_id,item_id,category_id,event_type,timestamp\n", "normalized", "has only a header")]
+    [InlineData("user,item,category,behavior,ts\n\n", "taobao", "has only a header")]
+    public async Task Ingest_NoDataRows_SaysSoWithoutBlamingTheFormat(string content, string format, string expected)
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(file, content);
+            var (code, output) = await Run("--storage", Unreachable, "ingest", "--events", file, "--format", format, "--dataset", "x");
+            Assert.Equal(ExitCodes.BadInput, code);
+            Assert.Contains(expected, output, StringComparison.Ordinal);
+            Assert.DoesNotContain("quarantined", output, StringComparison.Ordinal);
+            Assert.DoesNotContain(": )", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Ingest_TaobaoFileAsNormalized_FailsOnTheHeaderMismatch()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(file, "1,2268318,2520377,pv,1511544070\n1,2333346,2520771,buy,1511561733\n");
+            var (code, output) = await Run("--storage", Unreachable, "ingest", "--events", file, "--format", "normalized", "--dataset", "x");
+            Assert.Equal(ExitCodes.BadInput, code);
+            Assert.Contains("does not match --format normalized", output, StringComparison.Ordinal);
+            Assert.Contains("--format taobao", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]
