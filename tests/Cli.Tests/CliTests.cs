@@ -36,6 +36,39 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Help_Root_OneLinePerCommand()
+    {
+        var (_, output) = await Run("--help");
+        var commands = output[(output.IndexOf("Commands:", StringComparison.Ordinal) + "Commands:".Length)..]
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(Commands.Build().Subcommands.Count, commands.Length);
+        Assert.All(commands, line => Assert.True(line.Length <= 140, $"too long: {line}"));
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("run", "--help")]
+    [InlineData("demo", "--help")]
+    public async Task Help_NoDefaultStatedTwice(params string[] args)
+    {
+        var (_, output) = await Run(args);
+        foreach (var line in output.Split('\n'))
+        {
+            Assert.False(line.Contains("(default:", StringComparison.Ordinal) && line.Contains("[default:", StringComparison.Ordinal), line);
+        }
+    }
+
+    [Fact]
+    public async Task Help_Run_StatesTheFormatAndEventsDatasetRules()
+    {
+        var (_, output) = await Run("run", "--help");
+        Assert.Contains("user_id,item_id,category_id,event_type,timestamp", output, StringComparison.Ordinal);
+        Assert.Contains("pv|fav|cart|buy", output, StringComparison.Ordinal);
+        Assert.Contains("required with it", output, StringComparison.Ordinal);
+        Assert.Contains("Without --events, --dataset names an already ingested dataset", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Parse_UnknownOption_IsUsageError()
     {
         var (code, _) = await Run("run", "--no-such-option");
