@@ -123,6 +123,10 @@ public static class Commands
         root.Subcommands.Add(ingest);
         root.Subcommands.Add(run);
         root.Subcommands.Add(status);
+        foreach (var command in ResultsCommands.Build())
+        {
+            root.Subcommands.Add(command);
+        }
         root.Subcommands.Add(TrainCommand.Build());
         foreach (var command in EvaluationCommands.Build())
         {

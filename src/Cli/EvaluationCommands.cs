@@ -96,7 +96,7 @@ public static class EvaluationCommands
 
     public static IReadOnlyList<Command> Build()
     {
-        var eval = new Command("eval", "Offline evaluation of a behaviour log through the production pipeline: baselines, backbone, RoleGen; JSON, markdown, HTML.")
+        var eval = new Command("eval", "Offline evaluation of a log through the production pipeline: baselines, backbone, RoleGen.")
         {
             Data, LogFormat, EvalDataset, SplitKind, SplitTime, TestFile, Cohort, EvalLookback, EvalMinViews, EvalMaxConversion, EvalMinActiveDays,
             ModelDir, Out, WorkDir, Epochs, Budget, EvalSeed, Threads, Exclude, NoBackbone, NoRoleGen, DemoUsers, Resamples, BlobPrefix, NoUpload, PublishTuning,

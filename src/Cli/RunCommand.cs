@@ -264,7 +264,7 @@ public static class RunCommand
         var manifest = await host.Store.TryReadJsonAsync<RunManifest>(summary.ManifestPath, cancellationToken).ConfigureAwait(false);
         var local = await SaveLocalCopyAsync(host.Store, summary, cancellationToken).ConfigureAwait(false);
         RunConsole.PrintSummary(summary, manifest, ingest, host.Store, watch.Elapsed, runWatch.Elapsed);
-        Console.WriteLine($"  local copy      {local}{Path.DirectorySeparatorChar}report.md, manifest.json");
+        Console.WriteLine($"  local copy      {local}{Path.DirectorySeparatorChar} (report.html, report.md, manifest.json, shards/; read by the commands above)");
         return summary.Status switch
         {
             RunStatus.Succeeded => ExitCodes.Ok,
@@ -273,22 +273,34 @@ public static class RunCommand
         };
     }
 
-    /// <summary>Blob URLs of Azurite are not browsable without a key: keep the run's manifest and report beside the user too.</summary>
-    private static async Task<string> SaveLocalCopyAsync(IBlobStore store, RunSummary summary, CancellationToken cancellationToken)
+    /// <summary>Blob URLs of Azurite are not browsable without a key, and run.sh stops Azurite when it is done: export the
+    /// run's report and its per-shard results (users, reasoning, candidates) to <see cref="LocalRunStore"/>, where
+    /// <c>rolegen candidates</c> / <c>rolegen explain</c> find them. The manifest is written last (it marks a complete copy).</summary>
+    internal static async Task<string> SaveLocalCopyAsync(IBlobStore store, RunSummary summary, CancellationToken cancellationToken)
     {
-        var dir = Path.Combine(Environment.GetEnvironmentVariable("ROLEGEN_OUTPUT") is { Length: > 0 } o ? o : Path.Combine(".rolegen", "runs"), summary.RunId);
-        Directory.CreateDirectory(dir);
-        foreach (var (blob, name) in new[] { (summary.ManifestPath, "manifest.json"), (summary.ReportPath, "report.md") })
+        var local = LocalRunStore.Default();
+        var manifest = await store.TryReadJsonAsync<RunManifest>(summary.ManifestPath, cancellationToken).ConfigureAwait(false);
+        var blobs = new List<string> { summary.ReportPath, BlobLayout.ReportHtml(summary.RunId) };
+        foreach (var shard in manifest?.Shards.Where(s => s.Status == ShardStatus.Succeeded) ?? [])
+        {
+            blobs.Add(BlobLayout.ShardCandidates(summary.RunId, shard.Shard));
+            blobs.Add(BlobLayout.ShardReasoning(summary.RunId, shard.Shard));
+            blobs.Add(BlobLayout.ShardUsers(summary.RunId, shard.Shard));
+        }
+        blobs.Add(summary.ManifestPath);
+        foreach (var blob in blobs)
         {
             try
             {
-                await File.WriteAllTextAsync(Path.Combine(dir, name), await store.ReadTextAsync(blob, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                await using var from = await store.OpenReadAsync(blob, cancellationToken).ConfigureAwait(false);
+                await using var to = await local.OpenWriteAsync(blob, cancellationToken).ConfigureAwait(false);
+                await from.CopyToAsync(to, cancellationToken).ConfigureAwait(false);
             }
             catch (BlobNotFoundException)
             {
-                // a failed run may lack one of them; the summary says why
+                // a failed run may lack some of them (a shard without reasoning, no report); the summary says why
             }
         }
-        return Path.GetFullPath(dir);
+        return local.RunFolder(summary.RunId);
     }
 }

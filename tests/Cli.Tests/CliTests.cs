@@ -1,3 +1,11 @@
+using System.Text.Json;
+using RoleGen.Core.Cohort;
+using RoleGen.Core.Events;
+using RoleGen.Core.Experiments;
+using RoleGen.Core.Reasoning;
+using RoleGen.Core.Runs;
+using RoleGen.Core.Storage;
+
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
 
 namespace RoleGen.Cli.Tests;
@@ -263,5 +271,65 @@ public sealed class CliTests
         progress.Report("second"); // within 5 s: suppressed
         progress.Done("done");
         Assert.Equal(["first", "done"], writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}
+
+public sealed class ResultsCommandTests
+{
+    /// <summary>A tiny finished run in <paramref name="store"/>: users u0..u{n-1} over <paramref name="shards"/> shards (the
+    /// cohort's stable hash), each with a trajectory, one reasoning line and two candidates; returns the manifest.</summary>
+    private static async Task<RunManifest> WriteRunAsync(IBlobStore store, string runId, int users, int shards)
+    {
+        var byShard = Enumerable.Range(0, users).Select(i => $"u{i}").GroupBy(u => ShardPlan.ShardOf(u, shards)).ToDictionary(g => g.Key, g => g.ToList());
+        for (var s = 0; s < shards; s++)
+        {
+            var ids = byShard.GetValueOrDefault(s) ?? [];
+            await store.WriteJsonLinesAsync(BlobLayout.ShardUsers(runId, s), ids.Select(u => new UserTrajectory(u, 2, 0, 0, 1,
+                [new TrajectoryStep("i1", "c1", EventType.View, 1_700_000_000), new TrajectoryStep("i2", "c2", EventType.Cart, 1_700_000_060)], [])));
+            await store.WriteJsonLinesAsync(BlobLayout.ShardReasoning(runId, s), ids.Select(u => new UserReasoning(u, ReasonerKinds.Embedded, 0.05,
+                [new StepRole(0, "i1", "c1", FunctionalRole.Trigger, 0.6, "opens c2"), new StepRole(1, "i2", "c2", FunctionalRole.Converter, 0.8, "cart")],
+                [new ConversionPath("i9", "c9", FunctionalRole.Complement, "c2", 0.0123, 0.0623, 0.3, "c9 is bought with c2")], "because")));
+            await store.WriteJsonLinesAsync(BlobLayout.ShardCandidates(runId, s), ids.Select((u, i) => new CandidateRow(runId, u, s,
+                [new Candidate(1, "i9", "c9", 0.9, "reasoned") { Role = FunctionalRole.Complement }, new Candidate(2, "i3", "c2", 0.5, "transition")])
+            { Arm = i % 2 == 0 ? Arm.Treatment : Arm.Control }));
+        }
+        var shardJson = string.Join(",", Enumerable.Range(0, shards).Select(s => $$"""{"shard":{{s}},"status":"succeeded","users":{{byShard.GetValueOrDefault(s)?.Count ?? 0}}}"""));
+        var manifest = JsonSerializer.Deserialize<RunManifest>($$"""{"runId":"{{runId}}","status":"succeeded","cohort":{"shardCount":{{shards}}},"shards":[{{shardJson}}]}""", RoleGenJson.Options)!;
+        await store.WriteJsonAsync(BlobLayout.Manifest(runId), manifest);
+        return manifest;
+    }
+
+    [Fact]
+    public async Task CandidatesAndExplain_FromTheLocalCopy_WithoutStorage()
+    {
+        var root = Directory.CreateTempSubdirectory("rolegen-runs-").FullName;
+        var previous = Environment.GetEnvironmentVariable("ROLEGEN_OUTPUT");
+        Environment.SetEnvironmentVariable("ROLEGEN_OUTPUT", root);
+        try
+        {
+            await WriteRunAsync(new LocalRunStore(root), "r1", users: 12, shards: 3);
+
+            var (code, output) = await CliRunner.RunAsync("--storage", CliTests.Unreachable, "explain", "r1", "--user", "u5");
+            Assert.Equal(ExitCodes.Ok, code);
+            Assert.Contains("trigger (0.60) opens c2", output, StringComparison.Ordinal);
+            Assert.Contains("do(show i9) cat c9: complement → converts in c2; Δ +0.0123", output, StringComparison.Ordinal);
+            Assert.Contains("reasoned", output, StringComparison.Ordinal);
+
+            var csv = Path.Combine(root, "out.csv");
+            (code, output) = await CliRunner.RunAsync("--storage", CliTests.Unreachable, "candidates", "r1", "--out", csv);
+            Assert.Equal(ExitCodes.Ok, code);
+            var lines = await File.ReadAllLinesAsync(csv);
+            Assert.Equal("run_id,user_id,shard,arm,rank,item_id,category_id,score,source,role", lines[0]);
+            Assert.Equal(1 + 12 * 2, lines.Length);
+
+            (code, output) = await CliRunner.RunAsync("--storage", CliTests.Unreachable, "candidates", "r1", "--user", "nobody");
+            Assert.Equal(ExitCodes.NotFound, code);
+            Assert.Contains("nobody", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("ROLEGEN_OUTPUT", previous);
+            Directory.Delete(root, recursive: true);
+        }
     }
 }
