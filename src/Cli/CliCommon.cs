@@ -47,6 +47,32 @@ public static class CliCommon
     internal static string ParseAdHocRunId(string? text) =>
         RunId.AdHocProblem(text) is { } p ? throw new CliException(ExitCodes.BadInput, char.ToUpperInvariant(p[0]) + p[1..] + ".") : text!;
 
+    /// <summary>Request and policy validation names properties (<c>TopK</c>, <c>The field MinViews</c>); the CLI user typed flags.</summary>
+    internal static string InFlagTerms(string message)
+    {
+        var text = message.Replace("The field ", string.Empty, StringComparison.Ordinal);
+        foreach (var (property, flag) in PropertyFlags)
+        {
+            text = System.Text.RegularExpressions.Regex.Replace(text, $@"(?<![\w.-]){System.Text.RegularExpressions.Regex.Escape(property)}\b", flag);
+        }
+        return text;
+    }
+
+    private static readonly (string Property, string Flag)[] PropertyFlags =
+    [
+        ("Reasoner.MaxInterventions", "--interventions"),
+        ("Reasoner.PathsPerUser", "--interventions"),
+        ("Experiment.TreatmentShare", "--treatment-share"),
+        ("ShardSize", "--shard-size"),
+        ("ShardCount", "--shard-count"),
+        ("TopK", "--top-k"),
+        ("MaxParallelShards", "--max-parallel-shards"),
+        ("LookbackDays", "--lookback-days"),
+        ("MinViews", "--min-views"),
+        ("MaxConversionRate", "--max-conversion-rate"),
+        ("MinActiveDays", "--min-active-days"),
+    ];
+
     internal static async Task<int> Guard(Func<Task<int>> body)
     {
         try

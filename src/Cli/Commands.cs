@@ -18,14 +18,14 @@ public static class Commands
 
     public static readonly Option<string> Container = new("--container")
     {
-        Description = "Blob container (default: rolegen).",
+        Description = "Blob container.",
         Recursive = true,
         DefaultValueFactory = _ => "rolegen",
     };
 
     public static readonly Option<string> TaskHub = new("--task-hub")
     {
-        Description = "Durable task hub name (default: rolegen).",
+        Description = "Durable task hub name.",
         Recursive = true,
         DefaultValueFactory = _ => "rolegen",
     };
@@ -39,12 +39,20 @@ public static class Commands
     public static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log activity details.", Recursive = true };
 
     // run / ingest
-    public static readonly Option<FileInfo> Events = new("--events") { Description = "Behaviour log file to ingest." };
+    public static readonly Option<FileInfo> Events = new("--events")
+    {
+        Description = "Behaviour log file to ingest first (a file, not a folder); needs --format. Without --events, --dataset names an already ingested dataset.",
+    };
     public static readonly Option<string> Format = new("--format")
     {
-        Description = $"Format of --events: {EventFormats.Names}.",
+        Description = "Format of --events (required with it): taobao = Taobao UserBehavior CSV, no header, pv|fav|cart|buy; " +
+                      $"normalized = CSV with the header {EventReader.NormalizedHeader}, view|fav|cart|purchase; otto = OTTO JSONL sessions; " +
+                      "sasrec = one line per user 'user item item ...'.",
     };
-    public static readonly Option<string> Dataset = new("--dataset") { Description = "Dataset name (blob prefix events/{dataset}/). Default: from the file name." };
+    public static readonly Option<string> Dataset = new("--dataset")
+    {
+        Description = "Dataset name (blob prefix events/{dataset}/; lowercase letters, digits, '-'). With --events: the name to ingest under (default: from the file name); without: required, an ingested dataset.",
+    };
     public static readonly Option<int> ShardSize = new("--shard-size") { Description = "Target users per shard.", DefaultValueFactory = _ => RunDefaults.ShardSize };
     public static readonly Option<int> ShardCount = new("--shard-count") { Description = "Pin the number of shards (0 = derive from --shard-size)." };
     public static readonly Option<int> TopK = new("--top-k") { Description = "Recommendations per user.", DefaultValueFactory = _ => RunDefaults.TopK };
@@ -89,20 +97,20 @@ public static class Commands
             Storage, Container, TaskHub, InMemory, Verbose,
         };
 
-        var demo = new Command("demo", "Generate the seeded demo world (events/{dataset}/), run a nightly run on it end to end, print the summary.")
+        var demo = new Command("demo", "Generate the seeded demo world, run a nightly run on it end to end and print the summary.")
         {
             Users, Seed, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Nights, NoReflection, Experiment, TreatmentShare, RunId, Parallel, TrainSeconds,
         };
         demo.SetAction(DemoCommand.DemoAsync);
 
-        var ingest = new Command("ingest", "Stream a behaviour log into events/{dataset}/ as normalized CSV; malformed rows go to events/{dataset}/_quarantine.jsonl.")
+        var ingest = new Command("ingest", "Stream a behaviour log into events/{dataset}/ (malformed rows to events/{dataset}/_quarantine.jsonl).")
         {
             Events, Format, Dataset,
         };
         Events.Required = false;
         ingest.SetAction(RunCommand.IngestAsync);
 
-        var run = new Command("run", "Run a nightly run: ingest --events (or use an ingested --dataset), select dormant users, score and publish candidates.")
+        var run = new Command("run", "Run a nightly run on --events <file> --format F, or on an ingested --dataset: select, score, publish.")
         {
             Events, Format, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Experiment, TreatmentShare, RunId, Parallel, Lookback, MinViews, MaxConversion, MinActiveDays, Rerun,
         };
@@ -115,6 +123,10 @@ public static class Commands
         root.Subcommands.Add(ingest);
         root.Subcommands.Add(run);
         root.Subcommands.Add(status);
+        foreach (var command in ResultsCommands.Build())
+        {
+            root.Subcommands.Add(command);
+        }
         root.Subcommands.Add(TrainCommand.Build());
         foreach (var command in EvaluationCommands.Build())
         {

@@ -28,9 +28,7 @@ public static class EvalSuiteCommand
 
     public static Command Build()
     {
-        var command = new Command("eval-suite",
-            "RoleGen vs the strongest baseline on several logs (--log, --demo-seeds) and training seeds (--seeds): per dataset and pooled, each a paired " +
-            "hierarchical bootstrap CI over seeds and users; every figure the mean over the seeds with its spread. Uses rolegen eval's default split per format.")
+        var command = new Command("eval-suite", "RoleGen vs the strongest baseline over several logs and training seeds, with paired bootstrap CIs.")
         {
             Logs, DemoSeeds, DemoUsers, Seeds, SkipBackbone, Epochs, Budget, Threads, Resamples, Out,
         };

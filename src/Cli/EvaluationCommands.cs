@@ -96,13 +96,7 @@ public static class EvaluationCommands
 
     public static IReadOnlyList<Command> Build()
     {
-        var eval = new Command("eval",
-            "Offline evaluation of any behaviour log through the production pipeline (the ShardRecommender the nightly run uses): popularity, the transition " +
-            "baseline, the backbone (ONNX Runtime) and RoleGen, full ranking over all items; Recall@1/5/10/20 and NDCG@5/10 with bootstrap 95% CIs, " +
-            "diversity (categories per top-10, ILD@10, coverage) where the log has categories; every model compared with the strongest other one. " +
-            "Temporal split (default) or leave-one-out; the dormant cohort from the run's policy; validation carved from the train window for every choice. " +
-            "--format demo also measures whether the reasoner recovers the generator's ground-truth trigger items. Writes JSON, markdown and HTML; " +
-            "uploads them unless --no-upload. Set OMP_WAIT_POLICY=PASSIVE when training.")
+        var eval = new Command("eval", "Offline evaluation of a log through the production pipeline: baselines, backbone, RoleGen.")
         {
             Data, LogFormat, EvalDataset, SplitKind, SplitTime, TestFile, Cohort, EvalLookback, EvalMinViews, EvalMaxConversion, EvalMinActiveDays,
             ModelDir, Out, WorkDir, Epochs, Budget, EvalSeed, Threads, Exclude, NoBackbone, NoRoleGen, DemoUsers, Resamples, BlobPrefix, NoUpload, PublishTuning,
@@ -124,7 +118,7 @@ public static class EvaluationCommands
             ReasonUsers, ReasonItems, ReasonInterventions, ReasonBatch, ReasonThreads, ReasonRepeats,
         };
         reason.SetAction(ReasonAsync);
-        var bench = new Command("bench", "Benchmarks: 'bench nightly' (the nightly run at 100k-1M users, phase by phase, then feedback + reflection), 'bench score' (ONNX Runtime scoring throughput), 'bench reason' (reasoning cost vs scoring) and 'bench train' (seconds per epoch).")
+        var bench = new Command("bench", "Benchmarks: bench nightly | score | reason | train (rolegen bench --help).")
         {
             BenchNightlyCommand.Build(), score, reason, train,
         };

@@ -42,7 +42,7 @@ public static class RunCommand
         var request = BuildRequest(parse, dataset, policy);
         if (request.Validate() is { } invalid)
         {
-            throw new CliException(ExitCodes.BadInput, invalid);
+            throw new CliException(ExitCodes.BadInput, CliCommon.InFlagTerms(invalid));
         }
         var watch = Stopwatch.StartNew();
         await using var host = await CliHost.StartAsync(settings, durable: true, cancellationToken).ConfigureAwait(false);
@@ -85,7 +85,7 @@ public static class RunCommand
                 PathsPerUser = parse.GetValue(Commands.Interventions),
             },
         };
-        return request.Validate() is { } invalid ? throw new CliException(ExitCodes.BadInput, invalid) : request;
+        return request.Validate() is { } invalid ? throw new CliException(ExitCodes.BadInput, CliCommon.InFlagTerms(invalid)) : request;
     }
 
     private static (FileInfo? File, EventFormat Format, string Dataset) IngestArguments(ParseResult parse, bool requireFile)
@@ -105,6 +105,10 @@ public static class RunCommand
             }
             return (null, EventFormat.Normalized, ValidDataset(datasetText));
         }
+        if (Directory.Exists(file.FullName))
+        {
+            throw new CliException(ExitCodes.BadInput, $"--events '{file.FullName}' is a directory: pass one behaviour log file (e.g. --events {Path.Combine(file.FullName, "UserBehavior.csv")}).");
+        }
         if (!file.Exists)
         {
             throw new CliException(ExitCodes.BadInput, $"Events file '{file.FullName}' does not exist.");
@@ -117,7 +121,18 @@ public static class RunCommand
         {
             throw new CliException(ExitCodes.BadInput, $"Unknown --format '{formatText}': use {EventFormats.Names}.");
         }
-        return (file, format, ValidDataset(string.IsNullOrWhiteSpace(datasetText) ? EventStore.DatasetFromFileName(file.FullName) : datasetText));
+        var dataset = ValidDataset(string.IsNullOrWhiteSpace(datasetText) ? EventStore.DatasetFromFileName(file.FullName) : datasetText);
+        if (NoDataRows(file, format) is { } empty)
+        {
+            throw new CliException(ExitCodes.BadInput, $"--events '{file.FullName}' {empty}: nothing to ingest. Pass a behaviour log with events.");
+        }
+        if (format == EventFormat.Normalized && LooksLikeTaobao(file) is { } taobaoRow)
+        {
+            throw new CliException(ExitCodes.BadInput,
+                $"'{file.Name}' does not match --format normalized: its first row '{taobaoRow}' is not the header {EventReader.NormalizedHeader} " +
+                "but a Taobao UserBehavior row (no header, event types pv|fav|cart|buy). Use --format taobao, or add the header and use view|fav|cart|purchase.");
+        }
+        return (file, format, dataset);
 
         static string ValidDataset(string name)
         {
@@ -132,6 +147,47 @@ public static class RunCommand
         }
     }
 
+    /// <summary>Why the file holds no data row ("is empty", "has only a header"), or null. Reads at most two lines.</summary>
+    internal static string? NoDataRows(FileInfo file, EventFormat format)
+    {
+        using var reader = new StreamReader(file.OpenRead());
+        var lines = new List<string>(2);
+        while (lines.Count < 2 && reader.ReadLine() is { } line)
+        {
+            if (!string.IsNullOrWhiteSpace(line))
+            {
+                lines.Add(line);
+            }
+        }
+        if (lines.Count == 0)
+        {
+            return file.Length == 0 ? "is empty" : "has only blank lines";
+        }
+        var headerLike = format is EventFormat.Normalized or EventFormat.Taobao &&
+                         lines[0].Split(',') is var cells && cells.Length >= 4 && cells.All(c => c.Trim().Length > 0 && !c.Trim().Any(char.IsAsciiDigit));
+        return lines.Count == 1 && headerLike ? $"has only a header ('{lines[0].Trim()}'), no data rows" : null;
+    }
+
+    /// <summary>The first data row of a header-less 5-column file whose event type is one of Taobao's own tokens
+    /// (<c>pv</c>, <c>buy</c>) — the normalized reader would accept it silently, with the columns taken by position.</summary>
+    internal static string? LooksLikeTaobao(FileInfo file)
+    {
+        using var reader = new StreamReader(file.OpenRead());
+        string? line;
+        while ((line = reader.ReadLine()) is not null && string.IsNullOrWhiteSpace(line))
+        {
+        }
+        if (line is null)
+        {
+            return null;
+        }
+        var cells = line.Split(',');
+        return cells.Length == 5 && cells[3].Trim() is var type &&
+               (type.Equals("pv", StringComparison.OrdinalIgnoreCase) || type.Equals("buy", StringComparison.OrdinalIgnoreCase))
+            ? (line.Length > 60 ? line[..60] + "…" : line)
+            : null;
+    }
+
     private static async Task<IngestSummary> IngestFileAsync(CliHost host, FileInfo file, EventFormat format, string dataset, CancellationToken cancellationToken)
     {
         Console.WriteLine($"Ingesting {file.Name} ({format}, {file.Length / 1024.0 / 1024.0:F1} MiB) → {host.Store.Describe(BlobLayout.EventsPrefix(dataset))}");
@@ -143,10 +199,15 @@ public static class RunCommand
                 $"  {p.Rows:N0} rows, {p.Events:N0} events, {p.Quarantined:N0} quarantined ({(p.BytesTotal > 0 ? 100.0 * p.BytesRead / p.BytesTotal : 0):F0}%)")),
             cancellationToken: cancellationToken).ConfigureAwait(false);
         progress.Done();
+        if (summary.Events == 0 && summary.Quarantined == 0)
+        {
+            throw new CliException(ExitCodes.BadInput,
+                $"{file.Name} has no data rows ({(file.Length == 0 ? "the file is empty" : "only a header or blank lines")}): nothing to ingest. Pass a behaviour log with events.");
+        }
         if (summary.Events == 0)
         {
             throw new CliException(ExitCodes.BadInput,
-                $"No valid events in {file.Name} as '{format}' ({summary.Quarantined:N0} rows quarantined: {string.Join(", ", summary.QuarantineReasons.Select(kv => $"{kv.Key} {kv.Value}"))}). " +
+                $"No valid events in {file.Name} as '{format}': all {summary.Quarantined:N0} rows were quarantined ({string.Join(", ", summary.QuarantineReasons.Select(kv => $"{kv.Key} {kv.Value:N0}"))}). " +
                 $"Is --format right? Rows are in {host.Store.Describe(summary.QuarantinePath)}.");
         }
         return summary;
@@ -203,7 +264,7 @@ public static class RunCommand
         var manifest = await host.Store.TryReadJsonAsync<RunManifest>(summary.ManifestPath, cancellationToken).ConfigureAwait(false);
         var local = await SaveLocalCopyAsync(host.Store, summary, cancellationToken).ConfigureAwait(false);
         RunConsole.PrintSummary(summary, manifest, ingest, host.Store, watch.Elapsed, runWatch.Elapsed);
-        Console.WriteLine($"  local copy      {local}{Path.DirectorySeparatorChar}report.md, manifest.json");
+        Console.WriteLine($"  local copy      {local}{Path.DirectorySeparatorChar} (report.html, report.md, manifest.json, shards/; read by the commands above)");
         return summary.Status switch
         {
             RunStatus.Succeeded => ExitCodes.Ok,
@@ -212,22 +273,34 @@ public static class RunCommand
         };
     }
 
-    /// <summary>Blob URLs of Azurite are not browsable without a key: keep the run's manifest and report beside the user too.</summary>
-    private static async Task<string> SaveLocalCopyAsync(IBlobStore store, RunSummary summary, CancellationToken cancellationToken)
+    /// <summary>Blob URLs of Azurite are not browsable without a key, and run.sh stops Azurite when it is done: export the
+    /// run's report and its per-shard results (users, reasoning, candidates) to <see cref="LocalRunStore"/>, where
+    /// <c>rolegen candidates</c> / <c>rolegen explain</c> find them. The manifest is written last (it marks a complete copy).</summary>
+    internal static async Task<string> SaveLocalCopyAsync(IBlobStore store, RunSummary summary, CancellationToken cancellationToken)
     {
-        var dir = Path.Combine(Environment.GetEnvironmentVariable("ROLEGEN_OUTPUT") is { Length: > 0 } o ? o : Path.Combine(".rolegen", "runs"), summary.RunId);
-        Directory.CreateDirectory(dir);
-        foreach (var (blob, name) in new[] { (summary.ManifestPath, "manifest.json"), (summary.ReportPath, "report.md") })
+        var local = LocalRunStore.Default();
+        var manifest = await store.TryReadJsonAsync<RunManifest>(summary.ManifestPath, cancellationToken).ConfigureAwait(false);
+        var blobs = new List<string> { summary.ReportPath, BlobLayout.ReportHtml(summary.RunId) };
+        foreach (var shard in manifest?.Shards.Where(s => s.Status == ShardStatus.Succeeded) ?? [])
+        {
+            blobs.Add(BlobLayout.ShardCandidates(summary.RunId, shard.Shard));
+            blobs.Add(BlobLayout.ShardReasoning(summary.RunId, shard.Shard));
+            blobs.Add(BlobLayout.ShardUsers(summary.RunId, shard.Shard));
+        }
+        blobs.Add(summary.ManifestPath);
+        foreach (var blob in blobs)
         {
             try
             {
-                await File.WriteAllTextAsync(Path.Combine(dir, name), await store.ReadTextAsync(blob, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                await using var from = await store.OpenReadAsync(blob, cancellationToken).ConfigureAwait(false);
+                await using var to = await local.OpenWriteAsync(blob, cancellationToken).ConfigureAwait(false);
+                await from.CopyToAsync(to, cancellationToken).ConfigureAwait(false);
             }
             catch (BlobNotFoundException)
             {
-                // a failed run may lack one of them; the summary says why
+                // a failed run may lack some of them (a shard without reasoning, no report); the summary says why
             }
         }
-        return Path.GetFullPath(dir);
+        return local.RunFolder(summary.RunId);
     }
 }

@@ -95,8 +95,9 @@ public static class RunConsole
         {
             Console.WriteLine($"  error           {s.Error}");
         }
-        Console.WriteLine($"  results         {store.Describe($"runs/{s.RunId}/")}");
-        Console.WriteLine($"                  manifest.json, report.md, shards/NNNNN/candidates.jsonl");
+        Console.WriteLine($"  results         rolegen candidates {s.RunId} [--user U] [--out candidates.csv|.jsonl]");
+        Console.WriteLine($"                  rolegen explain {s.RunId} --user U");
+        Console.WriteLine($"                  (blobs: {store.Describe($"runs/{s.RunId}/")})");
         if (m is not null)
         {
             foreach (var failed in m.Shards.Where(x => x.Status == ShardStatus.Failed).Take(5))

@@ -23,8 +23,7 @@ public static class TrainCommand
     public static Command Build()
     {
         var train = new Command("train",
-            "Train the generative backbone (causal transformer over item + action tokens, with a conversion head) on --events or an ingested --dataset, " +
-            "export it to ONNX, and publish it to models/backbone/{version}/ + models/backbone/current. Set OMP_WAIT_POLICY=PASSIVE for stable speed.")
+            "Train the backbone (TorchSharp), export it to ONNX, publish it to models/backbone/ (OMP_WAIT_POLICY=PASSIVE).")
         {
             Commands.Events, Commands.Format, Commands.Dataset, Epochs, Budget, Version, Out, NoPublish, TrainSeed,
         };

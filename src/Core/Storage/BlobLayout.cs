@@ -114,6 +114,9 @@ public static class BlobLayout
 
     public static string Report(string runId) => RunPrefix(runId) + "report.md";
 
+    /// <summary>The self-contained HTML report (charts, shards, reasoning, per-user explanations), next to report.md.</summary>
+    public static string ReportHtml(string runId) => RunPrefix(runId) + "report.html";
+
     public static string Cohort(string runId) => RunPrefix(runId) + "cohort.json";
 
     public static string RunFeedback(string runId) => RunPrefix(runId) + "feedback.json";

@@ -38,7 +38,12 @@ public sealed class OnnxBackbone : IDisposable
             SessionOptions? cuda = null;
             try
             {
+                // Without CUDA 13 the provider library fails to load and ORT's default logger prints
+                // "[E:onnxruntime] Failed to load library ... libcublasLt.so.13" for it; the fallback below is expected and
+                // logged once as a warning through ILogger, so keep ORT's own logger to fatal errors while probing.
+                QuietOrtLogger();
                 cuda = NewOptions(options);
+                cuda.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
                 cuda.AppendExecutionProvider_CUDA(options.CudaDeviceId);
                 var session = new InferenceSession(model, cuda);
                 logger.LogInformation("Backbone session on CUDA device {Device}", options.CudaDeviceId);
@@ -56,6 +61,18 @@ public sealed class OnnxBackbone : IDisposable
         }
         using var cpu = NewOptions(options);
         return new OnnxBackbone(new InferenceSession(model, cpu), new ExecutionProviderInfo(requested, "CPU", reason), maxLength);
+    }
+
+    private static void QuietOrtLogger()
+    {
+        try
+        {
+            OrtEnv.Instance().EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+        }
+        catch (OnnxRuntimeException)
+        {
+            // an older native library without the setter: the messages stay, the fallback still works
+        }
     }
 
     private static SessionOptions NewOptions(ScoringOptions options)
