@@ -28,6 +28,11 @@ public sealed record BackboneOptions
     /// action biases). On browsing logs most bought items were seen before; on purchase-only logs the head learns to stay small.</summary>
     public bool RepeatHead { get; init; } = true;
 
+    /// <summary>Category embeddings: an item's vector (input and tied output) is its own embedding plus its category's,
+    /// so rare items share what their category learned. Needs the items' categories (unknown = none); exported folded into
+    /// the item table, so the ONNX graph is unchanged.</summary>
+    public bool CategoryEmbeddings { get; init; } = true;
+
     [JsonIgnore]
     public int EffectiveFeedForwardDim => FeedForwardDim > 0 ? FeedForwardDim : Dim;
 

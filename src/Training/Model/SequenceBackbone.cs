@@ -34,8 +34,12 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
     private readonly Linear? repeat_gate;
     private readonly Embedding? repeat_recency;
     private readonly Embedding? repeat_action;
+    private readonly Embedding? category_emb;
+    private readonly Tensor? item_category;
 
-    public SequenceBackbone(int numItems, BackboneOptions options) : base(nameof(SequenceBackbone))
+    /// <param name="itemCategories">Optional: category index of each token (length numItems + 1; 0 = pad/unknown, no
+    /// category vector). Used when <see cref="BackboneOptions.CategoryEmbeddings"/> is on and some item has a category.</param>
+    public SequenceBackbone(int numItems, BackboneOptions options, IReadOnlyList<int>? itemCategories = null) : base(nameof(SequenceBackbone))
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -64,15 +68,33 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
             repeat_action = nn.Embedding(ActionTokens.Count, 1);
             torch.random.set_rng_state(rngState);
         }
+        if (options.CategoryEmbeddings && itemCategories is not null && itemCategories.Any(c => c > 0))
+        {
+            if (itemCategories.Count != numItems + 1 || itemCategories[0] != 0 || itemCategories.Any(c => c < 0))
+            {
+                throw new ArgumentException("itemCategories needs numItems + 1 non-negative entries with 0 for the pad token", nameof(itemCategories));
+            }
+            using var rngState = torch.random.get_rng_state();
+            category_emb = nn.Embedding(itemCategories.Max() + 1, d, padding_idx: 0);
+            torch.random.set_rng_state(rngState);
+            item_category = torch.tensor(itemCategories.Select(c => (long)c).ToArray(), ScalarType.Int64);
+        }
         RegisterComponents();
         Initialize();
     }
+
+    /// <summary>Whether item vectors include a category vector.</summary>
+    public bool HasCategoryEmbeddings => category_emb is not null;
 
     public int NumItems { get; }
 
     public BackboneOptions Options { get; }
 
-    internal Tensor ItemEmbedding => item_emb.weight!;
+    /// <summary>The item table [V+1, d] the model reads and scores with: the item embedding plus, with category embeddings,
+    /// each item's category vector (row 0 = pad).</summary>
+    internal Tensor ItemEmbedding => category_emb is null
+        ? item_emb.weight!
+        : item_emb.weight! + category_emb.weight!.index_select(0, item_category!);
 
     internal Tensor ActionEmbedding => action_emb.weight!;
 
@@ -103,6 +125,10 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
         nn.init.normal_(pos_emb.weight!, 0, std);
         item_emb.weight![0].zero_();
         action_emb.weight![0].zero_();
+        if (category_emb is not null)
+        {
+            nn.init.zeros_(category_emb.weight!);
+        }
         if (repeat_gate is not null)
         {
             nn.init.zeros_(repeat_gate.weight!);
@@ -127,7 +153,10 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
             throw new ArgumentException($"sequence length {l} exceeds MaxLength {maxLength}");
         }
         var positions = torch.arange(maxLength - l, maxLength, dtype: ScalarType.Int64, device: items.device);
-        var x = item_emb.forward(items) * EmbeddingScale + action_emb.forward(actions) + pos_emb.forward(positions);
+        var itemVectors = category_emb is null
+            ? item_emb.forward(items)
+            : item_emb.forward(items) + category_emb.forward(item_category!.index_select(0, items.flatten()).view(items.shape));
+        var x = itemVectors * EmbeddingScale + action_emb.forward(actions) + pos_emb.forward(positions);
         x = emb_dropout.forward(x);
         var mask = AttentionMask(items);
         foreach (var block in blocks)
@@ -200,10 +229,18 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
     }
 
     /// <summary>Scores of every token (column 0 = pad) for hidden states [..., d]: h · E_itemᵀ.</summary>
-    public Tensor ItemLogits(Tensor hidden) => hidden.matmul(item_emb.weight!.t());
+    public Tensor ItemLogits(Tensor hidden)
+    {
+        using var scope = torch.NewDisposeScope();
+        return hidden.matmul(ItemEmbedding.t()).MoveToOuterDisposeScope();
+    }
 
     /// <summary>Scores of real items only (column j = token j+1).</summary>
-    public Tensor RealItemLogits(Tensor hidden) => hidden.matmul(item_emb.weight!.narrow(0, 1, NumItems).t());
+    public Tensor RealItemLogits(Tensor hidden)
+    {
+        using var scope = torch.NewDisposeScope();
+        return hidden.matmul(ItemEmbedding.narrow(0, 1, NumItems).t()).MoveToOuterDisposeScope();
+    }
 
     /// <summary>Conversion logits [...] for hidden states [..., d].</summary>
     public Tensor ConversionLogits(Tensor hidden) => conversion_head.forward(hidden).squeeze(-1);

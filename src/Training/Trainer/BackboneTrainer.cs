@@ -34,7 +34,29 @@ public static class BackboneTrainer
     public static TrainedBackbone Train(SequenceCorpus corpus, BackboneOptions model, TrainingOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(corpus);
-        return Train(corpus.ItemSeqs, corpus.ActionSeqs, corpus.NumItems, model, options, cancellationToken);
+        return Train(corpus.ItemSeqs, corpus.ActionSeqs, corpus.NumItems, model, options, cancellationToken, CategoryIndex(corpus.Vocabulary));
+    }
+
+    /// <summary>Category index per token (0 = pad and unknown categories "0"/""), numbered by first appearance.</summary>
+    public static int[] CategoryIndex(ItemVocabulary vocabulary)
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var result = new int[vocabulary.Count + 1];
+        for (var t = 1; t <= vocabulary.Count; t++)
+        {
+            var category = vocabulary.CategoryOf(t);
+            if (string.IsNullOrEmpty(category) || category == "0")
+            {
+                continue;
+            }
+            if (!index.TryGetValue(category, out var c))
+            {
+                index[category] = c = index.Count + 1;
+            }
+            result[t] = c;
+        }
+        return result;
     }
 
     /// <param name="itemSeqs">Per user, chronological item tokens 1..<paramref name="numItems"/>.</param>
@@ -45,7 +67,8 @@ public static class BackboneTrainer
         int numItems,
         BackboneOptions model,
         TrainingOptions options,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        IReadOnlyList<int>? itemCategories = null)
     {
         ArgumentNullException.ThrowIfNull(itemSeqs);
         ArgumentNullException.ThrowIfNull(actionSeqs);
@@ -69,13 +92,13 @@ public static class BackboneTrainer
         }
         var trainPositions = trainUsers.Sum(u => (long)Math.Min(model.MaxLength, split.TrainItems[u].Length - 1));
 
-        var net = new SequenceBackbone(numItems, model);
+        var net = new SequenceBackbone(numItems, model, itemCategories);
         var parameterCount = net.parameters().Sum(p => p.numel());
         using var optimizer = torch.optim.Adam(net.parameters(), options.LearningRate, 0.9, 0.98, 1e-8, options.WeightDecay);
         var rng = new Random(unchecked((int)options.Seed));
         log($"backbone: {numItems} items, {itemSeqs.Count} users ({trainUsers.Length} train, {split.Validation.Count} validation), " +
             $"{trainPositions} train positions, {parameterCount} parameters, d={model.Dim} layers={model.Layers} heads={model.Heads} L={model.MaxLength}, " +
-            $"{(options.Loss == NextItemLoss.SampledSoftmax && options.Negatives < numItems ? $"sampled softmax ({options.Negatives} negatives)" : "full softmax")}, batch {options.BatchSize}, lr {options.LearningRate}, {threads} threads, seed {options.Seed}");
+            $"{(net.HasCategoryEmbeddings ? "category embeddings, " : "")}{(model.RepeatHead ? "repeat head, " : "")}{(options.Loss == NextItemLoss.SampledSoftmax && options.Negatives < numItems ? $"sampled softmax ({options.Negatives} negatives)" : "full softmax")}, batch {options.BatchSize}, lr {options.LearningRate}, {threads} threads, seed {options.Seed}");
 
         var epochs = new List<EpochMetrics>();
         Dictionary<string, Tensor>? best = null;
