@@ -118,7 +118,7 @@ public sealed class EvalDataset
         var corpus = SequenceCorpus.FromEvents(train, new EventCorpusOptions { MinEvents = 2 }, out _);
         var items = corpus.ItemSeqs.Select(s => s.Append(s[^1]).ToArray()).ToArray();
         var actions = corpus.ActionSeqs.Select(s => s.Append(s[^1]).ToArray()).ToArray();
-        return new SequenceCorpus(corpus.Vocabulary, items, actions, corpus.UserIds);
+        return new SequenceCorpus(corpus.Vocabulary, items, actions, corpus.UserIds) { CollapseRepeats = corpus.CollapseRepeats };
     }
 }
 

@@ -333,14 +333,18 @@ public static class Evaluator
                 Epochs = options.Epochs,
                 Seed = options.Seed,
                 Threads = options.Threads,
-                EvaluateTest = false,
+                // Leave-one-out: the trainer's own test case is this split's test case; its TorchSharp score is reported next to
+                // the ONNX one as a train/serve consistency check (never used for a choice). A temporal split's is a placeholder.
+                EvaluateTest = options.Exclusion == ExclusionMode.History,
+                // Early stopping ranks as this split is scored: leave-one-out excludes the history, a temporal split keeps it.
+                ExcludeHistory = options.Exclusion == ExclusionMode.History,
                 TimeBudget = options.BudgetSeconds > 0 ? TimeSpan.FromSeconds(options.BudgetSeconds) : null,
                 Log = line => log("  " + line),
             };
             log($"training the backbone on the train part ({data.BackboneCorpus.ItemSeqs.Count} sequences, {data.BackboneCorpus.NumItems} items); validation: {data.BackboneValidation}");
             await Task.Yield();
             using var trained = BackboneTrainer.Train(data.BackboneCorpus, new BackboneOptions(), training, cancellationToken);
-            BackboneExport.Write(trained, data.BackboneCorpus.Vocabulary, modelDir);
+            BackboneExport.Write(trained, data.BackboneCorpus.Vocabulary, modelDir, data.BackboneCorpus.CollapseRepeats);
             var m = trained.Metrics;
             details["source"] = $"trained: {Path.GetFullPath(modelDir)}";
             details["validation"] = data.BackboneValidation;
@@ -351,6 +355,9 @@ public static class Evaluator
             details["bestValidationNdcgAt10"] = m.BestValidation?.Ndcg;
             details["meanTrainSecondsPerEpoch"] = m.MeanTrainSecondsPerEpoch;
             details["trainingSeconds"] = m.TotalSeconds;
+            details["validationConversion"] = m.ValidationConversion;
+            details["torchTestRecallAt10"] = m.Test?.Recall;
+            details["torchTestNdcgAt10"] = m.Test?.Ndcg;
         }
         return (modelDir, details);
     }

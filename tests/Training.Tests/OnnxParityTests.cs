@@ -36,14 +36,17 @@ public sealed class OnnxParityTests : IDisposable
         _trained.Dispose();
     }
 
-    private (long[] Items, float[] Scores, float[] Conversion, int K) RunOnnx(long[] items, long[] actions, long[] exclude, int batch, int excludeWidth, long k)
+    private (long[] Items, float[] Scores, float[] Conversion, int K) RunOnnx(long[] items, long[] actions, long[] exclude, int batch, int excludeWidth, long k) =>
+        RunOnnx(_session, items, actions, exclude, batch, excludeWidth, k);
+
+    private static (long[] Items, float[] Scores, float[] Conversion, int K) RunOnnx(InferenceSession session, long[] items, long[] actions, long[] exclude, int batch, int excludeWidth, long k)
     {
         using var itemsValue = OrtValue.CreateTensorValueFromMemory(items, [batch, L]);
         using var actionsValue = OrtValue.CreateTensorValueFromMemory(actions, [batch, L]);
         using var excludeValue = OrtValue.CreateTensorValueFromMemory(exclude, [batch, excludeWidth]);
         using var kValue = OrtValue.CreateTensorValueFromMemory(new[] { k }, [1]);
         using var runOptions = new RunOptions();
-        using var outputs = _session.Run(runOptions,
+        using var outputs = session.Run(runOptions,
             ["items", "actions", "exclude", "k"], [itemsValue, actionsValue, excludeValue, kValue],
             ["top_items", "top_scores", "conversion"]);
         var shape = outputs[0].GetTensorTypeAndShape().Shape;
@@ -83,6 +86,68 @@ public sealed class OnnxParityTests : IDisposable
             }
         }
         return (SequenceBatch.RightAligned(histories, L), SequenceBatch.RightAligned(actions, L), exclude, excludeWidth);
+    }
+
+    /// <summary>The repeat head (items of the window get gate(h) + ρ[recency] + α[action] added, duplicates summed) with
+    /// nothing excluded, histories full of repeats and non-zero repeat weights: ONNX Runtime matches TorchSharp and the
+    /// head changes the ranking (history items move into the top-10).</summary>
+    [Theory]
+    [InlineData(1, 301)]
+    [InlineData(33, 302)]
+    public void Repeat_head_matches_torchsharp_with_nothing_excluded(int batch, int seed)
+    {
+        var model = _trained.Model;
+        Assert.NotNull(model.RepeatGate);
+        var rng = new Random(seed);
+        var histories = Enumerable.Range(0, batch).Select(_ =>
+            Enumerable.Range(0, rng.Next(2, L + 6)).Select(_ => rng.Next(1, 8)).ToArray()).ToArray(); // items 1..7: many repeats
+        var actionRows = histories.Select(h => h.Select(_ => rng.Next(1, 5)).ToArray()).ToArray();
+        var items = SequenceBatch.RightAligned(histories, L);
+        var actions = SequenceBatch.RightAligned(actionRows, L);
+        var withoutHead = RunTorch(items, actions, [], batch, 0, 10).Items;
+        using (torch.no_grad())
+        {
+            model.RepeatGate!.bias!.fill_(20.0);
+            model.RepeatRecency!.copy_(torch.linspace(1.0, -1.0, L));
+            model.RepeatAction!.copy_(torch.tensor(new float[] { 0f, 0.5f, -0.5f, 1f, 2f }));
+        }
+        using var session = new InferenceSession(BackboneOnnxExporter.ExportToBytes(model));
+        var onnx = RunOnnx(session, items, actions, [], batch, 0, 10);
+        var torchResult = RunTorch(items, actions, [], batch, 0, 10);
+        Assert.Equal(torchResult.Items, onnx.Items);
+        var scoreDelta = onnx.Scores.Zip(torchResult.Scores, (a, b) => Math.Abs(a - b)).Max();
+        _output.WriteLine($"batch {batch}: repeat head max |Δscore| {scoreDelta:E2}");
+        Assert.True(scoreDelta <= 1e-4, $"max |Δscore| = {scoreDelta}");
+        // With a bias of 20 per occurrence every history item (1..7) outranks the rest: the head is live in both runtimes.
+        for (var b = 0; b < batch; b++)
+        {
+            var seen = histories[b].TakeLast(L).Select(t => (long)t).ToHashSet();
+            Assert.Equal(seen.Order(), onnx.Items.Skip(b * 10).Take(seen.Count).Order());
+        }
+        Assert.NotEqual(withoutHead, torchResult.Items);
+    }
+
+    /// <summary>The head's training-time bonus (every query position, sampled or full softmax) is the serving-time one at
+    /// the last position.</summary>
+    [Fact]
+    public void Repeat_bonus_of_the_last_query_is_the_serving_bonus()
+    {
+        var model = _trained.Model;
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        model.eval();
+        var rows = new[] { new[] { 3, 5, 3, 3, 9 }, new[] { 2, 2 } };
+        var items = SequenceBatch.RightAlignedTensor(rows, 5);
+        var actions = SequenceBatch.RightAlignedTensor(rows.Select(r => r.Select(_ => 1).ToArray()).ToArray(), 5);
+        var hidden = model.forward(items, actions);
+        var all = model.RepeatBonus(hidden, items, actions)!.Value;
+        var last = model.RepeatBonus(hidden.narrow(1, 4, 1), items, actions)!.Value;
+        Assert.True(all.Bonus.select(1, 4).allclose(last.Bonus.squeeze(1)));
+        Assert.True(all.Keys.select(1, 4).equal(last.Keys.squeeze(1)).all().item<bool>());
+        // Causal: query 0 of row 0 sees only key 0; pads (row 1, columns 0..2) add nothing.
+        Assert.Equal(new long[] { 3, 0, 0, 0, 0 }, all.Keys[0, 0].data<long>().ToArray());
+        Assert.Equal(new long[] { 0, 0, 0, 2, 2 }, all.Keys[1, 4].data<long>().ToArray());
+        Assert.Equal(0f, all.Bonus[1, 4, 0].item<float>());
     }
 
     [Theory]
@@ -175,6 +240,33 @@ public sealed class OnnxParityTests : IDisposable
         var b = new RoleGen.Infrastructure.Scoring.BackboneCounterfactualModel(split, 8).Evaluate([user], [[X("i5")]]);
         Assert.Equal(a.Base[0], b.Base[0], 6);
         Assert.Equal(a.WithIntervention[0][0], b.WithIntervention[0][0], 6);
+    }
+
+    /// <summary>vocab.json's collapseRepeats: serving keeps one step of each run of one (item, action), as the corpus did in
+    /// training; without the flag the run is encoded step by step.</summary>
+    [Fact]
+    public void Serving_collapses_consecutive_repeats_when_the_vocabulary_says_so()
+    {
+        var ids = Enumerable.Range(1, NumItems).Select(t => $"i{t}").ToArray();
+        RoleGen.Infrastructure.Scoring.BackboneRecommender Recommender(bool collapse) => new(
+            RoleGen.Infrastructure.Scoring.OnnxBackbone.Create(BackboneOnnxExporter.ExportToBytes(_trained.Model), L,
+                new RoleGen.Infrastructure.Scoring.ScoringOptions { IntraOpThreads = 1 }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance),
+            new RoleGen.Infrastructure.Scoring.BackboneVocabulary { NumItems = NumItems, MaxLength = L, ItemIds = ids, CollapseRepeats = collapse },
+            new RoleGen.Core.Scoring.ScoringModelRef("backbone-onnx", "t", ""), 4);
+        RoleGen.Core.Cohort.UserTrajectory User(params (int Item, RoleGen.Core.Events.EventType Type)[] steps) => new("u", 3, 1, 0, 1,
+            steps.Select((s, i) => new RoleGen.Core.Cohort.TrajectoryStep($"i{s.Item}", "c", s.Type, 100 + i)).ToArray(), []);
+        const RoleGen.Core.Events.EventType View = RoleGen.Core.Events.EventType.View;
+        const RoleGen.Core.Events.EventType Cart = RoleGen.Core.Events.EventType.Cart;
+        var raw = User((3, View), (7, View), (7, View), (7, View), (7, Cart), (99, View), (12, View), (12, View));
+        var collapsed = User((3, View), (7, View), (7, Cart), (12, View));
+        using var collapsing = Recommender(collapse: true);
+        using var plain = Recommender(collapse: false);
+        var a = collapsing.ScoreBatch([raw], 0, 1, 10);
+        var b = plain.ScoreBatch([collapsed], 0, 1, 10);
+        var c = plain.ScoreBatch([raw], 0, 1, 10);
+        Assert.Equal(b.Recommendations[0].Items.Select(x => x.ItemId), a.Recommendations[0].Items.Select(x => x.ItemId));
+        Assert.Equal(b.Conversion[0], a.Conversion[0], 6);
+        Assert.NotEqual(c.Conversion[0], a.Conversion[0]);
     }
 
     [Fact]

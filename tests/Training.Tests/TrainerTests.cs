@@ -24,7 +24,7 @@ public sealed class TrainerTests
     {
         var corpus = TestSupport.ToyCorpus();
         var lines = new List<string>();
-        using var trained = BackboneTrainer.Train(corpus, TestSupport.TinyModel(), Fast(epochs: 40, log: lines) with { ConversionLossWeight = 1.0 });
+        using var trained = BackboneTrainer.Train(corpus, TestSupport.TinyModel(), Fast(epochs: 60, log: lines) with { ConversionLossWeight = 1.0 });
         var metrics = trained.Metrics;
 
         Assert.NotNull(metrics.BestValidation);
@@ -32,7 +32,7 @@ public sealed class TrainerTests
         Assert.NotNull(metrics.Test);
         Assert.True(metrics.Test.Recall > 0.8, $"test Recall@10 {metrics.Test.Recall}");
         Assert.True(metrics.Epochs[^1].Loss < metrics.Epochs[0].Loss);
-        Assert.Contains(lines, l => l.StartsWith("epoch   1/40 loss", StringComparison.Ordinal) && l.Contains("val Recall@10", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("epoch   1/60 loss", StringComparison.Ordinal) && l.Contains("val Recall@10", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("test Recall@10", StringComparison.Ordinal));
 
         // Conversion head: in the toy world the next action is a conversion iff the next item's token ≡ 1 or 3 (mod 3).

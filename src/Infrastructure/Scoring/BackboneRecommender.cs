@@ -66,6 +66,8 @@ public sealed class BackboneRecommender(OnnxBackbone backbone, BackboneVocabular
             position--;
         }
         var known = false;
+        // The chronologically next step written (for collapsing a run of one (item, action) into one step, as in training).
+        var (nextToken, nextAction) = appendToken is { } appended ? (appended, (long)EventType.View + 1) : (0, 0L);
         for (var i = user.Steps.Count - 1; i >= 0 && position >= 0; i--)
         {
             var step = user.Steps[i];
@@ -73,8 +75,15 @@ public sealed class BackboneRecommender(OnnxBackbone backbone, BackboneVocabular
             {
                 continue;
             }
+            var action = (long)step.Type + 1;
+            if (vocab.CollapseRepeats && token == nextToken && action == nextAction)
+            {
+                known = true;
+                continue;
+            }
             items[row * length + position] = token;
-            actions[row * length + position] = (long)step.Type + 1;
+            actions[row * length + position] = action;
+            (nextToken, nextAction) = (token, action);
             position--;
             known = true;
         }

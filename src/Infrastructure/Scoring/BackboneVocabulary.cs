@@ -19,6 +19,10 @@ public sealed class BackboneVocabulary
 
     public int PadToken { get; init; }
 
+    /// <summary>Consecutive repeats of one (item, action) were collapsed in training: <see cref="BackboneRecommender"/>
+    /// encodes histories the same way. Absent (older files) = false.</summary>
+    public bool CollapseRepeats { get; init; }
+
     public IReadOnlyDictionary<string, int> Actions { get; init; } = new Dictionary<string, int>();
 
     public IReadOnlyList<string> ItemIds { get; init; } = [];

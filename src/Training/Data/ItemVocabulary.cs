@@ -46,13 +46,14 @@ public sealed class ItemVocabulary
     public bool TryGetToken(string itemId, out int token) => _tokens.TryGetValue(itemId, out token);
 
     /// <summary>Writes vocab.json (format <see cref="VocabularyFile.FormatName"/>).</summary>
-    public void Save(string path, BackboneOptions model)
+    public void Save(string path, BackboneOptions model, bool collapseRepeats = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         var file = new VocabularyFile
         {
             NumItems = Count,
             MaxLength = model.MaxLength,
+            CollapseRepeats = collapseRepeats,
             ItemIds = _ids,
             ItemCategories = _categories,
         };
@@ -91,6 +92,10 @@ public sealed class VocabularyFile
     public int MaxLength { get; init; }
 
     public int PadToken { get; init; }
+
+    /// <summary>True when the model was trained on sequences with consecutive repeats of one (item, action) collapsed:
+    /// readers encode a history the same way (keep one step of each such run).</summary>
+    public bool CollapseRepeats { get; init; }
 
     /// <summary>Action tokens: pad 0, view 1, fav 2, cart 3, purchase 4.</summary>
     public IReadOnlyDictionary<string, int> Actions { get; init; } = ActionTokens.Names;

@@ -45,13 +45,14 @@ public sealed class LeaveOneOutSplit
             }
             trainItems[u] = items[..(n - 2)];
             trainActions[u] = actions[..(n - 2)];
-            validation.Add(new EvalCase(u, items[..(n - 2)], actions[..(n - 2)], items[n - 2]));
-            test.Add(new EvalCase(u, items[..(n - 1)], actions[..(n - 1)], items[n - 1]));
+            validation.Add(new EvalCase(u, items[..(n - 2)], actions[..(n - 2)], items[n - 2], actions[n - 2]));
+            test.Add(new EvalCase(u, items[..(n - 1)], actions[..(n - 1)], items[n - 1], actions[n - 1]));
         }
         return new LeaveOneOutSplit(trainItems, trainActions, validation.ToArray(), test.ToArray());
     }
 }
 
 /// <summary>One ranking case: the model reads <see cref="Items"/>/<see cref="Actions"/> (its last L events) and must rank
-/// <see cref="Target"/> among all items, every item of <see cref="Items"/> (the whole history, not just the window) excluded.</summary>
-public sealed record EvalCase(int User, int[] Items, int[] Actions, int Target);
+/// <see cref="Target"/> among all items, every item of <see cref="Items"/> (the whole history, not just the window) excluded
+/// unless the evaluation keeps the history rankable. <see cref="TargetAction"/>: the target event's action token (0 = unknown).</summary>
+public sealed record EvalCase(int User, int[] Items, int[] Actions, int Target, int TargetAction = 0);

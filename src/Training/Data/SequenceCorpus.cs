@@ -52,6 +52,10 @@ public sealed class SequenceCorpus
 
     public ItemVocabulary Vocabulary { get; }
 
+    /// <summary>Whether consecutive repeats of one (item, action) were collapsed when the sequences were built: serving must
+    /// encode histories the same way (written to vocab.json as <c>collapseRepeats</c>).</summary>
+    public bool CollapseRepeats { get; init; }
+
     public IReadOnlyList<int[]> ItemSeqs { get; }
 
     public IReadOnlyList<int[]> ActionSeqs { get; }
@@ -208,7 +212,7 @@ public sealed class SequenceCorpus
             start = end;
         }
         stats = new EventCorpusStats(all.Count, 0, used, seqUsers.Count, userIds.Count, vocabulary.Count, itemIds.Count);
-        return new SequenceCorpus(vocabulary, seqItems, seqActions, seqUsers);
+        return new SequenceCorpus(vocabulary, seqItems, seqActions, seqUsers) { CollapseRepeats = options.CollapseRepeats };
     }
 
     internal static ItemVocabulary BuildVocabulary(IEnumerable<(string Id, string Category)> occurrences, long minCount, int maxItems)

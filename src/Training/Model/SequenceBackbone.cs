@@ -11,7 +11,8 @@ namespace RoleGen.Training.Model;
 /// <see cref="BackboneOptions.MaxLength"/> window, so a batch trimmed to its longest sequence (length l) uses position
 /// ids L-l..L-1 and gives exactly the result of the full padded window (pad keys are masked out of attention).
 /// Pre-LN blocks: x += Attn(LN(x)); x += FFN(LN(x)); then a final LN.
-/// Heads: next-item scores = h · E_item (tied with the input item embedding), and a conversion logit
+/// Heads: next-item scores = h · E_item (tied with the input item embedding) plus, with the repeat head, a bonus for the
+/// items of the window (<see cref="RepeatBonus"/>), and a conversion logit
 /// (P(next action is cart/purchase)) = w · h + b.
 /// Every operation here has a one-to-one counterpart in <see cref="Onnx.BackboneOnnxExporter"/>.
 /// </summary>
@@ -30,8 +31,15 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
     private readonly ModuleList<TransformerBlock> blocks;
     private readonly LayerNorm final_norm;
     private readonly Linear conversion_head;
+    private readonly Linear? repeat_gate;
+    private readonly Embedding? repeat_recency;
+    private readonly Embedding? repeat_action;
+    private readonly Embedding? category_emb;
+    private readonly Tensor? item_category;
 
-    public SequenceBackbone(int numItems, BackboneOptions options) : base(nameof(SequenceBackbone))
+    /// <param name="itemCategories">Optional: category index of each token (length numItems + 1; 0 = pad/unknown, no
+    /// category vector). Used when <see cref="BackboneOptions.CategoryEmbeddings"/> is on and some item has a category.</param>
+    public SequenceBackbone(int numItems, BackboneOptions options, IReadOnlyList<int>? itemCategories = null) : base(nameof(SequenceBackbone))
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -51,15 +59,42 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
             .ToArray());
         final_norm = nn.LayerNorm(d, LayerNormEps);
         conversion_head = nn.Linear(d, 1);
+        if (options.RepeatHead)
+        {
+            // Zero-initialised below; keep the generator where it was so the other weights start as without the head.
+            using var rngState = torch.random.get_rng_state();
+            repeat_gate = nn.Linear(d, 1);
+            repeat_recency = nn.Embedding(options.MaxLength, 1);
+            repeat_action = nn.Embedding(ActionTokens.Count, 1);
+            torch.random.set_rng_state(rngState);
+        }
+        if (options.CategoryEmbeddings && itemCategories is not null && itemCategories.Any(c => c > 0))
+        {
+            if (itemCategories.Count != numItems + 1 || itemCategories[0] != 0 || itemCategories.Any(c => c < 0))
+            {
+                throw new ArgumentException("itemCategories needs numItems + 1 non-negative entries with 0 for the pad token", nameof(itemCategories));
+            }
+            using var rngState = torch.random.get_rng_state();
+            category_emb = nn.Embedding(itemCategories.Max() + 1, d, padding_idx: 0);
+            torch.random.set_rng_state(rngState);
+            item_category = torch.tensor(itemCategories.Select(c => (long)c).ToArray(), ScalarType.Int64);
+        }
         RegisterComponents();
         Initialize();
     }
+
+    /// <summary>Whether item vectors include a category vector.</summary>
+    public bool HasCategoryEmbeddings => category_emb is not null;
 
     public int NumItems { get; }
 
     public BackboneOptions Options { get; }
 
-    internal Tensor ItemEmbedding => item_emb.weight!;
+    /// <summary>The item table [V+1, d] the model reads and scores with: the item embedding plus, with category embeddings,
+    /// each item's category vector (row 0 = pad).</summary>
+    internal Tensor ItemEmbedding => category_emb is null
+        ? item_emb.weight!
+        : item_emb.weight! + category_emb.weight!.index_select(0, item_category!);
 
     internal Tensor ActionEmbedding => action_emb.weight!;
 
@@ -70,6 +105,14 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
     internal LayerNorm FinalNorm => final_norm;
 
     internal Linear ConversionHead => conversion_head;
+
+    internal Linear? RepeatGate => repeat_gate;
+
+    /// <summary>ρ: the repeat bonus by recency (0 = the newest event), [L].</summary>
+    internal Tensor? RepeatRecency => repeat_recency?.weight!.squeeze(1);
+
+    /// <summary>α: the repeat bonus by the action of the earlier event, [actions].</summary>
+    internal Tensor? RepeatAction => repeat_action?.weight!.squeeze(1);
 
     internal float EmbeddingScale => MathF.Sqrt(Options.Dim);
 
@@ -82,6 +125,17 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
         nn.init.normal_(pos_emb.weight!, 0, std);
         item_emb.weight![0].zero_();
         action_emb.weight![0].zero_();
+        if (category_emb is not null)
+        {
+            nn.init.zeros_(category_emb.weight!);
+        }
+        if (repeat_gate is not null)
+        {
+            nn.init.zeros_(repeat_gate.weight!);
+            repeat_gate.bias!.zero_();
+            nn.init.zeros_(repeat_recency!.weight!);
+            nn.init.zeros_(repeat_action!.weight!);
+        }
         foreach (var block in blocks)
         {
             block.Initialize();
@@ -99,7 +153,10 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
             throw new ArgumentException($"sequence length {l} exceeds MaxLength {maxLength}");
         }
         var positions = torch.arange(maxLength - l, maxLength, dtype: ScalarType.Int64, device: items.device);
-        var x = item_emb.forward(items) * EmbeddingScale + action_emb.forward(actions) + pos_emb.forward(positions);
+        var itemVectors = category_emb is null
+            ? item_emb.forward(items)
+            : item_emb.forward(items) + category_emb.forward(item_category!.index_select(0, items.flatten()).view(items.shape));
+        var x = itemVectors * EmbeddingScale + action_emb.forward(actions) + pos_emb.forward(positions);
         x = emb_dropout.forward(x);
         var mask = AttentionMask(items);
         foreach (var block in blocks)
@@ -124,11 +181,66 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
         return torch.where(allowed, zero, neg).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The repeat head's bonuses [B, q, l] from query positions t to key positions j of the window
+    /// (gate(h_t) + ρ[t - j] + α[action_j] where j ≤ t and key j is not padding, else 0) and the key item tokens [B, q, l]
+    /// they add to (0 where masked). <paramref name="hidden"/> [B, q, d] are the hidden states of the last q positions
+    /// (q = l for training, 1 for scoring). Null without a repeat head.</summary>
+    public (Tensor Bonus, Tensor Keys)? RepeatBonus(Tensor hidden, Tensor items, Tensor actions)
+    {
+        if (repeat_gate is null)
+        {
+            return null;
+        }
+        using var scope = torch.NewDisposeScope();
+        var b = items.shape[0];
+        var l = items.shape[1];
+        var q = hidden.shape[1];
+        var queryPos = torch.arange(l - q, l, dtype: ScalarType.Int64, device: items.device).unsqueeze(1); // [q,1]
+        var keyPos = torch.arange(0, l, dtype: ScalarType.Int64, device: items.device).unsqueeze(0); // [1,l]
+        var recency = queryPos - keyPos; // [q,l]
+        var allowed = recency.ge(0L).unsqueeze(0).logical_and(items.ne(0L).unsqueeze(1)); // [B,q,l]
+        var rho = RepeatRecency!.index_select(0, recency.clamp_min(0L).flatten()).view(1, q, l);
+        var alpha = RepeatAction!.index_select(0, actions.flatten()).view(b, 1, l);
+        var gate = repeat_gate.forward(hidden); // [B,q,1]
+        var bonus = torch.where(allowed, gate + rho + alpha, torch.tensor(0f, device: items.device));
+        var keys = torch.where(allowed, items.unsqueeze(1).expand(b, q, l), torch.tensor(0L, device: items.device));
+        return (bonus.MoveToOuterDisposeScope(), keys.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Next-item scores of every token (column 0 = pad) at the last position, [B, V+1]: h · E_itemᵀ plus the
+    /// repeat head's bonuses. <paramref name="items"/>/<paramref name="actions"/> [B, l] right-aligned.</summary>
+    public Tensor LastItemScores(Tensor items, Tensor actions)
+    {
+        using var scope = torch.NewDisposeScope();
+        return LastItemScores(forward(items, actions), items, actions).MoveToOuterDisposeScope();
+    }
+
+    /// <summary><see cref="LastItemScores(Tensor, Tensor)"/> from already computed hidden states [B, l, d].</summary>
+    public Tensor LastItemScores(Tensor hidden, Tensor items, Tensor actions)
+    {
+        using var scope = torch.NewDisposeScope();
+        var last = hidden.narrow(1, hidden.shape[1] - 1, 1); // [B,1,d]
+        var logits = ItemLogits(last.squeeze(1));
+        if (RepeatBonus(last, items, actions) is (var bonus, var keys))
+        {
+            logits = logits.scatter_add(1, keys.squeeze(1), bonus.squeeze(1));
+        }
+        return logits.MoveToOuterDisposeScope();
+    }
+
     /// <summary>Scores of every token (column 0 = pad) for hidden states [..., d]: h · E_itemᵀ.</summary>
-    public Tensor ItemLogits(Tensor hidden) => hidden.matmul(item_emb.weight!.t());
+    public Tensor ItemLogits(Tensor hidden)
+    {
+        using var scope = torch.NewDisposeScope();
+        return hidden.matmul(ItemEmbedding.t()).MoveToOuterDisposeScope();
+    }
 
     /// <summary>Scores of real items only (column j = token j+1).</summary>
-    public Tensor RealItemLogits(Tensor hidden) => hidden.matmul(item_emb.weight!.narrow(0, 1, NumItems).t());
+    public Tensor RealItemLogits(Tensor hidden)
+    {
+        using var scope = torch.NewDisposeScope();
+        return hidden.matmul(ItemEmbedding.narrow(0, 1, NumItems).t()).MoveToOuterDisposeScope();
+    }
 
     /// <summary>Conversion logits [...] for hidden states [..., d].</summary>
     public Tensor ConversionLogits(Tensor hidden) => conversion_head.forward(hidden).squeeze(-1);
@@ -141,8 +253,9 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var last = forward(items, actions).select(1, -1); // [B, d]
-        var logits = MaskedLogits(ItemLogits(last), exclude).narrow(1, 1, NumItems); // column j = token j + 1
+        var hidden = forward(items, actions);
+        var last = hidden.select(1, -1); // [B, d]
+        var logits = MaskedLogits(LastItemScores(hidden, items, actions), exclude).narrow(1, 1, NumItems); // column j = token j + 1
         var (values, indices) = logits.topk((int)Math.Min(k, NumItems), dim: 1, largest: true, sorted: true);
         var tokens = indices + 1L;
         var conversion = ConversionLogits(last).sigmoid();

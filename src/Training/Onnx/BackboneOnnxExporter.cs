@@ -182,6 +182,27 @@ public static class BackboneOnnxExporter
         using var itemEmbT = model.ItemEmbedding.detach().t().contiguous();
         var itemEmbTransposed = g.FloatInitializer("item_emb.weight_t", Floats(itemEmbT), d, v + 1);
         var logits = g.Node("MatMul", [last, itemEmbTransposed]); // [B, V+1]
+        if (model.RepeatGate is { } gate)
+        {
+            // Repeat head: scores[items[j]] += gate(h) + ρ[L-1-j] + α[actions[j]] for every non-pad column j (duplicates add up).
+            var l = model.Options.MaxLength;
+            var rho = Floats(model.RepeatRecency!);
+            var rhoByColumn = new float[l];
+            for (var j = 0; j < l; j++)
+            {
+                rhoByColumn[j] = rho[l - 1 - j];
+            }
+            var gateW = g.FloatInitializer("repeat_gate.weight", Floats(gate.weight!), 1, d);
+            var gateB = g.FloatInitializer("repeat_gate.bias", Floats(gate.bias!), 1);
+            var rhoName = g.FloatInitializer("repeat_recency.by_column", rhoByColumn, 1, l);
+            var alphaName = g.FloatInitializer("repeat_action.weight", Floats(model.RepeatAction!), ActionTokens.Count);
+            var gateValue = g.Node("Gemm", [last, gateW, gateB], null, OnnxGraphBuilder.Int("transB", 1)); // [B, 1]
+            var bonus = g.Node("Add", [g.Node("Add", [gateValue, rhoName]), g.Node("Gather", [alphaName, ActionsInput])]); // [B, L]
+            var keyValid = g.Node("Not", [g.Node("Equal", [ItemsInput, g.Int64Scalar("const_repeat_zero_i64", 0)])]);
+            var repeatMasked = g.Node("Where", [keyValid, bonus, g.FloatScalar("const_repeat_zero_f", 0f)]);
+            logits = g.Node("ScatterElements", [logits, ItemsInput, repeatMasked], null,
+                OnnxGraphBuilder.Int("axis", 1), OnnxGraphBuilder.String("reduction", "add"));
+        }
         var minusInf = new TensorProto { DataType = (int)DataType.Float, RawData = ByteString.CopyFrom(BitConverter.GetBytes(float.NegativeInfinity)) };
         minusInf.Dims.Add(1);
         var updates = g.Node("ConstantOfShape", [g.Node("Shape", [ExcludeInput])], null, OnnxGraphBuilder.Tensor("value", minusInf));

@@ -130,6 +130,9 @@ public sealed class OnnxGraphBuilder
         return attribute;
     }
 
+    public static AttributeProto String(string name, string value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8(value) };
+
     public static AttributeProto Tensor(string name, TensorProto value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = value };
 
     private static void CheckSize(int length, long[] dims)

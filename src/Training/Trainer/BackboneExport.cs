@@ -30,7 +30,7 @@ public static class BackboneExport
     };
 
     /// <summary><see cref="TrainAndExport(SequenceCorpus, BackboneOptions, TrainingOptions, string, CancellationToken)"/>
-    /// with the default model sizes (d=64, 2 layers, 2 heads, L=50, dropout 0.2).</summary>
+    /// with the default model sizes (<see cref="BackboneOptions"/>: d=64, 1 layer, 2 heads, L=50, dropout 0.2, repeat head).</summary>
     public static TrainingArtifacts TrainAndExport(SequenceCorpus trainingData, TrainingOptions options, string outDir, CancellationToken cancellationToken = default) =>
         TrainAndExport(trainingData, new BackboneOptions(), options, outDir, cancellationToken);
 
@@ -45,11 +45,12 @@ public static class BackboneExport
         ArgumentException.ThrowIfNullOrWhiteSpace(outDir);
         Directory.CreateDirectory(outDir);
         using var trained = BackboneTrainer.Train(trainingData, model, options, cancellationToken);
-        return Write(trained, trainingData.Vocabulary, outDir);
+        return Write(trained, trainingData.Vocabulary, outDir, trainingData.CollapseRepeats);
     }
 
     /// <summary>Writes the artefacts of an already trained model (model.onnx, conversion.onnx, vocab.json, train-metrics.json).</summary>
-    public static TrainingArtifacts Write(TrainedBackbone trained, ItemVocabulary vocabulary, string outDir)
+    /// <param name="collapseRepeats">Whether the training sequences had consecutive repeats collapsed (recorded in vocab.json).</param>
+    public static TrainingArtifacts Write(TrainedBackbone trained, ItemVocabulary vocabulary, string outDir, bool collapseRepeats = false)
     {
         ArgumentNullException.ThrowIfNull(trained);
         ArgumentNullException.ThrowIfNull(vocabulary);
@@ -74,7 +75,7 @@ public static class BackboneExport
         }
         BackboneOnnxExporter.Export(trained.Model, modelPath, metadata);
         File.WriteAllBytes(Path.Combine(outDir, TrainingArtifacts.ConversionModelFileName), BackboneOnnxExporter.ExportConversionToBytes(trained.Model, metadata));
-        vocabulary.Save(vocabPath, trained.Model.Options);
+        vocabulary.Save(vocabPath, trained.Model.Options, collapseRepeats);
         using (var stream = File.Create(metricsPath))
         {
             JsonSerializer.Serialize(stream, metrics, MetricsJson);

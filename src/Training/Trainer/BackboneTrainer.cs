@@ -34,7 +34,29 @@ public static class BackboneTrainer
     public static TrainedBackbone Train(SequenceCorpus corpus, BackboneOptions model, TrainingOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(corpus);
-        return Train(corpus.ItemSeqs, corpus.ActionSeqs, corpus.NumItems, model, options, cancellationToken);
+        return Train(corpus.ItemSeqs, corpus.ActionSeqs, corpus.NumItems, model, options, cancellationToken, CategoryIndex(corpus.Vocabulary));
+    }
+
+    /// <summary>Category index per token (0 = pad and unknown categories "0"/""), numbered by first appearance.</summary>
+    public static int[] CategoryIndex(ItemVocabulary vocabulary)
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var result = new int[vocabulary.Count + 1];
+        for (var t = 1; t <= vocabulary.Count; t++)
+        {
+            var category = vocabulary.CategoryOf(t);
+            if (string.IsNullOrEmpty(category) || category == "0")
+            {
+                continue;
+            }
+            if (!index.TryGetValue(category, out var c))
+            {
+                index[category] = c = index.Count + 1;
+            }
+            result[t] = c;
+        }
+        return result;
     }
 
     /// <param name="itemSeqs">Per user, chronological item tokens 1..<paramref name="numItems"/>.</param>
@@ -45,7 +67,8 @@ public static class BackboneTrainer
         int numItems,
         BackboneOptions model,
         TrainingOptions options,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        IReadOnlyList<int>? itemCategories = null)
     {
         ArgumentNullException.ThrowIfNull(itemSeqs);
         ArgumentNullException.ThrowIfNull(actionSeqs);
@@ -69,13 +92,13 @@ public static class BackboneTrainer
         }
         var trainPositions = trainUsers.Sum(u => (long)Math.Min(model.MaxLength, split.TrainItems[u].Length - 1));
 
-        var net = new SequenceBackbone(numItems, model);
+        var net = new SequenceBackbone(numItems, model, itemCategories);
         var parameterCount = net.parameters().Sum(p => p.numel());
         using var optimizer = torch.optim.Adam(net.parameters(), options.LearningRate, 0.9, 0.98, 1e-8, options.WeightDecay);
         var rng = new Random(unchecked((int)options.Seed));
         log($"backbone: {numItems} items, {itemSeqs.Count} users ({trainUsers.Length} train, {split.Validation.Count} validation), " +
             $"{trainPositions} train positions, {parameterCount} parameters, d={model.Dim} layers={model.Layers} heads={model.Heads} L={model.MaxLength}, " +
-            $"{(options.Loss == NextItemLoss.SampledSoftmax && options.Negatives < numItems ? $"sampled softmax ({options.Negatives} negatives)" : "full softmax")}, batch {options.BatchSize}, lr {options.LearningRate}, {threads} threads, seed {options.Seed}");
+            $"{(net.HasCategoryEmbeddings ? "category embeddings, " : "")}{(model.RepeatHead ? "repeat head, " : "")}{(options.Loss == NextItemLoss.SampledSoftmax && options.Negatives < numItems ? $"sampled softmax ({options.Negatives} negatives)" : "full softmax")}, batch {options.BatchSize}, lr {options.LearningRate}, {threads} threads, seed {options.Seed}");
 
         var epochs = new List<EpochMetrics>();
         Dictionary<string, Tensor>? best = null;
@@ -111,7 +134,7 @@ public static class BackboneTrainer
                 var validate = split.Validation.Count > 0 && (epoch % options.EvalEvery == 0 || epoch == options.Epochs);
                 if (validate)
                 {
-                    validation = Evaluate(net, split.Validation, options.MetricK, options.EvalBatchSize);
+                    validation = Evaluate(net, split.Validation, options.MetricK, options.EvalBatchSize, options.ExcludeHistory);
                 }
                 evalWatch.Stop();
                 var metrics = new EpochMetrics(epoch, lossSum / positions, itemSum / positions, convSum / positions,
@@ -168,10 +191,16 @@ public static class BackboneTrainer
         }
         net.eval();
 
+        var calibration = split.Validation.Count > 0 ? Calibration(net, split.Validation, options.EvalBatchSize) : null;
+        if (calibration is not null)
+        {
+            log(string.Create(CultureInfo.InvariantCulture,
+                $"conversion head on validation: {calibration.Cases} cases, {calibration.Positives} positive, AUC {(calibration.Auc is { } auc ? auc.ToString("F4", CultureInfo.InvariantCulture) : "n/a")}, ECE {calibration.Ece:F4}, Brier {calibration.Brier:F4}"));
+        }
         RankingMetrics? test = null;
         if (options.EvaluateTest && split.Test.Count > 0)
         {
-            test = Evaluate(net, split.Test, options.MetricK, options.EvalBatchSize);
+            test = Evaluate(net, split.Test, options.MetricK, options.EvalBatchSize, options.ExcludeHistory);
             log(string.Create(CultureInfo.InvariantCulture,
                 $"best epoch {bestEpoch} ({stopReason}); test Recall@{test.K} {test.Recall:F4} NDCG@{test.K} {test.Ndcg:F4} over {test.Users} users"));
         }
@@ -187,6 +216,7 @@ public static class BackboneTrainer
             Epochs = epochs,
             BestEpoch = bestEpoch,
             BestValidation = bestValidation,
+            ValidationConversion = calibration,
             Test = test,
             StopReason = stopReason,
             MeanTrainSecondsPerEpoch = epochs.Count == 0 ? 0 : epochs.Average(e => e.TrainSeconds),
@@ -201,7 +231,22 @@ public static class BackboneTrainer
 
     /// <summary>Recall@K and NDCG@K: for each case, the model reads the case's last L events, every item of its history
     /// (and the pad token) is excluded, and the target's rank among all remaining items is counted (ties rank in its favour).</summary>
-    public static RankingMetrics Evaluate(SequenceBackbone model, IReadOnlyList<EvalCase> cases, int k, int batchSize = 512)
+    public static RankingMetrics Evaluate(SequenceBackbone model, IReadOnlyList<EvalCase> cases, int k, int batchSize = 512, bool excludeHistory = true) =>
+        Evaluate(model, cases, k, batchSize, excludeHistory, null);
+
+    /// <summary>The conversion head on <paramref name="cases"/> (label: <see cref="EvalCase.TargetAction"/> is cart/purchase;
+    /// cases with an unknown action are skipped).</summary>
+    public static ConversionCalibration Calibration(SequenceBackbone model, IReadOnlyList<EvalCase> cases, int batchSize = 512)
+    {
+        ArgumentNullException.ThrowIfNull(cases);
+        var known = cases.Where(c => c.TargetAction != 0).ToArray();
+        var predictions = new List<(double P, bool Label)>(known.Length);
+        Evaluate(model, known, 1, batchSize, true, predictions);
+        return ConversionCalibration.Measure(predictions);
+    }
+
+    private static RankingMetrics Evaluate(SequenceBackbone model, IReadOnlyList<EvalCase> cases, int k, int batchSize, bool excludeHistory,
+        List<(double P, bool Label)>? conversions)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(cases);
@@ -221,10 +266,18 @@ public static class BackboneTrainer
                 var width = SequenceBatch.Width(batch.Select(c => c.Items), model.Options.MaxLength);
                 var items = SequenceBatch.RightAlignedTensor(batch.Select(c => c.Items).ToArray(), width);
                 var actions = SequenceBatch.RightAlignedTensor(batch.Select(c => c.Actions).ToArray(), width);
-                var exclude = SequenceBatch.ExcludeTensor(batch.Select(c => (IEnumerable<int>)c.Items).ToArray());
+                var exclude = SequenceBatch.ExcludeTensor(batch.Select(c => excludeHistory ? c.Items : (IEnumerable<int>)[]).ToArray());
                 var targets = torch.tensor(batch.Select(c => (long)c.Target).ToArray(), ScalarType.Int64).unsqueeze(1);
-                var last = model.forward(items, actions).select(1, -1);
-                var logits = SequenceBackbone.MaskedLogits(model.ItemLogits(last), exclude);
+                var hidden = model.forward(items, actions);
+                var logits = SequenceBackbone.MaskedLogits(model.LastItemScores(hidden, items, actions), exclude);
+                if (conversions is not null)
+                {
+                    var p = model.ConversionLogits(hidden.select(1, -1)).sigmoid().data<float>().ToArray();
+                    for (var i = 0; i < batch.Length; i++)
+                    {
+                        conversions.Add((p[i], SequenceBatch.IsConversion(batch[i].TargetAction)));
+                    }
+                }
                 var targetScore = logits.gather(1, targets);
                 var ranks = logits.gt(targetScore).sum(1).data<long>().ToArray();
                 foreach (var rank in ranks)
@@ -274,17 +327,41 @@ public static class BackboneTrainer
         optimizer.zero_grad();
         var hidden = net.forward(items, actions);
         var flat = hidden.reshape(-1, net.Options.Dim).index_select(0, index);
+        // Repeat head: bonus [B, l, l] of each query position for the items of its (causal) window.
+        var repeat = net.RepeatBonus(hidden, items, actions);
         Tensor itemLoss;
         if (options.Loss == NextItemLoss.FullSoftmax || options.Negatives >= net.NumItems)
         {
-            itemLoss = nn.functional.cross_entropy(net.RealItemLogits(flat), target - 1);
+            var logits = net.ItemLogits(flat); // [n, V+1]
+            if (repeat is (var bonus, var keys))
+            {
+                var l = items.shape[1];
+                logits = logits.scatter_add(1, keys.reshape(-1, l).index_select(0, index), bonus.reshape(-1, l).index_select(0, index));
+            }
+            itemLoss = nn.functional.cross_entropy(logits.narrow(1, 1, net.NumItems), target - 1);
         }
         else
         {
             var embedding = net.ItemEmbedding;
-            var negatives = torch.randint(1, net.NumItems + 1, new long[] { options.Negatives }, dtype: ScalarType.Int64);
+            // Distinct uniform negatives (each item at most once, so a negative's repeat bonus is well defined).
+            var negatives = torch.randperm(net.NumItems, dtype: ScalarType.Int64).narrow(0, 0, options.Negatives) + 1L;
             var positive = (flat * embedding.index_select(0, target)).sum(-1, keepdim: true);
             var negative = flat.matmul(embedding.index_select(0, negatives).t());
+            if (repeat is (var bonus, var keys))
+            {
+                var b = items.shape[0];
+                var l = items.shape[1];
+                var targetGrid = torch.tensor(targetFlat, ScalarType.Int64).view(b, l, 1);
+                var targetBonus = (bonus * keys.eq(targetGrid).to_type(bonus.dtype)).sum(2).reshape(-1).index_select(0, index);
+                positive = positive + targetBonus.unsqueeze(1);
+                // Map each key token to its column among the negatives (the extra column N collects everything else).
+                var column = torch.full(new long[] { net.NumItems + 1 }, (long)options.Negatives, dtype: ScalarType.Int64);
+                column.index_put_(torch.arange(options.Negatives, dtype: ScalarType.Int64), negatives);
+                var negativeBonus = torch.zeros(b, l, options.Negatives + 1, dtype: bonus.dtype)
+                    .scatter_add(2, column.index_select(0, keys.reshape(-1)).view(b, l, l), bonus)
+                    .narrow(2, 0, options.Negatives).reshape(-1, options.Negatives).index_select(0, index);
+                negative = negative + negativeBonus;
+            }
             negative = negative.masked_fill(target.unsqueeze(1).eq(negatives.unsqueeze(0)), float.NegativeInfinity);
             var logits = torch.cat(new[] { positive, negative }, 1);
             itemLoss = nn.functional.cross_entropy(logits, torch.zeros(valid.Count, dtype: ScalarType.Int64));

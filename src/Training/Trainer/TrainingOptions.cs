@@ -56,6 +56,11 @@ public sealed record TrainingOptions
     /// <summary>Rank cut-off of the reported metrics (Recall@K, NDCG@K).</summary>
     public int MetricK { get; init; } = 10;
 
+    /// <summary>Validation (and test) ranking excludes every item of the case's history (the leave-one-out protocol). False
+    /// keeps history items rankable: the protocol of splits whose targets are often re-visits (temporal splits, where only
+    /// purchased items are excluded), so that early stopping sees what the repeat head contributes.</summary>
+    public bool ExcludeHistory { get; init; } = true;
+
     /// <summary>Evaluate the leave-one-out test split once, after early stopping (reported, never used for selection).</summary>
     public bool EvaluateTest { get; init; } = true;
 
