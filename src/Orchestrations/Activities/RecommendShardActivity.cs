@@ -129,6 +129,8 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
             Reasoning = pipeline.Fuses ? pipeline.SummarizeReasoning(reasonSeconds) : null,
             ItemsBySource = tally.ItemsBySource,
             ItemsByRole = tally.ItemsByRole,
+            CategoriesBeforeFusion = ShardOutcome.Top(tally.CategoriesBeforeFusion),
+            CategoriesAfterFusion = ShardOutcome.Top(tally.CategoriesAfterFusion),
             UsersByArm = input.Experiment is null ? null : tally.UsersByArm,
             Executions = executions,
         };
