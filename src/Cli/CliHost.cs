@@ -75,6 +75,8 @@ public sealed class CliHost : IAsyncDisposable
             builder.Services.AddSingleton<IBlobStore>(sp => decorateStore(sp.GetRequiredService<AzureBlobStore>()));
         }
         builder.Services.AddRoleGenCore();
+        // Traces and metrics: console with RoleGen__Telemetry__Console=true, OTLP with OTEL_EXPORTER_OTLP_ENDPOINT.
+        builder.Services.AddRoleGenTelemetry(builder.Configuration);
         // Optional LLM reasoner: RoleGen__Reasoner__Llm__Endpoint / __Deployment / __ApiKey in the environment.
         builder.Services.AddRoleGenLlmReasoner(builder.Configuration);
         builder.Services.AddRoleGenBlobStorage(o =>
