@@ -69,6 +69,9 @@ public sealed class CliHost : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft", settings.Verbose ? LogLevel.Information : LogLevel.Error);
         builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
         builder.Logging.AddFilter("Grpc", LogLevel.Error);
+        // Azure SDK logs reach ILogger through AddAzureClients; its expected 404/409 responses (TryRead, CreateIfNotExists)
+        // are warnings there, so only errors show unless --verbose.
+        builder.Logging.AddFilter("Azure", settings.Verbose ? LogLevel.Warning : LogLevel.Error);
         if (decorateStore is not null)
         {
             // Registered before AddRoleGenBlobStorage, whose IBlobStore registration is a TryAdd.
