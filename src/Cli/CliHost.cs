@@ -77,12 +77,17 @@ public sealed class CliHost : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft", settings.Verbose ? LogLevel.Information : LogLevel.Error);
         builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
         builder.Logging.AddFilter("Grpc", LogLevel.Error);
+        // Azure SDK logs reach ILogger through AddAzureClients; its expected 404/409 responses (TryRead, CreateIfNotExists)
+        // are warnings there, so only errors show unless --verbose.
+        builder.Logging.AddFilter("Azure", settings.Verbose ? LogLevel.Warning : LogLevel.Error);
         if (decorateStore is not null)
         {
             // Registered before AddRoleGenBlobStorage, whose IBlobStore registration is a TryAdd.
             builder.Services.AddSingleton<IBlobStore>(sp => decorateStore(sp.GetRequiredService<AzureBlobStore>()));
         }
         builder.Services.AddRoleGenCore();
+        // Traces and metrics: console with RoleGen__Telemetry__Console=true, OTLP with OTEL_EXPORTER_OTLP_ENDPOINT.
+        builder.Services.AddRoleGenTelemetry(builder.Configuration);
         // Optional LLM reasoner: RoleGen__Reasoner__Llm__Endpoint / __Deployment / __ApiKey in the environment.
         builder.Services.AddRoleGenLlmReasoner(builder.Configuration);
         builder.Services.AddRoleGenBlobStorage(o =>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using RoleGen.Core.Demo;
 using RoleGen.Core.Reasoning;
+using RoleGen.Core.Reporting;
 
 namespace RoleGen.Evaluation;
 

@@ -1,3 +1,4 @@
+using RoleGen.Core.Reporting;
 using RoleGen.Evaluation;
 
 namespace RoleGen.Evaluation.Tests;

@@ -110,6 +110,35 @@ public sealed partial class ConfigurationTests
     }
 
     [Fact]
+    public void AzureClients_ConnectionString_OneBlobServiceClientFromTheFactory_WithSdkLogsForwarded()
+    {
+        using var sp = Services(Config(("RoleGen:Storage:ConnectionString", "UseDevelopmentStorage=true"), ("RoleGen:Storage:Container", "ops-test")));
+
+        var container = sp.GetRequiredService<Azure.Storage.Blobs.BlobContainerClient>();
+        Assert.Equal("ops-test", container.Name);
+        Assert.Same(sp.GetRequiredService<Azure.Storage.Blobs.BlobServiceClient>(), sp.GetRequiredService<Azure.Storage.Blobs.BlobServiceClient>());
+        Assert.NotNull(sp.GetService<Microsoft.Extensions.Azure.IAzureClientFactory<Azure.Storage.Blobs.BlobServiceClient>>());
+        // AddAzureClients' forwarder: the SDK's EventSource logs become ILogger entries (category Azure.*)
+        Assert.NotNull(sp.GetService<Microsoft.Extensions.Azure.AzureEventSourceLogForwarder>());
+    }
+
+    [Fact]
+    public void AzureClients_BlobServiceUri_UsesTheAppsOneCredential()
+    {
+        using var sp = Services(Config(("RoleGen:Storage:BlobServiceUri", "https://acct.blob.core.windows.net"), ("AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000001")));
+
+        var client = sp.GetRequiredService<Azure.Storage.Blobs.BlobServiceClient>();
+        Assert.Equal("https://acct.blob.core.windows.net/", client.Uri.ToString());
+        Assert.Equal("acct", client.AccountName);
+    }
+
+    [Fact]
+    public void HostJson_TelemetryMode_IsOpenTelemetry()
+    {
+        Assert.Equal("OpenTelemetry", ReadJson("host.json").GetProperty("telemetryMode").GetString());
+    }
+
+    [Fact]
     public void HostJson_TaskHubAndLimits_AreSetFromAppSettings()
     {
         var durable = ReadJson("host.json").GetProperty("extensions").GetProperty("durableTask");

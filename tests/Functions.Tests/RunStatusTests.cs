@@ -171,6 +171,16 @@ public sealed class RunReportTests
     }
 
     [Fact]
+    public async Task ReportAsync_FormatHtml_ReturnsTheHtmlReport()
+    {
+        await _store.WriteTextAsync(BlobLayout.ReportHtml("run-1"), "<!DOCTYPE html><title>run-1</title>");
+        var content = Assert.IsType<Microsoft.AspNetCore.Mvc.ContentResult>(await GetAsync("run-1", "?format=html"));
+        Assert.Equal(200, content.StatusCode);
+        Assert.StartsWith("text/html", content.ContentType, StringComparison.Ordinal);
+        Assert.Contains("<title>run-1</title>", content.Content, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReportAsync_FormatMdWithoutReport_Returns404()
     {
         await _store.WriteTextAsync(BlobLayout.Manifest("run-1"), "{}");

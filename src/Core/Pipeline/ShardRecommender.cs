@@ -118,10 +118,11 @@ public sealed class ShardRecommender
         {
             var arm = experiment is null ? (Arm?)null : ArmAssignment.Of(experiment.Name, users[i].UserId, experiment.TreatmentShare);
             // A/B: control users get the model's own list (the baseline policy), treatment users RoleGen's.
-            final[i] = _fusion is not null && reasoning is not null && arm != Arm.Control
-                ? _fusion.Fuse(users[i], recs[i], reasoning[i], Options.TopK) with { Arm = arm }
+            var fused = _fusion is not null && reasoning is not null && arm != Arm.Control;
+            final[i] = fused
+                ? _fusion!.Fuse(users[i], recs[i], reasoning![i], Options.TopK) with { Arm = arm }
                 : recs[i] with { Items = recs[i].Items.Take(Options.TopK).ToArray(), Arm = arm };
-            Scoring.Add(recs[i], final[i]);
+            Scoring.Add(recs[i], final[i], fused ? Options.TopK : 0);
         }
         return final;
     }
@@ -155,7 +156,15 @@ public sealed class ScoringTally
 
     public Dictionary<string, long> UsersByArm { get; } = new(StringComparer.Ordinal);
 
-    public void Add(UserRecommendations model, UserRecommendations final)
+    /// <summary>Categories of the model's own top-K of the users whose list was fused (before fusion)…</summary>
+    public Dictionary<string, long> CategoriesBeforeFusion { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>…and of their final lists (after fusion): what fusion did to the category mix.</summary>
+    public Dictionary<string, long> CategoriesAfterFusion { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Tallies one user. <paramref name="fusedTopK"/> &gt; 0: the final list is the fusion of the model's list
+    /// (its top <paramref name="fusedTopK"/> is what the user would have got without fusion).</summary>
+    public void Add(UserRecommendations model, UserRecommendations final, int fusedTopK = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(final);
@@ -168,6 +177,17 @@ public sealed class ScoringTally
         {
             var key = arm.ToString().ToLowerInvariant();
             UsersByArm[key] = UsersByArm.GetValueOrDefault(key) + 1;
+        }
+        if (fusedTopK > 0)
+        {
+            foreach (var item in model.Items.Take(fusedTopK))
+            {
+                CategoriesBeforeFusion[item.CategoryId] = CategoriesBeforeFusion.GetValueOrDefault(item.CategoryId) + 1;
+            }
+            foreach (var item in final.Items)
+            {
+                CategoriesAfterFusion[item.CategoryId] = CategoriesAfterFusion.GetValueOrDefault(item.CategoryId) + 1;
+            }
         }
         foreach (var item in final.Items)
         {

@@ -38,6 +38,23 @@ public sealed record ShardOutcome(
 
     public IReadOnlyDictionary<string, long>? ItemsByRole { get; init; }
 
+    /// <summary>The shard's most frequent categories (at most <see cref="TopCategories"/>) in the model's own lists of the
+    /// users whose lists were fused, and in their final lists: fusion's effect on the category mix (null: no fusion).</summary>
+    public IReadOnlyDictionary<string, long>? CategoriesBeforeFusion { get; init; }
+
+    public IReadOnlyDictionary<string, long>? CategoriesAfterFusion { get; init; }
+
+    /// <summary>Categories kept per shard in <see cref="CategoriesBeforeFusion"/> / <see cref="CategoriesAfterFusion"/>.</summary>
+    public const int TopCategories = 20;
+
+    /// <summary>The <paramref name="n"/> largest counts (ties by key), or null when there are none.</summary>
+    public static IReadOnlyDictionary<string, long>? Top(IReadOnlyDictionary<string, long> counts, int n = TopCategories)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        return counts.Count == 0 ? null : counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(n)
+            .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+    }
+
     /// <summary>Users per A/B arm (control, treatment) in the shard's candidates.</summary>
     public IReadOnlyDictionary<string, long>? UsersByArm { get; init; }
 

@@ -60,6 +60,7 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
         var reportPath = BlobLayout.Report(request.RunId);
         await store.WriteJsonAsync(manifestPath, manifest, cancellationToken).ConfigureAwait(false);
         await store.WriteTextAsync(reportPath, RenderMarkdown(manifest, store), cancellationToken).ConfigureAwait(false);
+        await WriteHtmlAsync(manifest, cancellationToken).ConfigureAwait(false);
         if (experiment is not null && status != RunStatus.Failed && counts.Published > 0)
         {
             // The nightly chain's "previous run": written last, only for runs whose candidates were published.
@@ -71,6 +72,27 @@ public sealed class RunReportWriter(IBlobStore store, ILogger<RunReportWriter> l
         return new RunSummary(request.RunId, status, request.Dataset, counts.UsersInWindow, counts.Dormant, counts.Published,
             counts.Shards, counts.ShardsFailed, model is null ? null : $"{model.Kind}@{model.Version}", manifestPath, reportPath,
             $"runs/{request.RunId}/shards/", timings.TotalSeconds, error);
+    }
+
+    /// <summary>Users explained in report.html (from the first succeeded shard; a few reads at the head of its files).</summary>
+    public const int ExplainedUsers = 5;
+
+    private async Task WriteHtmlAsync(RunManifest manifest, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<UserExplanation> sample = [];
+        if (manifest.Shards.FirstOrDefault(s => s.Status == ShardStatus.Succeeded && s.Published > 0) is { } shard)
+        {
+            try
+            {
+                sample = await new RunResultsReader(store).SampleAsync(manifest.RunId, shard.Shard, ExplainedUsers, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidDataException ex)
+            {
+                // a corrupt shard file costs the report its examples, not the run its report
+                logger.LogWarning(ex, "Run {RunId}: no user explanations in report.html", manifest.RunId);
+            }
+        }
+        await store.WriteTextAsync(BlobLayout.ReportHtml(manifest.RunId), RunHtmlReport.Render(manifest, sample), cancellationToken).ConfigureAwait(false);
     }
 
     public static string RenderMarkdown(RunManifest m, IBlobStore store)

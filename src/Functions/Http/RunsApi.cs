@@ -130,7 +130,8 @@ public sealed class RunsApi(IBlobStore store, IOptions<RunsOptions> runs, IOptio
         return Json(StatusCodes.Status202Accepted, new TerminateAccepted(id, reason, links.StatusQueryGetUri));
     }
 
-    /// <summary><c>GET /api/runs/{id}/report[?format=md]</c>: the run's manifest.json (default) or report.md; 404 when the run
+    /// <summary><c>GET /api/runs/{id}/report[?format=md|html]</c>: the run's manifest.json (default), report.md or the
+    /// self-contained report.html; 404 when the run
     /// has not written it (yet).</summary>
     [Function(ReportFunction)]
     public async Task<IActionResult> ReportAsync(
@@ -148,11 +149,12 @@ public sealed class RunsApi(IBlobStore store, IOptions<RunsOptions> runs, IOptio
         {
             "" or "json" => (BlobLayout.Manifest(id), "application/json; charset=utf-8"),
             "md" or "markdown" => (BlobLayout.Report(id), "text/markdown; charset=utf-8"),
+            "html" => (BlobLayout.ReportHtml(id), "text/html; charset=utf-8"),
             _ => (null, null),
         };
         if (path is null)
         {
-            return Json(StatusCodes.Status400BadRequest, new ApiError($"Unknown format '{format}': use json (default) or md."));
+            return Json(StatusCodes.Status400BadRequest, new ApiError($"Unknown format '{format}': use json (default), md or html."));
         }
         try
         {

@@ -1,4 +1,5 @@
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -48,11 +49,23 @@ public static class ServiceCollectionExtensions
         {
             options.Configure(configure);
         }
-        services.TryAddSingleton(sp =>
+        // One BlobServiceClient through the Azure client factory (Microsoft.Extensions.Azure): the SDK's event-source logs
+        // are forwarded into ILogger (category Azure.*, filtered in host.json / the CLI's logging), and the one credential
+        // of the app (managed identity in Azure) is the factory's.
+        services.AddAzureClients(clients =>
         {
-            var o = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return CreateContainerClient(o, credential);
+            clients.AddClient<BlobServiceClient, BlobClientOptions>((clientOptions, factoryCredential, sp) =>
+            {
+                var o = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+                return CreateServiceClient(o, o.BlobServiceUri is null ? null : credential ?? factoryCredential, clientOptions);
+            });
+            if (credential is not null)
+            {
+                clients.UseCredential(credential);
+            }
         });
+        services.TryAddSingleton(sp => sp.GetRequiredService<BlobServiceClient>()
+            .GetBlobContainerClient(sp.GetRequiredService<IOptions<StorageOptions>>().Value.Container));
         services.TryAddSingleton<AzureBlobStore>();
         services.TryAddSingleton<IBlobStore>(sp => sp.GetRequiredService<AzureBlobStore>());
         return services;
@@ -61,7 +74,11 @@ public static class ServiceCollectionExtensions
     public static BlobContainerClient CreateContainerClient(StorageOptions options, Azure.Core.TokenCredential? credential = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var clientOptions = new BlobClientOptions();
+        return CreateServiceClient(options, credential, new BlobClientOptions()).GetBlobContainerClient(options.Container);
+    }
+
+    private static BlobServiceClient CreateServiceClient(StorageOptions options, Azure.Core.TokenCredential? credential, BlobClientOptions clientOptions)
+    {
         clientOptions.Retry.MaxRetries = 5;
         clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(100);
         if (options.BlobServiceUri is not null)
@@ -70,8 +87,8 @@ public static class ServiceCollectionExtensions
             {
                 throw new InvalidOperationException("A token credential (managed identity) is required when RoleGen:Storage:BlobServiceUri is set.");
             }
-            return new BlobServiceClient(options.BlobServiceUri, credential, clientOptions).GetBlobContainerClient(options.Container);
+            return new BlobServiceClient(options.BlobServiceUri, credential, clientOptions);
         }
-        return new BlobServiceClient(options.ConnectionString, clientOptions).GetBlobContainerClient(options.Container);
+        return new BlobServiceClient(options.ConnectionString, clientOptions);
     }
 }

@@ -52,6 +52,10 @@ internal sealed class ChatRetry(LlmReasonerOptions options, ILogger logger, Time
         }
         catch (ClientResultException ex) when (IsTransient(ex.Status))
         {
+            if (ex.Status == 429)
+            {
+                Core.Telemetry.RoleGenTelemetry.LlmThrottled.Add(1);
+            }
             return new ChatAttempt(ChatAttemptKind.Transient, null, $"HTTP {ex.Status}: {FirstLine(ex.Message)}", RetryAfter(ex.GetRawResponse()));
         }
         catch (ClientResultException ex)

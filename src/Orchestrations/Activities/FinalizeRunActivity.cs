@@ -1,6 +1,7 @@
 using Microsoft.DurableTask;
 using RoleGen.Core.Runs;
 using RoleGen.Core.Storage;
+using RoleGen.Core.Telemetry;
 using RoleGen.Orchestrations.Models;
 
 namespace RoleGen.Orchestrations.Activities;
@@ -13,6 +14,8 @@ public sealed class FinalizeRunActivity(RunReportWriter writer, IBlobStore store
     public override async Task<RunSummary> RunAsync(TaskActivityContext context, FinalizeRunInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        using var span = RoleGenTelemetry.Source.StartActivity(nameof(FinalizeRunActivity));
+        span?.SetTag("rolegen.run_id", input.Request.RunId);
         var failures = input.Batches.SelectMany(b => b.Failures).ToDictionary(f => f.Shard);
         var outcomes = new List<ShardOutcome>();
         var users = input.ShardUsers ?? [];
@@ -43,10 +46,17 @@ public sealed class FinalizeRunActivity(RunReportWriter writer, IBlobStore store
         }
         var interruptions = input.Batches.Count == 0 ? null : new RunInterruptions(input.Batches.Sum(b => b.Interruptions),
             Math.Round(input.Batches.Sum(b => b.InterruptionSeconds), 3), outcomes.Sum(o => o.Executions), outcomes.Sum(o => o.Attempts));
-        return await writer.WriteAsync(input.Request, input.Cohort, input.Model, outcomes,
+        var summary = await writer.WriteAsync(input.Request, input.Cohort, input.Model, outcomes,
             new RunTimings(input.StartedAt, input.FinishedAt, input.SelectSeconds, input.ModelSeconds, input.ShardsSeconds,
                 (input.FinishedAt - input.StartedAt).TotalSeconds) { DowntimeSeconds = interruptions?.DowntimeSeconds ?? 0 },
             input.Error, reasoning: RunReasoning.Summarize(input.Request, outcomes, input.ReasoningStats?.Path, input.ReasoningStats?.Seconds ?? 0, input.ReasoningNote),
             ranker: new RunRanker(input.Tuning, input.RankerNote), preparation: input.Preparation, interruptions: interruptions).ConfigureAwait(false);
+        RoleGenTelemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>(RoleGenTelemetry.RunStatusTag, summary.Status.ToString().ToLowerInvariant()));
+        if (summary.FailedShards > 0)
+        {
+            RoleGenTelemetry.ShardsFailed.Add(summary.FailedShards);
+        }
+        span?.SetTag(RoleGenTelemetry.RunStatusTag, summary.Status.ToString().ToLowerInvariant());
+        return summary;
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.DurableTask;
 using RoleGen.Core.Runs;
 using RoleGen.Core.Scoring;
 using RoleGen.Core.Storage;
+using RoleGen.Core.Telemetry;
 using RoleGen.Orchestrations.Models;
 
 namespace RoleGen.Orchestrations.Activities;
@@ -14,11 +15,17 @@ public sealed class PrepareRunActivity(RunInputsBuilder builder) : TaskActivity<
     public override async Task<PrepareRunResult> RunAsync(TaskActivityContext context, PrepareRunInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        using var span = RoleGenTelemetry.Source.StartActivity(nameof(PrepareRunActivity));
+        span?.SetTag("rolegen.run_id", input.RunId);
+        span?.SetTag(RoleGenTelemetry.DatasetTag, input.Dataset);
+        RoleGenTelemetry.RunsStarted.Add(1, new KeyValuePair<string, object?>(RoleGenTelemetry.TriggerTag, input.TriggeredBy));
         var built = await builder.BuildAsync(new RunInputsRequest(input.RunId, input.Dataset, input.Policy, input.ShardSize, input.ShardCount,
             input.BuildTransition, input.BuildStatistics)).ConfigureAwait(false);
         var cohort = built.Cohort;
         var summary = new CohortSummary(BlobLayout.Cohort(input.RunId), cohort.AsOfUnixSeconds, cohort.WindowStartUnixSeconds,
             cohort.EventsInWindow, cohort.UsersInWindow, cohort.Dormant, cohort.NotDormantReasons, cohort.ShardCount, cohort.EmptyShards, built.Seconds);
+        RoleGenTelemetry.UsersSelected.Add(cohort.Dormant, new KeyValuePair<string, object?>(RoleGenTelemetry.DatasetTag, input.Dataset));
+        span?.SetTag("rolegen.users.dormant", cohort.Dormant);
         var users = new int[cohort.ShardCount];
         foreach (var shard in cohort.Shards)
         {

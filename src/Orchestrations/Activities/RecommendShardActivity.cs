@@ -7,7 +7,9 @@ using RoleGen.Core.Ingest;
 using RoleGen.Core.Pipeline;
 using RoleGen.Core.Reasoning;
 using RoleGen.Core.Runs;
+using RoleGen.Core.Scoring;
 using RoleGen.Core.Storage;
+using RoleGen.Core.Telemetry;
 using RoleGen.Orchestrations.Models;
 
 namespace RoleGen.Orchestrations.Activities;
@@ -27,6 +29,25 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
     public override async Task<RecommendShardResult> RunAsync(TaskActivityContext context, RecommendShardInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        using var span = RoleGenTelemetry.Source.StartActivity(nameof(RecommendShardActivity));
+        span?.SetTag("rolegen.run_id", input.RunId);
+        span?.SetTag("rolegen.shard", input.Shard);
+        try
+        {
+            var result = await RecommendAsync(input).ConfigureAwait(false);
+            RoleGenTelemetry.ShardsCompleted.Add(1, new KeyValuePair<string, object?>(RoleGenTelemetry.ShardStatusTag, "succeeded"));
+            return result;
+        }
+        catch (Exception ex)
+        {
+            RoleGenTelemetry.ShardsCompleted.Add(1, new KeyValuePair<string, object?>(RoleGenTelemetry.ShardStatusTag, "failed"));
+            span?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            throw;
+        }
+    }
+
+    private async Task<RecommendShardResult> RecommendAsync(RecommendShardInput input)
+    {
         var started = DateTime.UtcNow;
         var watch = Stopwatch.StartNew();
         var executions = await CountExecutionAsync(input).ConfigureAwait(false);
@@ -78,12 +99,18 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
                     IReadOnlyList<UserReasoning>? reasoned = null;
                     if (reasoning is not null)
                     {
+                        using var reasonSpan = RoleGenTelemetry.Source.StartActivity("reason");
                         reasoned = await pipeline.ReasonAsync(batch).ConfigureAwait(false);
                         await JsonLines.WriteAsync(reasoning, reasoned).ConfigureAwait(false);
                     }
                     reasonSeconds += step.Elapsed.TotalSeconds;
                     step.Restart();
-                    var recs = pipeline.Recommend(batch, reasoned);
+                    IReadOnlyList<UserRecommendations> recs;
+                    using (var scoreSpan = RoleGenTelemetry.Source.StartActivity("score"))
+                    {
+                        scoreSpan?.SetTag(RoleGenTelemetry.ExecutionProviderTag, pipeline.Model.Runtime);
+                        recs = pipeline.Recommend(batch, reasoned);
+                    }
                     scoreSeconds += step.Elapsed.TotalSeconds;
                     published += await JsonLines.WriteAsync(candidates, recs.Select(r => new CandidateRow(input.RunId, r.UserId, input.Shard,
                         r.Items.Select((item, rank) => new Candidate(rank + 1, item.ItemId, item.CategoryId, item.Score, item.Source) { Role = item.Role }).ToArray())
@@ -92,6 +119,7 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
                     })).ConfigureAwait(false);
                 }
             }
+            using var publishSpan = RoleGenTelemetry.Source.StartActivity("publish");
             if (pipeline.Fuses)
             {
                 await UploadAsync(Path.Combine(spool, "reasoning.jsonl"), reasoningPath).ConfigureAwait(false);
@@ -129,9 +157,12 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
             Reasoning = pipeline.Fuses ? pipeline.SummarizeReasoning(reasonSeconds) : null,
             ItemsBySource = tally.ItemsBySource,
             ItemsByRole = tally.ItemsByRole,
+            CategoriesBeforeFusion = ShardOutcome.Top(tally.CategoriesBeforeFusion),
+            CategoriesAfterFusion = ShardOutcome.Top(tally.CategoriesAfterFusion),
             UsersByArm = input.Experiment is null ? null : tally.UsersByArm,
             Executions = executions,
         };
+        RecordMetrics(outcome, pipeline, reasonSeconds, scoreSeconds, ioSeconds);
         var reportPath = BlobLayout.ShardReport(input.RunId, input.Shard);
         await store.WriteJsonAsync(reportPath, outcome).ConfigureAwait(false);
         logger.LogInformation("Shard {Shard}: {Published} users published ({Cold} cold) with {Model} in {Seconds:F2} s (reasoning {Reason:F2} s, scoring {Score:F2} s)",
@@ -143,6 +174,23 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
                 fallbacks, users, input.Shard, string.Join(", ", (pipeline.Reasoner as LlmRefiningReasoner)?.FallbackReasons.Select(kv => $"{kv.Key} {kv.Value}") ?? []));
         }
         return new RecommendShardResult(input.Shard, users, published, candidatesPath, reportPath, started, Math.Round(watch.Elapsed.TotalSeconds, 3), executions);
+    }
+
+    /// <summary>The shard's counts and step durations as metrics (aggregates only; no user id leaves as an attribute).</summary>
+    private static void RecordMetrics(ShardOutcome outcome, ShardRecommender pipeline, double reasonSeconds, double scoreSeconds, double ioSeconds)
+    {
+        var provider = new KeyValuePair<string, object?>(RoleGenTelemetry.ExecutionProviderTag, pipeline.Model.Runtime ?? "unknown");
+        RoleGenTelemetry.UsersScored.Add(outcome.Scored);
+        RoleGenTelemetry.UsersPublished.Add(outcome.Published);
+        RoleGenTelemetry.ScoreDuration.Record(scoreSeconds, provider);
+        RoleGenTelemetry.ShardDuration.Record(scoreSeconds, new KeyValuePair<string, object?>(RoleGenTelemetry.StepTag, "score"));
+        RoleGenTelemetry.ShardDuration.Record(ioSeconds, new KeyValuePair<string, object?>(RoleGenTelemetry.StepTag, "publish"));
+        if (outcome.Reasoning is { } r)
+        {
+            RoleGenTelemetry.UsersReasoned.Add(r.Users);
+            RoleGenTelemetry.ShardDuration.Record(reasonSeconds, new KeyValuePair<string, object?>(RoleGenTelemetry.StepTag, "reason"));
+            RoleGenTelemetry.RecordLlm(r.Llm, r.Reasoners.GetValueOrDefault(ReasonerKinds.EmbeddedFallback));
+        }
     }
 
     private async Task UploadAsync(string file, string path)

@@ -9,7 +9,11 @@ namespace RoleGen.Orchestrations.Models;
 
 /// <summary>The run's one pass over its events: the cohort and shards, the transition model (when the ranker uses it) and
 /// the reasoner's statistics (when the reasoner is on).</summary>
-public sealed record PrepareRunInput(string RunId, string Dataset, DormancyPolicy Policy, int ShardSize, int ShardCount, bool BuildTransition, bool BuildStatistics);
+public sealed record PrepareRunInput(string RunId, string Dataset, DormancyPolicy Policy, int ShardSize, int ShardCount, bool BuildTransition, bool BuildStatistics)
+{
+    /// <summary>Who started the run (<see cref="RunRequest.TriggeredBy"/>: timer, http, cli): the rolegen.runs.started attribute.</summary>
+    public string TriggeredBy { get; init; } = "cli";
+}
 
 /// <summary>The pass's result. <see cref="ShardUsers"/>: users per shard, indexed by shard number (0 = empty shard) — the
 /// compact form of the shard list (the paths are <c>BlobLayout.ShardUsers</c>).</summary>

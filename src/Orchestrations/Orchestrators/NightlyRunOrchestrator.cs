@@ -83,7 +83,7 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
             {
                 prepared = await context.CallActivityAsync<PrepareRunResult>(nameof(PrepareRunActivity),
                     new PrepareRunInput(input.RunId, input.Dataset, input.Policy, input.ShardSize, input.ShardCount, BuildTransition: weight < 1,
-                        BuildStatistics: input.Reasoner.Enabled), retry);
+                        BuildStatistics: input.Reasoner.Enabled) { TriggeredBy = input.TriggeredBy }, retry);
                 selectSeconds = (context.CurrentUtcDateTime - prepareStarted).TotalSeconds;
                 log.LogInformation("Run {RunId}: {Dormant} dormant users in {Shards} non-empty shards", input.RunId, prepared.Cohort.Dormant,
                     prepared.ShardUsers.Count(u => u > 0));

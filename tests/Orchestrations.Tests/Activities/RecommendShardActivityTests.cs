@@ -1,6 +1,8 @@
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using RoleGen.Core.Cohort;
 using RoleGen.Core.Events;
 using RoleGen.Core.Ingest;
@@ -234,6 +236,59 @@ public sealed class RecommendShardActivityTests
         Assert.Equal(1, outcome.ItemsBySource!["reasoned"]);
         // The model is asked for top-K + PathsPerUser items, so reasoned items can enter without emptying the tail.
         recommender.Verify(r => r.Recommend(It.IsAny<IReadOnlyList<UserTrajectory>>(), 3 + new ReasonerOptions().PathsPerUser), Times.Once);
+    }
+
+    [Fact]
+    public async Task RunAsync_Telemetry_SpansPerStepAndShardMetrics_InMemoryExporter()
+    {
+        var spans = new List<System.Diagnostics.Activity>();
+        var metrics = new List<OpenTelemetry.Metrics.Metric>();
+        using (var tracer = OpenTelemetry.Sdk.CreateTracerProviderBuilder().AddSource(RoleGen.Core.Telemetry.RoleGenTelemetry.Name).AddInMemoryExporter(spans).Build())
+        using (var meter = OpenTelemetry.Sdk.CreateMeterProviderBuilder().AddMeter(RoleGen.Core.Telemetry.RoleGenTelemetry.Name).AddInMemoryExporter(metrics).Build())
+        {
+            var store = await ReasoningShardWorld.StoreAsync();
+            var (activity, _, _) = Activity(store);
+            await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input with { RunId = "telemetry-run" });
+            // a shard's LLM counters (as LlmRefiningReasoner reports them) become calls by outcome, tokens by kind, fallbacks
+            RoleGen.Core.Telemetry.RoleGenTelemetry.RecordLlm(new Dictionary<string, long> { ["llm.ok"] = 2, ["llm.promptTokens"] = 100, ["llm.completionTokens"] = 7 }, fallbacks: 1);
+            meter.ForceFlush();
+            tracer.ForceFlush();
+        }
+
+        var root = Assert.Single(spans, a => a.OperationName == nameof(RecommendShardActivity) && (string?)a.GetTagItem("rolegen.run_id") == "telemetry-run");
+        var children = spans.Where(a => a.ParentSpanId == root.SpanId).Select(a => a.OperationName).ToHashSet();
+        Assert.Superset(new HashSet<string> { "reason", "score", "publish" }, children);
+        Assert.Equal("fake-runtime", spans.First(a => a.ParentSpanId == root.SpanId && a.OperationName == "score").GetTagItem("rolegen.execution_provider"));
+
+        static IEnumerable<OpenTelemetry.Metrics.MetricPoint> Points(OpenTelemetry.Metrics.Metric m)
+        {
+            foreach (ref readonly var p in m.GetMetricPoints())
+            {
+                yield return p;
+            }
+        }
+        static Dictionary<string, object?> Tags(OpenTelemetry.Metrics.MetricPoint p)
+        {
+            var tags = new Dictionary<string, object?>();
+            foreach (var t in p.Tags)
+            {
+                tags[t.Key] = t.Value;
+            }
+            return tags;
+        }
+        long Sum(string name) => metrics.Where(m => m.Name == name).SelectMany(Points).Sum(p => p.GetSumLong());
+        Assert.True(Sum("rolegen.users.published") >= 3);
+        Assert.True(Sum("rolegen.users.scored") >= 3);
+        Assert.True(Sum("rolegen.users.reasoned") >= 3);
+        Assert.Contains(metrics.Where(m => m.Name == "rolegen.shards.completed").SelectMany(Points), p => (string?)Tags(p)["rolegen.shard.status"] == "succeeded");
+        Assert.Contains(metrics.Where(m => m.Name == "rolegen.llm.calls").SelectMany(Points), p => (string?)Tags(p)["rolegen.llm.outcome"] == "ok" && p.GetSumLong() >= 2);
+        Assert.Contains(metrics.Where(m => m.Name == "rolegen.llm.tokens").SelectMany(Points), p => (string?)Tags(p)["rolegen.llm.token_kind"] == "prompt" && p.GetSumLong() >= 100);
+        Assert.True(Sum("rolegen.llm.fallbacks") >= 1);
+        // this class's fake runtime: exactly this shard's one score measurement (the exporter sees the cumulative point at
+        // ForceFlush and again when the provider is disposed)
+        var score = metrics.Where(m => m.Name == "rolegen.score.duration").SelectMany(Points).First(p => (string?)Tags(p)["rolegen.execution_provider"] == "fake-runtime");
+        Assert.Equal(1, score.GetHistogramCount());
+        Assert.Equal(["publish", "reason", "score"], metrics.Where(m => m.Name == "rolegen.shard.duration").SelectMany(Points).Select(p => (string)Tags(p)["rolegen.step"]!).Distinct().Order());
     }
 
     [Fact]

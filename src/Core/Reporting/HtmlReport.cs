@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 
-namespace RoleGen.Evaluation;
+namespace RoleGen.Core.Reporting;
 
 /// <summary>One series of a bar chart: a name and one value per group, with optional CI bounds (NaN = no error bar).</summary>
 public sealed record BarSeries(string Name, IReadOnlyList<double> Values, IReadOnlyList<double>? Lower = null, IReadOnlyList<double>? Upper = null);
