@@ -9,8 +9,11 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # libtorch (backbone training tests) spins OpenMP threads actively unless told otherwise: keep them passive.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
+echo "== restore (locked mode: packages.lock.json must match the package graph)"
+dotnet restore RoleGen.sln --locked-mode -nologo -v quiet
+
 echo "== build (Release, warnings as errors)"
-dotnet build RoleGen.sln -c Release -nologo -v quiet -clp:ErrorsOnly
+dotnet build RoleGen.sln -c Release --no-restore -nologo -v quiet -clp:ErrorsOnly
 
 echo "== infrastructure: bicep build + lint"
 scripts/bicep.sh check

@@ -98,9 +98,9 @@ public sealed class EvaluationCommandTests
         {
             for (var i = 0; i < 12; i++)
             {
-                sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"u{u},i{(u + i) % 8},c{i % 2},pv,{split - 86_400 * (i % 4) - 100 - i}\n");
+                sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"{100 + u},{10 + (u + i) % 8},{1 + i % 2},pv,{split - 86_400 * (i % 4) - 100 - i}\n");
             }
-            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"u{u},i{(u + 1) % 8},c{(u + 1) % 2},buy,{split + 10}\n");
+            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"{100 + u},{10 + (u + 1) % 8},{1 + (u + 1) % 2},buy,{split + 10}\n");
         }
         return sb.ToString();
     }

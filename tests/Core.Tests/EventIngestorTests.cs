@@ -10,14 +10,14 @@ namespace RoleGen.Core.Tests;
 public class EventIngestorTests
 {
     private const string Mixed =
-        "1,10,100,pv,1000\n" +
-        "1,11,100,cart,1010\n" +
-        "2,12,101,buy,1020\n" +
+        "1,10,100,pv,1511541000\n" +
+        "1,11,100,cart,1511541010\n" +
+        "2,12,101,buy,1511541020\n" +
         "bad,row\n" +
-        "3,13,102,like,1030\n" +
+        "3,13,102,like,1511541030\n" +
         "\n" +
         "3,14,102,pv,notatime\n" +
-        "4,15,103,fav,1040\n";
+        "4,15,103,fav,1511541040\n";
 
     private static EventIngestor Ingestor(IBlobStore store) => new(store, NullLogger<EventIngestor>.Instance);
 
@@ -48,12 +48,12 @@ public class EventIngestorTests
         var part = await store.ReadTextAsync(summary.PartsPrefix + "part-00000.csv");
         Assert.Equal(
             EventReader.NormalizedHeader + "\n" +
-            "1,10,100,view,1000\n1,11,100,cart,1010\n2,12,101,purchase,1020\n4,15,103,fav,1040\n",
+            "1,10,100,view,1511541000\n1,11,100,cart,1511541010\n2,12,101,purchase,1511541020\n4,15,103,fav,1511541040\n",
             part);
         var quarantine = await ReadJsonLinesAsync<QuarantinedRow>(store, summary.QuarantinePath);
         Assert.Equal([4L, 5, 7], quarantine.Select(q => q.Line));
         Assert.Equal(["column-count", "unknown-event-type", "bad-timestamp"], quarantine.Select(q => q.Code));
-        Assert.Equal(["bad,row", "3,13,102,like,1030", "3,14,102,pv,notatime"], quarantine.Select(q => q.Raw));
+        Assert.Equal(["bad,row", "3,13,102,like,1511541030", "3,14,102,pv,notatime"], quarantine.Select(q => q.Raw));
         Assert.All(quarantine, q => Assert.Equal("input.csv", q.Source));
         Assert.All(quarantine, q => Assert.False(string.IsNullOrWhiteSpace(q.Reason)));
     }
@@ -73,8 +73,8 @@ public class EventIngestorTests
             Assert.Equal(3, s.Quarantined);
             Assert.Equal(1, s.Parts);
             Assert.Equal(3, s.Users);
-            Assert.Equal(1000, s.MinTimestamp);
-            Assert.Equal(1040, s.MaxTimestamp);
+            Assert.Equal(1511541000, s.MinTimestamp);
+            Assert.Equal(1511541040, s.MaxTimestamp);
             Assert.Equal(EventFormat.Taobao, s.Format);
             Assert.Equal(1, s.QuarantineReasons["column-count"]);
             Assert.Equal(1, s.QuarantineReasons["unknown-event-type"]);
@@ -91,7 +91,7 @@ public class EventIngestorTests
     public async Task IngestAsync_RowsPerPart_SplitsIntoSeveralOrderedParts()
     {
         var store = new InMemoryBlobStore();
-        var text = string.Concat(Enumerable.Range(0, 10).Select(i => $"u{i},i{i},c,pv,{1000 + i}\n"));
+        var text = string.Concat(Enumerable.Range(0, 10).Select(i => $"{100 + i},{200 + i},7,pv,{1511540000 + i}\n"));
 
         var summary = await IngestTextAsync(store, text, rowsPerPart: 4);
 
@@ -100,22 +100,22 @@ public class EventIngestorTests
         Assert.Equal(5, (await store.ReadTextAsync(summary.PartsPrefix + "part-00000.csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         Assert.Equal(3, (await store.ReadTextAsync(summary.PartsPrefix + "part-00002.csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         var all = await ReadDatasetAsync(store, "ds");
-        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"u{i}"), all.Select(e => e.UserId));
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"{100 + i}"), all.Select(e => e.UserId));
     }
 
     [Fact]
     public async Task IngestAsync_SmallerReingest_DeletesStalePartsAndReplacesQuarantine()
     {
         var store = new InMemoryBlobStore();
-        var big = string.Concat(Enumerable.Range(0, 10).Select(i => $"u{i},i{i},c,pv,{1000 + i}\n")) + "broken\n";
+        var big = string.Concat(Enumerable.Range(0, 10).Select(i => $"{100 + i},{200 + i},7,pv,{1511540000 + i}\n")) + "broken\n";
         await IngestTextAsync(store, big, rowsPerPart: 3);
         Assert.Equal(4, store.Paths.Count(p => p.Contains("part-", StringComparison.Ordinal)));
 
-        var summary = await IngestTextAsync(store, "a,b,c,pv,5\nd,e,f,buy,6\n", rowsPerPart: 3);
+        var summary = await IngestTextAsync(store, "1,2,3,pv,1511540005\n4,5,6,buy,1511540006\n", rowsPerPart: 3);
 
         Assert.Equal(1, summary.Parts);
         AssertLayout("events/ds/_ingest.json", ["_quarantine.jsonl", "part-00000.csv"], store, summary);
-        Assert.Equal(["a", "d"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
+        Assert.Equal(["1", "4"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
         Assert.Equal(string.Empty, await store.ReadTextAsync(summary.QuarantinePath));
     }
 
@@ -139,7 +139,7 @@ public class EventIngestorTests
     public async Task IngestAsync_OnlyMalformedRows_WritesNoPartAndLeavesThePreviousDatasetLive()
     {
         var store = new InMemoryBlobStore();
-        var previous = await IngestTextAsync(store, "a,b,c,pv,5\n");
+        var previous = await IngestTextAsync(store, "1,2,3,pv,1511540005\n");
 
         var summary = await IngestTextAsync(store, "junk\nmore junk\n");
 
@@ -150,22 +150,22 @@ public class EventIngestorTests
         Assert.Equal(0, summary.MaxTimestamp);
         Assert.Equal(2, (await ReadJsonLinesAsync<QuarantinedRow>(store, summary.QuarantinePath)).Count);
         Assert.Equal(previous, await store.ReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary("ds")), new SummaryComparer());
-        Assert.Equal(["a"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
+        Assert.Equal(["1"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
     }
 
     [Fact]
     public async Task IngestAsync_FailsMidway_LeavesThePreviousDatasetIntact()
     {
         var store = new InMemoryBlobStore();
-        var previous = await IngestTextAsync(store, "a,b,c,pv,5\nd,e,f,buy,6\n");
+        var previous = await IngestTextAsync(store, "1,2,3,pv,1511540005\n4,5,6,buy,1511540006\n");
         var before = store.Paths.ToArray();
-        var failing = new FailingAfterStream(Utf8(string.Concat(Enumerable.Range(0, 2000).Select(i => $"u{i},i{i},c,pv,{1000 + i}\n"))), failAfterBytes: 20_000);
+        var failing = new FailingAfterStream(Utf8(string.Concat(Enumerable.Range(0, 2000).Select(i => $"{100 + i},{200 + i},7,pv,{1511540000 + i}\n"))), failAfterBytes: 20_000);
 
         await Assert.ThrowsAsync<IOException>(() => Ingestor(store).IngestAsync(failing, "input.csv", EventFormat.Taobao, "ds", rowsPerPart: 100));
 
         Assert.Equal(before, store.Paths);
         Assert.Equal(previous, await store.ReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary("ds")), new SummaryComparer());
-        Assert.Equal(["a", "d"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
+        Assert.Equal(["1", "4"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
     }
 
     [Fact]
@@ -177,10 +177,10 @@ public class EventIngestorTests
         await store.WriteTextAsync(BlobLayout.Quarantine("ds"), string.Empty);
         Assert.Equal(["old", "old2"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
 
-        var summary = await IngestTextAsync(store, "a,b,c,pv,5\n");
+        var summary = await IngestTextAsync(store, "1,2,3,pv,1511540005\n");
 
         AssertLayout("events/ds/_ingest.json", ["_quarantine.jsonl", "part-00000.csv"], store, summary);
-        Assert.Equal(["a"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
+        Assert.Equal(["1"], (await ReadDatasetAsync(store, "ds")).Select(e => e.UserId));
     }
 
     private sealed class SummaryComparer : IEqualityComparer<IngestSummary>
@@ -233,8 +233,8 @@ public class EventIngestorTests
     {
         var store = new InMemoryBlobStore();
         var text =
-            "{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1000000,\"type\":\"clicks\"},{\"aid\":2,\"ts\":2000000,\"type\":\"orders\"}]}\n" +
-            "{\"session\":2,\"events\":[{\"aid\":3,\"ts\":3000000,\"type\":\"carts\"}\n";
+            "{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1659305800000,\"type\":\"clicks\"},{\"aid\":2,\"ts\":1659306800000,\"type\":\"orders\"}]}\n" +
+            "{\"session\":2,\"events\":[{\"aid\":3,\"ts\":1659307800000,\"type\":\"carts\"}\n";
 
         var summary = await IngestTextAsync(store, text, format: EventFormat.Otto);
 
@@ -242,8 +242,8 @@ public class EventIngestorTests
         Assert.Equal(2, summary.Events);
         Assert.Equal(1, summary.Quarantined);
         Assert.Equal(1, summary.QuarantineReasons["invalid-json"]);
-        Assert.Equal(1000, summary.MinTimestamp);
-        Assert.Equal(2000, summary.MaxTimestamp);
+        Assert.Equal(1659305800, summary.MinTimestamp);
+        Assert.Equal(1659306800, summary.MaxTimestamp);
     }
 
     [Fact]
@@ -251,8 +251,8 @@ public class EventIngestorTests
     {
         var store = new InMemoryBlobStore();
 
-        var summary = await IngestTextAsync(store, "{\"session\":\"\",\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"clicks\"}]}\n" +
-            "{\"session\":2,\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"clicks\"}]}\n", format: EventFormat.Otto);
+        var summary = await IngestTextAsync(store, "{\"session\":\"\",\"events\":[{\"aid\":1,\"ts\":1659304801000,\"type\":\"clicks\"}]}\n" +
+            "{\"session\":2,\"events\":[{\"aid\":1,\"ts\":1659304801000,\"type\":\"clicks\"}]}\n", format: EventFormat.Otto);
 
         Assert.Equal(summary.Events, (await ReadDatasetAsync(store, "ds")).Count);
         Assert.Equal(1, summary.Quarantined);
@@ -307,7 +307,9 @@ public class EventIngestorTests
             Assert.Equal(4, writer.Rows);
         }
 
-        var rows = EventReader.Read(new MemoryStream(buffer.ToArray()), EventFormat.Normalized).ToList();
+        // RoleGen's own files (dataset parts) are read as trusted: any id round-trips; external input is held to the grammar.
+        var rows = EventReader.Read(new MemoryStream(buffer.ToArray()), EventFormat.Normalized, allowHeader: true, trusted: true).ToList();
+        Assert.Equal(3, EventReader.Read(new MemoryStream(buffer.ToArray()), EventFormat.Normalized).Count(r => r.ErrorCode == "bad-id"));
 
         Assert.All(rows, r => Assert.True(r.IsValid, r.Error));
         Assert.Equal(events, rows.Select(r => r.Event));

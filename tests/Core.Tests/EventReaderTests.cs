@@ -69,25 +69,25 @@ public class EventReaderTests
     [Fact]
     public void Read_TaobaoIsoTimestamp_IsQuarantinedBecauseTaobaoIsUnixOnly()
     {
-        var row = Assert.Single(Read("1,2,3,pv,2017-11-25T00:00:00Z\n", EventFormat.Taobao));
+        var row = Assert.Single(Read("1,2,3,pv,1511542017-11-25T00:00:00Z\n", EventFormat.Taobao));
 
         Assert.False(row.IsValid);
         Assert.Equal("bad-timestamp", row.ErrorCode);
     }
 
     [Fact]
-    public void Read_NormalizedQuotedIdsWithCommasAndQuotes_Unescapes()
+    public void Read_NormalizedQuotedIds_AreUnquotedButCommasAndQuotesInsideAreBadIds()
     {
         var rows = Read(
             "user_id,item_id,category_id,event_type,timestamp\n" +
+            "\"u1\",\"i-7\",\"c1\",view,100\n" +
             "\"u,1\",\"item \"\"A\"\", large\",\"c,1\",view,100\n",
             EventFormat.Normalized);
 
-        var row = Assert.Single(rows);
-        Assert.True(row.IsValid, row.Error);
-        Assert.Equal("u,1", row.Event.UserId);
-        Assert.Equal("item \"A\", large", row.Event.ItemId);
-        Assert.Equal("c,1", row.Event.CategoryId);
+        Assert.Equal(2, rows.Count);
+        Assert.True(rows[0].IsValid, rows[0].Error);
+        Assert.Equal(new BehaviorEvent("u1", "i-7", "c1", EventType.View, 100), rows[0].Event);
+        Assert.Equal("bad-id", rows[1].ErrorCode);
     }
 
     [Fact]
@@ -107,17 +107,17 @@ public class EventReaderTests
 
     [Theory]
     [InlineData("1,2,3,pv\n", "column-count")]
-    [InlineData("1,2,3,pv,100,extra\n", "column-count")]
-    [InlineData(",2,3,pv,100\n", "empty-id")]
-    [InlineData("1, ,3,pv,100\n", "empty-id")]
-    [InlineData("1,2,,pv,100\n", "empty-id")]
-    [InlineData("1,2,3,like,100\n", "unknown-event-type")]
+    [InlineData("1,2,3,pv,1511540100,extra\n", "column-count")]
+    [InlineData(",2,3,pv,1511540100\n", "empty-id")]
+    [InlineData("1, ,3,pv,1511540100\n", "empty-id")]
+    [InlineData("1,2,,pv,1511540100\n", "empty-id")]
+    [InlineData("1,2,3,like,1511540100\n", "unknown-event-type")]
     [InlineData("1,2,3,pv,abc\n", "bad-timestamp")]
     [InlineData("1,2,3,pv,-5\n", "bad-timestamp")]
     [InlineData("1,2,3,pv,99999999999999\n", "bad-timestamp")]
     public void Read_MalformedTaobaoRow_ReturnsErrorCodeAndLine(string bad, string code)
     {
-        var rows = Read("1,2,3,pv,100\n" + bad + "4,5,6,buy,200\n", EventFormat.Taobao);
+        var rows = Read("1,2,3,pv,1511540100\n" + bad + "4,5,6,buy,1511540200\n", EventFormat.Taobao);
 
         Assert.Equal(3, rows.Count);
         Assert.True(rows[0].IsValid);
@@ -137,7 +137,7 @@ public class EventReaderTests
     [InlineData("u1,i1,c1,view,not-a-date\n", "bad-timestamp")]
     public void Read_MalformedNormalizedRow_ReturnsErrorCodeAndLine(string bad, string code)
     {
-        var rows = Read(EventReader.NormalizedHeader + "\nu0,i0,c0,view,1\n" + bad + "u2,i2,c2,cart,3\n", EventFormat.Normalized);
+        var rows = Read(EventReader.NormalizedHeader + "\nu0,i0,c0,view,1\n" + bad + "u2,i2,c2,cart,1511540003\n", EventFormat.Normalized);
 
         Assert.Equal(3, rows.Count);
         Assert.Equal(code, rows[1].ErrorCode);
@@ -147,19 +147,19 @@ public class EventReaderTests
     }
 
     [Theory]
-    [InlineData("{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"clicks\"}", "invalid-json")]
+    [InlineData("{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1659304801000,\"type\":\"clicks\"}", "invalid-json")]
     [InlineData("not json at all", "invalid-json")]
-    [InlineData("{\"session\":1,\"events\":[{\"ts\":1000,\"type\":\"clicks\"}]}", "bad-session")]
-    [InlineData("{\"session\":1,\"events\":[{\"aid\":\"x\",\"ts\":1000,\"type\":\"clicks\"}]}", "bad-session")]
-    [InlineData("{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"likes\"}]}", "bad-session")]
+    [InlineData("{\"session\":1,\"events\":[{\"ts\":1659304801000,\"type\":\"clicks\"}]}", "bad-session")]
+    [InlineData("{\"session\":1,\"events\":[{\"aid\":\"x\",\"ts\":1659304801000,\"type\":\"clicks\"}]}", "bad-session")]
+    [InlineData("{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1659304801000,\"type\":\"likes\"}]}", "bad-session")]
     [InlineData("{\"events\":[]}", "bad-session")]
     [InlineData("{\"session\":1}", "bad-session")]
     [InlineData("[1,2,3]", "bad-session")]
     public void Read_MalformedOttoLine_ReturnsErrorCodeAndLineWithoutPartialEvents(string bad, string code)
     {
         var rows = Read(
-            "{\"session\":0,\"events\":[{\"aid\":5,\"ts\":1000,\"type\":\"clicks\"}]}\n" + bad + "\n" +
-            "{\"session\":2,\"events\":[{\"aid\":6,\"ts\":2000,\"type\":\"orders\"}]}\n",
+            "{\"session\":0,\"events\":[{\"aid\":5,\"ts\":1659304801000,\"type\":\"clicks\"}]}\n" + bad + "\n" +
+            "{\"session\":2,\"events\":[{\"aid\":6,\"ts\":1659304802000,\"type\":\"orders\"}]}\n",
             EventFormat.Otto);
 
         Assert.Equal(3, rows.Count);
@@ -168,14 +168,14 @@ public class EventReaderTests
         Assert.Equal(code, rows[1].ErrorCode);
         Assert.Equal(2, rows[1].Line);
         Assert.Equal(bad, rows[1].Raw);
-        Assert.Equal(new BehaviorEvent("2", "6", "0", EventType.Purchase, 2), rows[2].Event);
+        Assert.Equal(new BehaviorEvent("2", "6", "0", EventType.Purchase, 1659304802), rows[2].Event);
         Assert.Equal(3, rows[2].Line);
     }
 
     [Fact]
     public void Read_OttoEventWithoutAidAfterGoodEvents_QuarantinesWholeSession()
     {
-        var rows = Read("{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"clicks\"},{\"ts\":2000,\"type\":\"clicks\"}]}\n", EventFormat.Otto);
+        var rows = Read("{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1659304801000,\"type\":\"clicks\"},{\"ts\":1659304802000,\"type\":\"clicks\"}]}\n", EventFormat.Otto);
 
         var row = Assert.Single(rows);
         Assert.Equal("bad-session", row.ErrorCode);
@@ -185,9 +185,9 @@ public class EventReaderTests
     [Fact]
     public void Read_BlankLines_AreSkippedInEveryFormat()
     {
-        var taobao = Read("\n1,2,3,pv,100\n\n   \n4,5,6,buy,200\n\n", EventFormat.Taobao);
+        var taobao = Read("\n1,2,3,pv,1511540100\n\n   \n4,5,6,buy,1511540200\n\n", EventFormat.Taobao);
         var normalized = Read(EventReader.NormalizedHeader + "\n\nu,i,c,view,1\n\n", EventFormat.Normalized);
-        var otto = Read("\n{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"clicks\"}]}\n  \n\n", EventFormat.Otto);
+        var otto = Read("\n{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1659304801000,\"type\":\"clicks\"}]}\n  \n\n", EventFormat.Otto);
 
         Assert.Equal(2, taobao.Count);
         Assert.All(taobao, r => Assert.True(r.IsValid, r.Error));
@@ -201,7 +201,7 @@ public class EventReaderTests
     [Fact]
     public void Read_TruncatedLastTaobaoLine_IsQuarantinedAndEarlierRowsKept()
     {
-        var rows = Read("1,2,3,pv,100\n4,5,6,cart,200\n100370,1968385,1875258,pv", EventFormat.Taobao);
+        var rows = Read("1,2,3,pv,1511540100\n4,5,6,cart,1511540200\n100370,1968385,1875258,pv", EventFormat.Taobao);
 
         Assert.Equal(3, rows.Count);
         Assert.True(rows[0].IsValid && rows[1].IsValid);
@@ -214,7 +214,7 @@ public class EventReaderTests
     public void Read_TruncatedLastOttoLine_IsQuarantinedAsInvalidJson()
     {
         var rows = Read(
-            "{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"clicks\"}]}\n{\"session\":2,\"events\":[{\"aid\":1,\"ts\":10",
+            "{\"session\":1,\"events\":[{\"aid\":1,\"ts\":1659304801000,\"type\":\"clicks\"}]}\n{\"session\":2,\"events\":[{\"aid\":1,\"ts\":1659304800010",
             EventFormat.Otto);
 
         Assert.Equal(2, rows.Count);
@@ -226,10 +226,10 @@ public class EventReaderTests
     [Fact]
     public void Read_StrayQuoteInTaobaoRow_DoesNotSwallowLaterRows()
     {
-        var rows = Read("1,\"2,3,pv,100\n4,5,6,pv,200\n7,8,9,buy,300\n", EventFormat.Taobao);
+        var rows = Read("1,\"2,3,pv,1511540100\n4,5,6,pv,1511540200\n7,8,9,buy,1511540300\n", EventFormat.Taobao);
 
         Assert.Equal(3, rows.Count);
-        Assert.Equal("\"2", rows[0].Event.ItemId);
+        Assert.Equal("bad-id", rows[0].ErrorCode);
         Assert.True(rows[1].IsValid && rows[2].IsValid);
         Assert.Equal("7", rows[2].Event.UserId);
     }
@@ -290,8 +290,8 @@ public class EventReaderTests
     }
 
     [Theory]
-    [InlineData("{\"session\":\"\",\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"clicks\"}]}")]
-    [InlineData("{\"session\":\"  \",\"events\":[{\"aid\":1,\"ts\":1000,\"type\":\"clicks\"}]}")]
+    [InlineData("{\"session\":\"\",\"events\":[{\"aid\":1,\"ts\":1659304801000,\"type\":\"clicks\"}]}")]
+    [InlineData("{\"session\":\"  \",\"events\":[{\"aid\":1,\"ts\":1659304801000,\"type\":\"clicks\"}]}")]
     [InlineData("{\"session\":1,\"events\":[{\"aid\":1,\"ts\":-5000,\"type\":\"clicks\"}]}")]
     public void Read_OttoSessionWithEmptyIdOrNegativeTs_IsQuarantined(string line)
     {
@@ -372,7 +372,7 @@ public class EventReaderTests
     [Fact]
     public void Read_NormalizedFourColumnsWithoutHeader_ReadsEventsAndQuarantinesRowsOfAnotherWidth()
     {
-        var rows = Read("u1,i1,view,100\nu1,i2,c2,view,200\nu2,i3,cart,300\n", EventFormat.Normalized);
+        var rows = Read("u1,i1,view,100\nu1,i2,c2,view,200\nu2,i3,cart,1511540300\n", EventFormat.Normalized);
 
         Assert.Equal(3, rows.Count);
         Assert.Equal(new BehaviorEvent("u1", "i1", EventReader.UnknownCategory, EventType.View, 100), rows[0].Event);
@@ -403,7 +403,7 @@ public class EventReaderTests
     [Fact]
     public void Read_TaobaoEmptyCategory_IsStillQuarantined()
     {
-        var rows = Read("1,2,,pv,100\n", EventFormat.Taobao);
+        var rows = Read("1,2,,pv,1511540100\n", EventFormat.Taobao);
 
         Assert.Equal("empty-id", Assert.Single(rows).ErrorCode);
     }

@@ -101,11 +101,11 @@ public sealed class AnyLogTests
     [Fact]
     public void Normalized_and_taobao_formats_of_the_same_log_give_the_same_split()
     {
-        var taobao = "1,10,7,pv,100\n1,11,7,cart,200\n2,10,7,pv,150\n2,12,8,buy,300\n1,11,7,buy,400\n";
-        var normalized = "user_id,item_id,category_id,event_type,timestamp\n1,10,7,view,100\n1,11,7,cart,200\n2,10,7,view,150\n2,12,8,purchase,300\n1,11,7,purchase,400\n";
+        var taobao = "1,10,7,pv,1511540100\n1,11,7,cart,1511540200\n2,10,7,pv,1511540150\n2,12,8,buy,1511540300\n1,11,7,buy,1511540400\n";
+        var normalized = "user_id,item_id,category_id,event_type,timestamp\n1,10,7,view,1511540100\n1,11,7,cart,1511540200\n2,10,7,view,1511540150\n2,12,8,purchase,1511540300\n1,11,7,purchase,1511540400\n";
 
-        var a = TemporalSplit.Create(Read(taobao, EventFormat.Taobao).Events, 250, new DormancyPolicy());
-        var b = TemporalSplit.Create(Read(normalized, EventFormat.Normalized).Events, 250, new DormancyPolicy());
+        var a = TemporalSplit.Create(Read(taobao, EventFormat.Taobao).Events, 1_511_540_250, new DormancyPolicy());
+        var b = TemporalSplit.Create(Read(normalized, EventFormat.Normalized).Events, 1_511_540_250, new DormancyPolicy());
 
         Assert.Equal(a.TrainEvents, b.TrainEvents);
         Assert.Equal(a.Users.Select(u => (u.UserId, string.Join(",", u.Targets))), b.Users.Select(u => (u.UserId, string.Join(",", u.Targets))));
@@ -129,7 +129,7 @@ public sealed class AnyLogTests
     [Fact]
     public void ExternalTestSplit_TrainsOnTheWholeLogAndEvaluatesTheListedPairs()
     {
-        var log = Read("1,10,7,pv,100\n1,11,7,pv,200\n2,10,7,pv,150\n", EventFormat.Taobao);
+        var log = Read("1,10,7,pv,1511540100\n1,11,7,pv,1511540200\n2,10,7,pv,1511540150\n", EventFormat.Taobao);
 
         var data = ExternalTestSplit.Create(log.Events, [("1", "12"), ("1", "13"), ("3", "10")], new DormancyPolicy());
 
@@ -138,7 +138,7 @@ public sealed class AnyLogTests
         Assert.Equal(["12", "13"], data.Users[0].Targets.Order(StringComparer.Ordinal));
         Assert.Equal(["10", "11"], data.Users[0].History.Select(s => s.Item));
         Assert.Empty(data.Users[1].History);
-        Assert.Equal(201, data.AsOf);
+        Assert.Equal(1_511_540_201, data.AsOf);
     }
 
     [Fact]

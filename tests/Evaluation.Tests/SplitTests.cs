@@ -50,7 +50,9 @@ public sealed class SplitTests
     private static EvalDataset Create(DormancyPolicy? policy = null)
     {
         using var stream = new MemoryStream(Encoding.UTF8.GetBytes(Csv()));
-        return TemporalSplit.Create(EvalLog.Read(stream, EventFormat.Taobao, "taobao", "test").Events, Split, policy ?? new DormancyPolicy());
+        // The Taobao layout and words with named ids (u1, v0): Taobao ids are integers, so the rows read as headerless
+        // normalized CSV, which takes the pv|buy words and any id of the grammar.
+        return TemporalSplit.Create(EvalLog.Read(stream, EventFormat.Normalized, "taobao", "test").Events, Split, policy ?? new DormancyPolicy());
     }
 
     [Fact]

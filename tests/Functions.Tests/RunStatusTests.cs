@@ -80,6 +80,28 @@ public sealed class RunStatusTests
     }
 
     [Fact]
+    public async Task StatusAsync_FailureWithStorageDetails_EchoesNoUrlAccountOrKey()
+    {
+        const string message = "Activity failed: Azure.RequestFailedException: Status: 404 (The specified blob does not exist.) " +
+            "RequestUri: https://rolegenprod42.blob.core.windows.net/rolegen/runs/r1/shards/00003/users.jsonl?sv=2024&sig=abc%2Fdef " +
+            "(connection DefaultEndpointsProtocol=https;AccountName=rolegenprod42;AccountKey=c2VjcmV0a2V5;EndpointSuffix=core.windows.net) " +
+            "also rolegenprod42.queue.core.windows.net and http://127.0.0.1:10000/devstoreaccount1/rolegen";
+        _client.Add("run-1", OrchestrationRuntimeStatus.Failed,
+            failure: new TaskFailureDetails("Azure.RequestFailedException", message, "at ...", null, null));
+
+        var (status, json) = await GetAsync("run-1");
+
+        Assert.Equal(200, status);
+        var text = json.GetProperty("failure").GetProperty("errorMessage").GetString()!;
+        foreach (var leak in new[] { "rolegenprod42", "blob.core.windows.net", "https://", "http://", "c2VjcmV0a2V5", "sig=abc", "devstoreaccount1", "127.0.0.1" })
+        {
+            Assert.DoesNotContain(leak, text, StringComparison.OrdinalIgnoreCase);
+        }
+        Assert.Contains("The specified blob does not exist.", text, StringComparison.Ordinal);
+        Assert.Contains(FailureText.Url, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task StatusAsync_UnreadableCustomStatus_StillReturnsTheStatus()
     {
         _client.Add("run-1", OrchestrationRuntimeStatus.Running, customStatus: new[] { 1, 2, 3 });

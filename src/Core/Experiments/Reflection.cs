@@ -30,6 +30,10 @@ public static class PriorsRegistry
         {
             return (null, $"no reflected priors yet for experiment '{experiment}' ({current} absent): the run's own fusion weights are used");
         }
+        if (BlobLayout.VersionProblem(pointer.Version) is { } invalid)
+        {
+            return (null, $"{current} is refused ({invalid}): the run's own fusion weights are used");
+        }
         var weights = await store.TryReadJsonAsync<FusionWeights>(BlobLayout.PriorsFusion(pointer.Version), cancellationToken).ConfigureAwait(false);
         return weights is null
             ? (null, $"{current} points at {pointer.Version} but {BlobLayout.PriorsFusion(pointer.Version)} is missing: the run's own fusion weights are used")

@@ -22,20 +22,22 @@ public static class EventReader
     /// <summary>The documented normalized header.</summary>
     public const string NormalizedHeader = "user_id,item_id,category_id,event_type,timestamp";
 
+    /// <summary>Reads an external log: every row is held to its format's grammar (<see cref="InputGrammar"/>).</summary>
     public static IEnumerable<ParsedRow> Read(Stream stream, EventFormat format) => Read(stream, format, allowHeader: true);
 
     /// <summary>As <see cref="Read(Stream, EventFormat)"/>; <paramref name="allowHeader"/> false reads a normalized file that is
-    /// known to have no header (internal spool files), so no row is ever taken for one.</summary>
-    public static IEnumerable<ParsedRow> Read(Stream stream, EventFormat format, bool allowHeader)
+    /// known to have no header (internal spool files), so no row is ever taken for one. <paramref name="trusted"/>: the file
+    /// was written by RoleGen (dataset parts), so only its structure is checked, not the input grammar.</summary>
+    public static IEnumerable<ParsedRow> Read(Stream stream, EventFormat format, bool allowHeader, bool trusted = false)
     {
         ArgumentNullException.ThrowIfNull(stream);
         var text = new StreamReader(stream, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
         return format switch
         {
-            EventFormat.Taobao => ReadCsv(text, normalized: false, allowHeader: false),
-            EventFormat.Normalized => ReadCsv(text, normalized: true, allowHeader),
-            EventFormat.Otto => ReadOtto(text),
-            EventFormat.Sasrec => ReadSasrec(text),
+            EventFormat.Taobao => ReadCsv(text, normalized: false, allowHeader: false, strict: !trusted),
+            EventFormat.Normalized => ReadCsv(text, normalized: true, allowHeader, strict: !trusted),
+            EventFormat.Otto => ReadOtto(text, strict: !trusted),
+            EventFormat.Sasrec => ReadSasrec(text, strict: !trusted),
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
         };
     }
@@ -60,7 +62,7 @@ public static class EventReader
         ("timestamp", ["timestamp", "ts", "time", "event_time"]),
     ];
 
-    private static IEnumerable<ParsedRow> ReadCsv(TextReader text, bool normalized, bool allowHeader)
+    private static IEnumerable<ParsedRow> ReadCsv(TextReader text, bool normalized, bool allowHeader, bool strict)
     {
         using (text)
         {
@@ -119,14 +121,20 @@ public static class EventReader
                     yield return Bad(line, "empty-id", "empty category id", row.Span);
                     continue;
                 }
-                if (!EventTypes.TryParse(row[l.Type].Span, out var type))
+                if (strict && (InputGrammar.IdProblem(user, "user", digitsOnly: !normalized) ?? InputGrammar.IdProblem(item, "item", digitsOnly: !normalized)
+                    ?? (category.IsEmpty ? null : InputGrammar.IdProblem(category, "category", digitsOnly: !normalized))) is { } idProblem)
+                {
+                    yield return Bad(line, idProblem.Code, idProblem.Reason, row.Span);
+                    continue;
+                }
+                if (!(strict && !normalized ? TryParseTaobaoType(row[l.Type].Span, out var type) : EventTypes.TryParse(row[l.Type].Span, out type)))
                 {
                     yield return Bad(line, "unknown-event-type", $"unknown event type '{Clip(row[l.Type].Span)}' (expected {(normalized ? "view|fav|cart|purchase" : "pv|fav|cart|buy")})", row.Span);
                     continue;
                 }
-                if (!TryParseTimestamp(row[l.Timestamp].Span, allowIso: normalized, out var ts))
+                if (!TryParseTimestamp(row[l.Timestamp].Span, allowIso: normalized, out var ts) || (strict && !normalized && !InputGrammar.IsPlausible(ts)))
                 {
-                    yield return Bad(line, "bad-timestamp", $"bad timestamp '{Clip(row[l.Timestamp].Span)}' (expected Unix seconds{(normalized ? " or ISO-8601" : string.Empty)})", row.Span);
+                    yield return Bad(line, "bad-timestamp", $"bad timestamp '{Clip(row[l.Timestamp].Span)}' (expected Unix seconds{(normalized ? " or ISO-8601" : " from 2000 to 2100")})", row.Span);
                     continue;
                 }
                 // A missing category (no column, or an empty cell) is data, not an error: the item's category is unknown.
@@ -180,7 +188,22 @@ public static class EventReader
     /// <summary>Synthetic time of the first event of a SASRec line (event i: this + i seconds).</summary>
     public const long SasrecBaseTimestamp = 1_500_000_000;
 
-    private static IEnumerable<ParsedRow> ReadSasrec(TextReader text)
+    /// <summary>The Taobao (UserBehavior) behaviour words, exactly as the dataset documents them.</summary>
+    private static bool TryParseTaobaoType(ReadOnlySpan<char> text, out EventType type)
+    {
+        var t = text.Trim();
+        (var ok, type) = t switch
+        {
+            "pv" => (true, EventType.View),
+            "fav" => (true, EventType.Fav),
+            "cart" => (true, EventType.Cart),
+            "buy" => (true, EventType.Purchase),
+            _ => (false, default(EventType)),
+        };
+        return ok;
+    }
+
+    private static IEnumerable<ParsedRow> ReadSasrec(TextReader text, bool strict)
     {
         using (text)
         {
@@ -198,6 +221,11 @@ public static class EventReader
                     yield return Bad(line, "column-count", "expected a user id followed by at least one item id", raw);
                     continue;
                 }
+                if (strict && parts.Select((p, i) => InputGrammar.IdProblem(p, i == 0 ? "user" : "item", digitsOnly: false)).FirstOrDefault(p => p is not null) is { } idProblem)
+                {
+                    yield return Bad(line, idProblem.Code, idProblem.Reason, raw);
+                    continue;
+                }
                 for (var i = 1; i < parts.Length; i++)
                 {
                     yield return new ParsedRow(line, new BehaviorEvent(parts[0], parts[i], UnknownCategory, EventType.Purchase, SasrecBaseTimestamp + i - 1), null, null);
@@ -206,7 +234,7 @@ public static class EventReader
         }
     }
 
-    private static IEnumerable<ParsedRow> ReadOtto(TextReader text)
+    private static IEnumerable<ParsedRow> ReadOtto(TextReader text, bool strict)
     {
         using (text)
         {
@@ -218,7 +246,7 @@ public static class EventReader
                 {
                     continue;
                 }
-                var (events, error) = ParseOttoSession(raw);
+                var (events, error) = ParseOttoSession(raw, strict);
                 if (error is not null)
                 {
                     yield return Bad(line, error.StartsWith("invalid JSON", StringComparison.Ordinal) ? "invalid-json" : "bad-session", error, raw);
@@ -235,7 +263,7 @@ public static class EventReader
     /// <summary>OTTO has no categories: events get category "0" (unknown), which downstream code treats as one bucket.</summary>
     public const string UnknownCategory = "0";
 
-    private static (List<BehaviorEvent>? Events, string? Error) ParseOttoSession(string raw)
+    private static (List<BehaviorEvent>? Events, string? Error) ParseOttoSession(string raw, bool strict)
     {
         try
         {
@@ -258,6 +286,10 @@ public static class EventReader
             {
                 return (null, "empty 'session' id");
             }
+            if (strict && InputGrammar.IdProblem(user, "session", digitsOnly: true) is { } sessionProblem)
+            {
+                return (null, sessionProblem.Reason);
+            }
             var list = new List<BehaviorEvent>(events.GetArrayLength());
             var index = 0;
             foreach (var e in events.EnumerateArray())
@@ -273,7 +305,16 @@ public static class EventReader
                 {
                     return (null, $"event {index} has a negative ts");
                 }
-                if (!EventTypes.TryParse(type.GetString(), out var eventType))
+                if (strict && !InputGrammar.IsPlausible(millis / 1000))
+                {
+                    return (null, $"event {index} has ts {millis} outside 2000-2100 (milliseconds)");
+                }
+                if (strict && InputGrammar.IdProblem(aid.GetRawText(), "aid", digitsOnly: true) is { } aidProblem)
+                {
+                    return (null, $"event {index}: {aidProblem.Reason}");
+                }
+                if (strict ? type.GetString() is not ("clicks" or "carts" or "orders") || !EventTypes.TryParse(type.GetString(), out var eventType)
+                    : !EventTypes.TryParse(type.GetString(), out eventType))
                 {
                     return (null, $"event {index} has unknown type '{type.GetString()}' (expected clicks|carts|orders)");
                 }

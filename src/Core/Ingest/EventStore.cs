@@ -103,7 +103,8 @@ public static class EventStore
         foreach (var part in parts)
         {
             await using var stream = await store.OpenReadAsync(part, cancellationToken).ConfigureAwait(false);
-            foreach (var row in EventReader.Read(stream, EventFormat.Normalized))
+            // Parts were validated at ingest (or written by RoleGen): read their structure only.
+            foreach (var row in EventReader.Read(stream, EventFormat.Normalized, allowHeader: true, trusted: true))
             {
                 if (row.IsValid)
                 {

@@ -20,6 +20,10 @@ public static class BackboneRegistry
         {
             return (null, $"no trained backbone ({BlobLayout.BackboneCurrent} absent): scoring with the baseline transition model");
         }
+        if (BlobLayout.VersionProblem(pointer.Version) is { } invalid)
+        {
+            return (null, $"{BlobLayout.BackboneCurrent} is refused ({invalid}): scoring with the baseline transition model");
+        }
         if (dataset is not null && pointer.Dataset is not null && !string.Equals(pointer.Dataset, dataset, StringComparison.Ordinal))
         {
             return (null, $"the current backbone {pointer.Version} was trained on dataset '{pointer.Dataset}', not '{dataset}': scoring with the baseline transition model");
@@ -55,6 +59,10 @@ public static class BackbonePublisher
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
+        if (BlobLayout.VersionProblem(version) is { } invalid)
+        {
+            throw new ArgumentException(char.ToUpperInvariant(invalid[0]) + invalid[1..] + ".", nameof(version));
+        }
         foreach (var file in Files)
         {
             var local = Path.Combine(localDirectory, file);

@@ -50,6 +50,17 @@ public static class BlobLayout
 
     public const string BackboneCurrent = "models/backbone/current";
 
+    /// <summary>Why <paramref name="version"/> cannot name a stored version (backbone, prompt, priors), or null when it can.
+    /// The rule of run ids and experiment names: 1-100 of <c>A-Z a-z 0-9 - _ .</c> with a letter or digit and no "..", so a
+    /// pointer's content can never become a path step (the storage SDK resolves "../").</summary>
+    public static string? VersionProblem(string? version) =>
+        string.IsNullOrEmpty(version) ? "empty version"
+        : version.Length > 100 ? $"version is {version.Length} characters long (at most 100)"
+        : !version.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || !version.Any(char.IsAsciiLetterOrDigit)
+            || version.Contains("..", StringComparison.Ordinal)
+            ? $"version '{(version.Length <= 40 ? version : version[..40] + "…")}' is not valid: use 1-100 letters, digits, '-', '_' or '.' (no '..')"
+            : null;
+
     public static string BackboneFolder(string version) => $"models/backbone/{version}/";
 
     public const string BackboneModelFile = "model.onnx";

@@ -91,9 +91,12 @@ public sealed class RunsApi(IBlobStore store, IOptions<RunsOptions> runs, IOptio
             meta.CreatedAt,
             meta.LastUpdatedAt,
             Read<RunProgress>(meta, meta.SerializedCustomStatus, m => m.ReadCustomStatusAs<RunProgress>()),
-            meta.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? Read<RunSummary>(meta, meta.SerializedOutput, m => m.ReadOutputAs<RunSummary>()) : null,
-            meta.RuntimeStatus == OrchestrationRuntimeStatus.Terminated ? Read<string>(meta, meta.SerializedOutput, m => m.ReadOutputAs<string>()) : null,
-            meta.FailureDetails is { } f ? new RunFailure(f.ErrorType, f.ErrorMessage) : null,
+            meta.RuntimeStatus == OrchestrationRuntimeStatus.Completed && Read<RunSummary>(meta, meta.SerializedOutput, m => m.ReadOutputAs<RunSummary>()) is { } summary
+                ? summary with { Error = FailureText.Sanitize(summary.Error) }
+                : null,
+            meta.RuntimeStatus == OrchestrationRuntimeStatus.Terminated ? FailureText.Sanitize(Read<string>(meta, meta.SerializedOutput, m => m.ReadOutputAs<string>())) : null,
+            // Failure text leaves the system without storage URLs, account names or keys (the logs keep the full text).
+            meta.FailureDetails is { } f ? new RunFailure(f.ErrorType, FailureText.Sanitize(f.ErrorMessage) ?? string.Empty) : null,
             links.ReportGetUri,
             links.TerminatePostUri));
     }

@@ -46,7 +46,7 @@ public sealed class PromptStore(IBlobStore store)
             return configured;
         }
         var pointer = await TryReadPointerAsync(cancellationToken).ConfigureAwait(false);
-        if (pointer is { Version: { Length: > 0 } version } && IsTemplateVersion(version)
+        if (pointer is { Version: { Length: > 0 } version } && BlobLayout.VersionProblem(version) is null && IsTemplateVersion(version)
             && await store.ExistsAsync(BlobLayout.Prompt(version), cancellationToken).ConfigureAwait(false))
         {
             return version;

@@ -31,6 +31,19 @@ public sealed class PromptStoreTests
         Assert.Null(PromptStore.Shipped("v999"));
     }
 
+    [Theory]
+    [InlineData("../../runs/r1/x")]
+    [InlineData("..")]
+    [InlineData("v2/../v3")]
+    public async Task ResolveAsync_PointerWithAPathStep_FallsBackToTheShippedVersion(string version)
+    {
+        var store = new InMemoryBlobStore();
+        await store.WriteTextAsync(BlobLayout.Prompt(version), "exists where the traversal leads");
+        await store.WriteJsonAsync(BlobLayout.PromptCurrent, new PromptPointer(version, "v1", DateTimeOffset.UnixEpoch, "test"));
+
+        Assert.Equal(PromptStore.DefaultVersion, await new PromptStore(store).ResolveAsync(PromptStore.Latest));
+    }
+
     [Fact]
     public async Task EnsureAsync_UploadsTheShippedVersionOnce()
     {
