@@ -30,7 +30,7 @@ public static class BackboneExport
     };
 
     /// <summary><see cref="TrainAndExport(SequenceCorpus, BackboneOptions, TrainingOptions, string, CancellationToken)"/>
-    /// with the default model sizes (<see cref="BackboneOptions"/>: d=64, 2 layers, 2 heads, L=50, dropout 0.2, repeat head).</summary>
+    /// with the default model sizes (<see cref="BackboneOptions"/>: d=64, 1 layer, 2 heads, L=50, dropout 0.2, repeat head).</summary>
     public static TrainingArtifacts TrainAndExport(SequenceCorpus trainingData, TrainingOptions options, string outDir, CancellationToken cancellationToken = default) =>
         TrainAndExport(trainingData, new BackboneOptions(), options, outDir, cancellationToken);
 
