@@ -76,6 +76,8 @@ internal static class BenchNightlyCommand
         long LoopPeakBytes,
         int LoopActivities,
         IReadOnlyDictionary<string, long> LoopBytesRead,
+        long RunStartBytes,
+        long LoopStartBytes,
         string? Note);
 
     private static Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken) => CliCommon.Guard(async () =>
@@ -204,7 +206,7 @@ internal static class BenchNightlyCommand
 
         // ---- the run
         var before = counting.Snapshot();
-        ProcessMemory.ResetPeak();
+        var runBaseline = ProcessMemory.SettleAndResetPeak();
         var watch = Stopwatch.StartNew();
         await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(NightlyRunOrchestrator)), request,
             new StartOrchestrationOptions { InstanceId = runId }, cancellationToken).ConfigureAwait(false);
@@ -226,27 +228,26 @@ internal static class BenchNightlyCommand
         var activities = 1 + 1 + shardExecutions + 1; // resolve model, prepare, each shard execution, finalize
         var overhead = t.OverheadShare(CliHost.ActivitySlots, manifest.Shards.Count, request.MaxParallelShards, t.SelectSeconds);
         Console.WriteLine($"  run {summary.Status}: {manifest.Counts.Dormant:N0} dormant of {manifest.Counts.UsersInWindow:N0}, {manifest.Counts.Published:N0} published, " +
-                          $"{manifest.Shards.Count} shards, model {summary.Model}; {runSeconds:F1} s, overhead {overhead:P1}, peak RSS {runPeak / 1048576.0:N0} MiB");
+                          $"{manifest.Shards.Count} shards, model {summary.Model}; {runSeconds:F1} s, overhead {overhead:P1}, peak RSS {runPeak / 1048576.0:N0} MiB (RSS at its start {runBaseline / 1048576.0:N0} MiB)");
         Console.WriteLine($"  bytes read: {string.Join(", ", runBytes.Select(kv => $"{kv.Key} {kv.Value / 1048576.0:N1} MiB"))}; events {eventBytes / 1048576.0:N1} MiB on storage " +
                           $"(read {(eventBytes == 0 ? 0 : (double)runBytes.GetValueOrDefault("events") / eventBytes):F2}×)");
 
         // ---- feedback + reflection
         long outcomeEvents = 0;
         double feedbackSeconds = 0, reflectionSeconds = 0;
-        long loopPeak = 0;
+        long loopPeak = 0, loopBaseline = 0;
         var loopActivities = 0;
         IReadOnlyDictionary<string, long> loopBytes = new Dictionary<string, long>();
         string? note = null;
         if (!parse.GetValue(NoFeedback))
         {
             Console.WriteLine("  simulating outcomes (not timed)...");
-            var truth = await store.ReadJsonAsync<DemoWorldTruth>(BlobLayout.DemoTruth(dataset), cancellationToken).ConfigureAwait(false);
-            var simulated = await new OutcomeSimulator(truth, new OutcomeSimulatorOptions { Seed = seed, RunIdKnownShare = 1 })
-                .WriteRunFeedbackAsync(store, runId, 1, request.Experiment.Name, cancellationToken).ConfigureAwait(false);
+            // The world's truth is only needed to simulate: out of scope (and collected) before the loop is measured.
+            var simulated = await SimulateOutcomesAsync(store, dataset, runId, seed, request.Experiment.Name, cancellationToken).ConfigureAwait(false);
             outcomeEvents = simulated.Events;
             Console.WriteLine($"  {simulated.Events:N0} outcome events for {simulated.Users:N0} users");
             before = counting.Snapshot();
-            ProcessMemory.ResetPeak();
+            loopBaseline = ProcessMemory.SettleAndResetPeak();
             watch.Restart();
             var feedback = await RunToEndAsync<FeedbackResult>(client, nameof(FeedbackOrchestrator), new FeedbackRequest(runId), $"{runId}:bench-feedback", cancellationToken).ConfigureAwait(false);
             feedbackSeconds = watch.Elapsed.TotalSeconds;
@@ -258,11 +259,18 @@ internal static class BenchNightlyCommand
             loopActivities = 2 + feedback.Shards + 2 + reflection.RefinedShards;
             note = feedback.Path is null ? $"feedback skipped: {feedback.Skipped}" : reflection.Version is null ? $"reflection skipped: {reflection.Skipped}" : null;
             Console.WriteLine($"  feedback {feedbackSeconds:F1} s ({feedback.OutcomesAttributed:N0} outcomes attributed over {feedback.Shards} shards), reflection {reflectionSeconds:F1} s " +
-                              $"({reflection.RefinedUsers:N0} refined lists over {reflection.RefinedShards} shards); peak RSS {loopPeak / 1048576.0:N0} MiB{(note is null ? "" : "; " + note)}");
+                              $"({reflection.RefinedUsers:N0} refined lists over {reflection.RefinedShards} shards); peak RSS {loopPeak / 1048576.0:N0} MiB (RSS at its start {loopBaseline / 1048576.0:N0} MiB){(note is null ? "" : "; " + note)}");
         }
         return new BenchRow(users, world.Events, eventBytes, manifest.Counts.UsersInWindow, manifest.Counts.Dormant, manifest.Counts.Published, manifest.Shards.Count,
             (summary.Model ?? "none").Split('@')[0], Math.Round(prepare, 2), Math.Round(t.ShardsSeconds, 2), Math.Round(finalize, 2), Math.Round(runSeconds, 2), Math.Round(overhead, 4),
-            runPeak, activities, batches, runBytes, outcomeEvents, Math.Round(feedbackSeconds, 2), Math.Round(reflectionSeconds, 2), loopPeak, loopActivities, loopBytes, note);
+            runPeak, activities, batches, runBytes, outcomeEvents, Math.Round(feedbackSeconds, 2), Math.Round(reflectionSeconds, 2), loopPeak, loopActivities, loopBytes, runBaseline, loopBaseline, note);
+    }
+
+    private static async Task<(long Users, long Events, string Path)> SimulateOutcomesAsync(IBlobStore store, string dataset, string runId, int seed, string experiment, CancellationToken cancellationToken)
+    {
+        var truth = await store.ReadJsonAsync<DemoWorldTruth>(BlobLayout.DemoTruth(dataset), cancellationToken).ConfigureAwait(false);
+        return await new OutcomeSimulator(truth, new OutcomeSimulatorOptions { Seed = seed, RunIdKnownShare = 1 })
+            .WriteRunFeedbackAsync(store, runId, 1, experiment, cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<T> RunToEndAsync<T>(DurableTaskClient client, string name, object input, string instanceId, CancellationToken cancellationToken)
@@ -302,6 +310,37 @@ internal static class BenchNightlyCommand
 /// /proc/self/clear_refs); elsewhere the lifetime peak working set.</summary>
 internal static class ProcessMemory
 {
+    /// <summary>Collects what earlier phases left (compacting, decommitting: GC aggressive mode), then resets the peak, so
+    /// a phase's peak is its own and not the heap an earlier phase grew. Returns the resident set after settling.</summary>
+    public static long SettleAndResetPeak()
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        ResetPeak();
+        return Resident();
+    }
+
+    /// <summary>The current resident set (VmRSS; elsewhere the working set).</summary>
+    public static long Resident()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+        }
+        using var process = Process.GetCurrentProcess();
+        return process.WorkingSet64;
+    }
+
     public static void ResetPeak()
     {
         try
