@@ -322,24 +322,7 @@ internal static class ProcessMemory
     }
 
     /// <summary>The current resident set (VmRSS; elsewhere the working set).</summary>
-    public static long Resident()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/self/status"))
-            {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                {
-                    return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-        {
-        }
-        using var process = Process.GetCurrentProcess();
-        return process.WorkingSet64;
-    }
+    public static long Resident() => Status("VmRSS:") ?? CurrentProcess(p => p.WorkingSet64);
 
     public static void ResetPeak()
     {
@@ -353,23 +336,30 @@ internal static class ProcessMemory
         }
     }
 
-    public static long Peak()
+    public static long Peak() => Status("VmHWM:") ?? CurrentProcess(p => p.PeakWorkingSet64);
+
+    /// <summary>A size line of /proc/self/status in bytes; null where there is none (not Linux) or it cannot be read.</summary>
+    private static long? Status(string key)
     {
         try
         {
             foreach (var line in File.ReadLines("/proc/self/status"))
             {
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                if (line.StartsWith(key, StringComparison.Ordinal))
                 {
-                    var kb = line["VmHWM:".Length..].Trim().Split(' ')[0];
-                    return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
+                    return long.Parse(line[key.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
                 }
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
         {
         }
+        return null;
+    }
+
+    private static long CurrentProcess(Func<Process, long> read)
+    {
         using var process = Process.GetCurrentProcess();
-        return process.PeakWorkingSet64;
+        return read(process);
     }
 }

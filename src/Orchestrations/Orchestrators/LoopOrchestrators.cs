@@ -55,8 +55,8 @@ public sealed class FeedbackBatchOrchestrator : TaskOrchestrator<FeedbackBatchWo
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var parts = await LoopFanOut.RunAsync(input.Shards.Select(s => (IReadOnlyList<FeedbackShardInput>)[s]).ToArray(),
-            (one, _) => context.CallActivityAsync<FeedbackPartial>(nameof(FeedbackShardActivity), one[0], RetryPolicies.Transient(3, 2)),
+        var parts = await LoopFanOut.RunAsync(input.Shards,
+            (shard, _) => context.CallActivityAsync<FeedbackPartial>(nameof(FeedbackShardActivity), shard, RetryPolicies.Transient(3, 2)),
             Math.Max(1, input.Width));
         return parts.Aggregate(FeedbackPartial.Empty, (a, b) => a.Merge(b));
     }
@@ -103,8 +103,8 @@ public sealed class RefineBatchOrchestrator : TaskOrchestrator<RefineBatchWork, 
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var counts = await LoopFanOut.RunAsync(input.Shards.Select(s => (IReadOnlyList<RefineShardInput>)[s]).ToArray(),
-            (one, _) => context.CallActivityAsync<int>(nameof(RefineShardActivity), one[0], RetryPolicies.Transient(3, 2)),
+        var counts = await LoopFanOut.RunAsync(input.Shards,
+            (shard, _) => context.CallActivityAsync<int>(nameof(RefineShardActivity), shard, RetryPolicies.Transient(3, 2)),
             Math.Max(1, input.Width));
         return counts.Sum(c => (long)c);
     }
