@@ -75,6 +75,11 @@ public static class Commands
     public static readonly Option<int> MinViews = new("--min-views") { Description = "Dormancy: minimum views in the window.", DefaultValueFactory = _ => DefaultPolicy.MinViews };
     public static readonly Option<double> MaxConversion = new("--max-conversion-rate") { Description = "Dormancy: maximum purchases/views.", DefaultValueFactory = _ => DefaultPolicy.MaxConversionRate };
     public static readonly Option<int> MinActiveDays = new("--min-active-days") { Description = "Dormancy: minimum distinct active days (0 = off)." };
+    public static readonly Option<LocalCopyMode> LocalCopy = new("--local-copy")
+    {
+        Description = "What to copy to .rolegen/runs/{runId}/ when the run ends: auto (report + shards up to 100,000 published users, the report alone beyond), full, report, none.",
+        DefaultValueFactory = _ => LocalCopyMode.Auto,
+    };
     public static readonly Option<bool> Rerun = new("--rerun") { Description = "If the run id already finished, delete its history and run it again." };
 
     // demo
@@ -99,7 +104,7 @@ public static class Commands
 
         var demo = new Command("demo", "Generate the seeded demo world, run a nightly run on it end to end and print the summary.")
         {
-            Users, Seed, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Nights, NoReflection, Experiment, TreatmentShare, RunId, Parallel, TrainSeconds,
+            Users, Seed, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Nights, NoReflection, Experiment, TreatmentShare, RunId, Parallel, TrainSeconds, LocalCopy,
         };
         demo.SetAction(DemoCommand.DemoAsync);
 
@@ -112,7 +117,7 @@ public static class Commands
 
         var run = new Command("run", "Run a nightly run on --events <file> --format F, or on an ingested --dataset: select, score, publish.")
         {
-            Events, Format, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Experiment, TreatmentShare, RunId, Parallel, Lookback, MinViews, MaxConversion, MinActiveDays, Rerun,
+            Events, Format, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Experiment, TreatmentShare, RunId, Parallel, Lookback, MinViews, MaxConversion, MinActiveDays, Rerun, LocalCopy,
         };
         run.SetAction(RunCommand.RunAsync);
 

@@ -50,7 +50,8 @@ public static class DemoCommand
             return await DemoNights.RunAsync(host, settings, request with { Experiment = experiment }, nights, truth, parse.GetValue(Commands.Seed), watch,
                 reflect: !parse.GetValue(Commands.NoReflection), cancellationToken).ConfigureAwait(false);
         }
-        return await RunCommand.RunAndReportAsync(host, settings, request, rerun: true, summary, watch, cancellationToken).ConfigureAwait(false);
+        return await RunCommand.RunAndReportAsync(host, settings, request, rerun: true, summary, watch, cancellationToken,
+            parse.GetValue(Commands.LocalCopy)).ConfigureAwait(false);
     });
 
     /// <summary>The demo scores with the generative backbone: reuse the one published for this dataset, else train one

@@ -57,7 +57,8 @@ public static class RunCommand
             ingest = await host.Store.TryReadJsonAsync<IngestSummary>(BlobLayout.IngestSummary(dataset), cancellationToken).ConfigureAwait(false)
                 ?? throw new CliException(ExitCodes.BadInput, $"Dataset '{dataset}' has not been ingested: pass --events <file> --format {EventFormats.Names}.");
         }
-        return await RunAndReportAsync(host, settings, request, parse.GetValue(Commands.Rerun), ingest, watch, cancellationToken).ConfigureAwait(false);
+        return await RunAndReportAsync(host, settings, request, parse.GetValue(Commands.Rerun), ingest, watch, cancellationToken,
+            parse.GetValue(Commands.LocalCopy)).ConfigureAwait(false);
     });
 
     internal static RunRequest BuildRequest(ParseResult parse, string dataset, DormancyPolicy policy)
@@ -220,7 +221,7 @@ public static class RunCommand
     }
 
     internal static async Task<int> RunAndReportAsync(CliHost host, CliSettings settings, RunRequest request, bool rerun, IngestSummary? ingest,
-        Stopwatch watch, CancellationToken cancellationToken)
+        Stopwatch watch, CancellationToken cancellationToken, LocalCopyMode localCopy = LocalCopyMode.Auto)
     {
         var client = host.Client;
         var existing = await client.GetInstanceAsync(request.RunId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
@@ -262,9 +263,9 @@ public static class RunCommand
         }
         var summary = meta.ReadOutputAs<RunSummary>() ?? throw new CliException(ExitCodes.FailedRun, $"Run {request.RunId} completed without a summary.");
         var manifest = await host.Store.TryReadJsonAsync<RunManifest>(summary.ManifestPath, cancellationToken).ConfigureAwait(false);
-        var local = await SaveLocalCopyAsync(host.Store, summary, cancellationToken).ConfigureAwait(false);
+        var copy = await SaveLocalCopyAsync(host.Store, summary, localCopy, LocalRunStore.Default(), cancellationToken).ConfigureAwait(false);
         RunConsole.PrintSummary(summary, manifest, ingest, host.Store, watch.Elapsed, runWatch.Elapsed);
-        Console.WriteLine($"  local copy      {local}{Path.DirectorySeparatorChar} (report.html, report.md, manifest.json, shards/; read by the commands above)");
+        Console.WriteLine(copy.Describe());
         return summary.Status switch
         {
             RunStatus.Succeeded => ExitCodes.Ok,
@@ -274,20 +275,42 @@ public static class RunCommand
     }
 
     /// <summary>Blob URLs of Azurite are not browsable without a key, and run.sh stops Azurite when it is done: export the
-    /// run's report and its per-shard results (users, reasoning, candidates) to <see cref="LocalRunStore"/>, where
-    /// <c>rolegen candidates</c> / <c>rolegen explain</c> find them. The manifest is written last (it marks a complete copy).</summary>
-    internal static async Task<string> SaveLocalCopyAsync(IBlobStore store, RunSummary summary, CancellationToken cancellationToken)
+    /// run's report and, unless the run is large, its per-shard results (users, reasoning, candidates) to
+    /// <see cref="LocalRunStore"/>, where <c>rolegen candidates</c> / <c>rolegen explain</c> find them. The manifest is written
+    /// last and only with the shards (it marks a complete copy; without it those commands read the run from storage).
+    /// <see cref="LocalCopyMode.Auto"/> copies the shards up to <see cref="LocalCopyFullMaxUsers"/> published users: a
+    /// dormant user's three shard rows are ~11 KB, so a million-user night would otherwise write ~7 GB to the working
+    /// directory.</summary>
+    internal static async Task<LocalCopy> SaveLocalCopyAsync(IBlobStore store, RunSummary summary, LocalCopyMode mode, LocalRunStore local,
+        CancellationToken cancellationToken)
     {
-        var local = LocalRunStore.Default();
-        var manifest = await store.TryReadJsonAsync<RunManifest>(summary.ManifestPath, cancellationToken).ConfigureAwait(false);
-        var blobs = new List<string> { summary.ReportPath, BlobLayout.ReportHtml(summary.RunId) };
-        foreach (var shard in manifest?.Shards.Where(s => s.Status == ShardStatus.Succeeded) ?? [])
+        var folder = local.RunFolder(summary.RunId);
+        if (mode == LocalCopyMode.None)
         {
-            blobs.Add(BlobLayout.ShardCandidates(summary.RunId, shard.Shard));
-            blobs.Add(BlobLayout.ShardReasoning(summary.RunId, shard.Shard));
-            blobs.Add(BlobLayout.ShardUsers(summary.RunId, shard.Shard));
+            return new LocalCopy(folder, mode, ShardsCopied: false, summary.Published);
         }
-        blobs.Add(summary.ManifestPath);
+        var withShards = mode == LocalCopyMode.Full || (mode == LocalCopyMode.Auto && summary.Published <= LocalCopyFullMaxUsers);
+        var manifest = withShards ? await store.TryReadJsonAsync<RunManifest>(summary.ManifestPath, cancellationToken).ConfigureAwait(false) : null;
+        var blobs = new List<string> { summary.ReportPath, BlobLayout.ReportHtml(summary.RunId) };
+        if (withShards)
+        {
+            foreach (var shard in manifest?.Shards.Where(s => s.Status == ShardStatus.Succeeded) ?? [])
+            {
+                blobs.Add(BlobLayout.ShardCandidates(summary.RunId, shard.Shard));
+                blobs.Add(BlobLayout.ShardReasoning(summary.RunId, shard.Shard));
+                blobs.Add(BlobLayout.ShardUsers(summary.RunId, shard.Shard));
+            }
+            blobs.Add(summary.ManifestPath);
+        }
+        else
+        {
+            // Report only: a manifest left by an earlier full copy of this run id would make the commands read stale shards.
+            var stale = Path.Combine(folder, "manifest.json");
+            if (File.Exists(stale))
+            {
+                File.Delete(stale);
+            }
+        }
         foreach (var blob in blobs)
         {
             try
@@ -301,6 +324,41 @@ public static class RunCommand
                 // a failed run may lack some of them (a shard without reasoning, no report); the summary says why
             }
         }
-        return local.RunFolder(summary.RunId);
+        return new LocalCopy(folder, mode, withShards, summary.Published);
     }
+
+    /// <summary>Published users up to which <see cref="LocalCopyMode.Auto"/> copies the shards (~1.1 GB at ~11 KB per user).</summary>
+    public const long LocalCopyFullMaxUsers = 100_000;
+
+    internal sealed record LocalCopy(string Folder, LocalCopyMode Mode, bool ShardsCopied, long Published)
+    {
+        public string Describe()
+        {
+            var sep = Path.DirectorySeparatorChar;
+            if (Mode == LocalCopyMode.None)
+            {
+                return "  local copy      none (--local-copy none); rolegen candidates/explain read the run from storage";
+            }
+            return ShardsCopied
+                ? $"  local copy      {Folder}{sep} (report.html, report.md, manifest.json, shards/; read by the commands above)"
+                : $"  local copy      {Folder}{sep} (report.html, report.md only: {Published:N0} users > {LocalCopyFullMaxUsers:N0}, shards stay in storage, " +
+                  "where rolegen candidates/explain read them while Azurite runs; --local-copy full copies them)";
+        }
+    }
+}
+
+/// <summary>What <c>rolegen run</c>/<c>demo</c> copy to <c>.rolegen/runs/{runId}/</c> when the run ends.</summary>
+public enum LocalCopyMode
+{
+    /// <summary>Report and shards up to <see cref="RunCommand.LocalCopyFullMaxUsers"/> published users, the report alone beyond.</summary>
+    Auto,
+
+    /// <summary>Report, manifest and every shard's users, reasoning and candidates.</summary>
+    Full,
+
+    /// <summary>report.html and report.md only.</summary>
+    Report,
+
+    /// <summary>Nothing.</summary>
+    None,
 }

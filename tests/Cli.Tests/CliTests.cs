@@ -360,4 +360,51 @@ public sealed class ResultsCommandTests
             Directory.Delete(root, recursive: true);
         }
     }
+
+    private static RunSummary SummaryOf(string runId, long published) => new(runId, RunStatus.Succeeded, "d", published, published, published, 3, 0, null,
+        BlobLayout.Manifest(runId), BlobLayout.Report(runId), BlobLayout.ShardsPrefix(runId), 1, null);
+
+    [Theory]
+    [InlineData(LocalCopyMode.Auto, 12, true)]
+    [InlineData(LocalCopyMode.Auto, RunCommand.LocalCopyFullMaxUsers + 1, false)]
+    [InlineData(LocalCopyMode.Full, RunCommand.LocalCopyFullMaxUsers + 1, true)]
+    [InlineData(LocalCopyMode.Report, 12, false)]
+    public async Task SaveLocalCopy_CopiesShardsOnlyWhenAskedOrSmall_AndTheReportAlways(LocalCopyMode mode, long published, bool shards)
+    {
+        var store = new InMemoryBlobStore();
+        await WriteRunAsync(store, "r1", users: 12, shards: 3);
+        await store.WriteTextAsync(BlobLayout.Report("r1"), "# report");
+        await store.WriteTextAsync(BlobLayout.ReportHtml("r1"), "<html/>");
+        var root = Directory.CreateTempSubdirectory("rolegen-runs-").FullName;
+        try
+        {
+            var local = new LocalRunStore(root);
+            // a stale complete copy of an earlier run with this id: a report-only copy must not leave its manifest behind
+            await local.WriteJsonAsync(BlobLayout.Manifest("r1"), new { stale = true });
+
+            var copy = await RunCommand.SaveLocalCopyAsync(store, SummaryOf("r1", published), mode, local, CancellationToken.None);
+
+            Assert.Equal(shards, copy.ShardsCopied);
+            Assert.Equal(shards, local.HasRun("r1"));
+            Assert.True(File.Exists(Path.Combine(root, "r1", "report.html")));
+            var shardFiles = Directory.EnumerateFiles(Path.Combine(root, "r1"), "*.jsonl", SearchOption.AllDirectories).Count();
+            Assert.Equal(shards ? 9 : 0, shardFiles);
+            Assert.Contains(shards ? "shards/" : "shards stay in storage", copy.Describe(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task SaveLocalCopy_None_WritesNothing()
+    {
+        var store = new InMemoryBlobStore();
+        await WriteRunAsync(store, "r1", users: 4, shards: 2);
+        var root = Path.Combine(Path.GetTempPath(), "rolegen-none-" + Guid.NewGuid().ToString("N"));
+        var copy = await RunCommand.SaveLocalCopyAsync(store, SummaryOf("r1", 4), LocalCopyMode.None, new LocalRunStore(root), CancellationToken.None);
+        Assert.False(copy.ShardsCopied);
+        Assert.False(Directory.Exists(root));
+    }
 }

@@ -129,7 +129,9 @@ public static class RunHtmlReport
             yield return ["model", $"{model.Kind} @ {model.Version}"];
         }
         yield return ["users published", string.Create(Ci, $"{m.Counts.Published:N0} of {m.Counts.Dormant:N0}")];
-        yield return ["shards", string.Create(Ci, $"{m.Counts.Shards} ({m.Counts.ShardsFailed} failed, {m.Counts.UsersInFailedShards:N0} users in them)")];
+        yield return ["shards", m.Counts.ShardsFailed == 0
+            ? string.Create(Ci, $"{m.Counts.Shards} (none failed)")
+            : string.Create(Ci, $"{m.Counts.Shards} ({m.Counts.ShardsFailed} failed, {m.Counts.UsersInFailedShards:N0} users in them)")];
         yield return ["wall time", string.Create(Ci, $"{m.Timings.TotalSeconds:F1} s ({m.Timings.ActivitySeconds:F1} s in activities)")];
     }
 
