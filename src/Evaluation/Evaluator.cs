@@ -247,25 +247,42 @@ public static class Evaluator
                 var reasonings = await RoleGenEval.ReasonAllAsync(vTrajectories, world, vStats, options.Reasoner, options.ScoreBatch, cancellationToken).ConfigureAwait(false);
                 var signal = RoleGenEval.DeltaAuc(validation.Users, reasonings, EvalDataset.CategoriesOf(data.TrainEvents));
                 details["deltaSignal"] = signal;
-                var results = new List<(double BackboneWeight, (FusionWeights Weights, double Recall1, double Recall10) Best)>();
+                var rankers = new List<RankerValidation>();
                 foreach (var w in vBackbone is null ? [0.0] : BackboneWeights)
                 {
-                    var grid = RoleGenEval.SearchWeights(validation, vTrajectories, vExcluded, Ranker(w, vTransition, vBackbone), reasonings, vStats, options.Reasoner,
+                    var vRanker = Ranker(w, vTransition, vBackbone);
+                    var plainLists = new List<UserRecommendations>(vTrajectories.Length);
+                    for (var start = 0; start < vTrajectories.Length; start += options.ScoreBatch)
+                    {
+                        plainLists.AddRange(vRanker.Recommend(vTrajectories.Skip(start).Take(options.ScoreBatch).ToArray(), topK));
+                    }
+                    var plain = Measure(validation, plainLists, vExcluded, resamples: 0).First(c => c.Cohort == "all");
+                    var grid = RoleGenEval.SearchWeights(validation, vTrajectories, vExcluded, vRanker, reasonings, vStats, options.Reasoner,
                         topK, options.ScoreBatch, cancellationToken);
-                    results.Add((w, FusionWeightSearch.Choose(grid)));
+                    rankers.Add(new RankerValidation(w, plain.Recall["@1"], plain.Recall.GetValueOrDefault("@10"), grid));
                 }
-                // The best ranker on (Recall@1, Recall@10); ties go to the simpler ranker (transition first, then the backbone, then blends).
-                var best = results.OrderByDescending(r => r.Best.Recall1).ThenByDescending(r => r.Best.Recall10)
-                    .ThenBy(r => r.BackboneWeight is 0 or 1 ? r.BackboneWeight : 2).First();
+                var best = RankerSelection.Choose(rankers);
                 backboneWeight = best.BackboneWeight;
-                chosen = best.Best.Weights with { Version = "validated-" + best.Best.Weights.Version };
+                chosen = best.Weights with { Version = "validated-" + best.Weights.Version };
                 log(string.Create(CultureInfo.InvariantCulture,
-                    $"rolegen: chose {chosen.Version} over {RankerName(backboneWeight)} on validation (Recall@1 {best.Best.Recall1:F4}, Recall@10 {best.Best.Recall10:F4}); " +
-                    $"rankers: {string.Join(", ", results.Select(r => $"{RankerName(r.BackboneWeight)} {r.Best.Recall1:F4}/{r.Best.Recall10:F4}"))}"));
+                    $"rolegen: chose {chosen.Version} over {RankerName(backboneWeight)} on validation (Recall@1 {best.Recall1:F4}, Recall@10 {best.Recall10:F4}; " +
+                    $"floor: the strongest plain ranker's Recall@10 {best.FloorRecall10:F4}, {(best.KeepsFloor ? "kept" : "NOT kept by any configuration: the closest served")}); " +
+                    $"plain rankers: {string.Join(", ", rankers.Select(r => $"{RankerName(r.BackboneWeight)} {r.PlainRecall1:F4}/{r.PlainRecall10:F4}"))}"));
+                if (!best.KeepsFloor)
+                {
+                    notes.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"rolegen: on validation no ranker + fusion configuration kept the strongest plain ranker's Recall@10 ({best.FloorRecall10:F4}); the closest ({best.Recall10:F4}) is served."));
+                }
                 details["validationUsers"] = validation.Users.Count;
-                details["validationRecallAt1"] = best.Best.Recall1;
-                details["validationRecallAt10"] = best.Best.Recall10;
-                details["validationRankers"] = results.Select(r => new { ranker = RankerName(r.BackboneWeight), backboneWeight = r.BackboneWeight, weights = r.Best.Weights.Version, recallAt1 = r.Best.Recall1, recallAt10 = r.Best.Recall10 }).ToArray();
+                details["validationRecallAt1"] = best.Recall1;
+                details["validationRecallAt10"] = best.Recall10;
+                details["validationFloorRecallAt10"] = best.FloorRecall10;
+                details["validationKeepsFloor"] = best.KeepsFloor;
+                details["validationRankers"] = rankers.Select(r =>
+                {
+                    var top = FusionWeightSearch.Choose(r.Grid);
+                    return new { ranker = RankerName(r.BackboneWeight), backboneWeight = r.BackboneWeight, plainRecallAt1 = r.PlainRecall1, plainRecallAt10 = r.PlainRecall10, weights = top.Weights.Version, recallAt1 = top.Recall1, recallAt10 = top.Recall10 };
+                }).ToArray();
                 notes.Add(DeltaNote(signal, chosen));
             }
             finally

@@ -155,4 +155,47 @@ public sealed class AnyLogTests
         Assert.NotEqual(0.25, chosen.Weights.Role);
         Assert.True(chosen.Weights.Role > 0.25 && chosen.Weights.Uplift > 0, chosen.Weights.Version);
     }
+
+    private static (FusionWeights, double, double)[] Flat(double recall1, double recall10) =>
+        FusionWeightSearch.Grid(new FusionWeights()).Select(w => (w, recall1, recall10)).ToArray();
+
+    [Fact]
+    public void RankerSelection_AHigherRecallAt1ThatLosesTheBaselinesRecallAt10_IsNotChosen()
+    {
+        // The Taobao-head shape: the backbone tops Recall@1 on validation, but its list is a third worse at 10 than the
+        // transition model's; Recall@1 alone chose it.
+        RankerValidation[] rankers =
+        [
+            new(0, 0.048, 0.139, Flat(0.050, 0.140)),
+            new(0.25, 0.050, 0.142, Flat(0.055, 0.142)),
+            new(1, 0.060, 0.090, Flat(0.063, 0.091)),
+        ];
+
+        var choice = RankerSelection.Choose(rankers);
+
+        Assert.Equal(0.25, choice.BackboneWeight);
+        Assert.Equal(0.055, choice.Recall1);
+        Assert.Equal(0.139, choice.FloorRecall10);
+        Assert.True(choice.KeepsFloor);
+    }
+
+    [Fact]
+    public void RankerSelection_NoConfigurationKeepsTheFloor_ServesTheClosestAndSaysSo()
+    {
+        RankerValidation[] rankers = [new(0, 0.048, 0.139, Flat(0.060, 0.120)), new(1, 0.030, 0.100, Flat(0.070, 0.110))];
+
+        var choice = RankerSelection.Choose(rankers);
+
+        Assert.False(choice.KeepsFloor);
+        Assert.Equal(0, choice.BackboneWeight);
+        Assert.Equal(0.120, choice.Recall10);
+    }
+
+    [Fact]
+    public void RankerSelection_TiesGoToTheSimplerRanker()
+    {
+        RankerValidation[] rankers = [new(0.5, 0.05, 0.1, Flat(0.06, 0.12)), new(1, 0.05, 0.1, Flat(0.06, 0.12)), new(0, 0.05, 0.1, Flat(0.06, 0.12))];
+
+        Assert.Equal(0, RankerSelection.Choose(rankers).BackboneWeight);
+    }
 }
