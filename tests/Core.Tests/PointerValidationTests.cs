@@ -110,3 +110,54 @@ public sealed class BackboneHashTests : IDisposable
         Assert.Contains("unchecked", reason, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The priors pointer records the SHA-256 of the fusion.json it names; resolving refuses changed bytes.</summary>
+public sealed class PriorsHashTests
+{
+    private static async Task<InMemoryBlobStore> WrittenAsync()
+    {
+        var store = new InMemoryBlobStore();
+        var hash = await PriorsRegistry.WriteFusionAsync(store, "reflected-r1", new RoleGen.Core.Reasoning.FusionWeights { Version = "reflected-r1" });
+        await store.WriteJsonAsync(BlobLayout.PriorsCurrent("ab"), new PriorsPointer("reflected-r1", "r1", DateTimeOffset.UnixEpoch) { FusionSha256 = hash });
+        return store;
+    }
+
+    [Fact]
+    public async Task Correct_IsLoaded()
+    {
+        var store = await WrittenAsync();
+
+        var (weights, reason) = await PriorsRegistry.ResolveCurrentAsync(store, "ab");
+
+        Assert.NotNull(weights);
+        Assert.Equal("reflected-r1", weights.Version);
+        Assert.DoesNotContain("unchecked", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TamperedFusion_IsRefused_AndTheRunsOwnWeightsAreUsed()
+    {
+        var store = await WrittenAsync();
+        var fusion = await store.ReadJsonAsync<RoleGen.Core.Reasoning.FusionWeights>(BlobLayout.PriorsFusion("reflected-r1"));
+        await store.WriteJsonAsync(BlobLayout.PriorsFusion("reflected-r1"), fusion with { TriggerPrior = fusion.TriggerPrior + 5 });
+
+        var (weights, reason) = await PriorsRegistry.ResolveCurrentAsync(store, "ab");
+
+        Assert.Null(weights);
+        Assert.Contains("refused", reason, StringComparison.Ordinal);
+        Assert.Contains("SHA-256", reason, StringComparison.Ordinal);
+        Assert.Contains("the run's own fusion weights are used", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PointerWithoutHash_IsAccepted_AndSaysUnchecked()
+    {
+        var store = await WrittenAsync();
+        await store.WriteJsonAsync(BlobLayout.PriorsCurrent("ab"), new PriorsPointer("reflected-r1", "r1", DateTimeOffset.UnixEpoch));
+
+        var (weights, reason) = await PriorsRegistry.ResolveCurrentAsync(store, "ab");
+
+        Assert.NotNull(weights);
+        Assert.Contains("unchecked", reason, StringComparison.Ordinal);
+    }
+}

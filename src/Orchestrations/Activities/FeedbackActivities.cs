@@ -84,10 +84,11 @@ public sealed class PublishReflectionActivity(IBlobStore store, IEnumerable<IPro
         var version = summary.Version;
         var (promptVersion, promptNote) = await RevisePromptAsync(summary, manifest).ConfigureAwait(false);
         summary = summary with { PromptVersion = promptVersion, PromptNote = promptNote };
-        await store.WriteJsonAsync(BlobLayout.PriorsFusion(version), summary.Weights).ConfigureAwait(false);
+        var fusionSha256 = await PriorsRegistry.WriteFusionAsync(store, version, summary.Weights).ConfigureAwait(false);
         await store.WriteJsonAsync(BlobLayout.PriorsReflection(version), summary).ConfigureAwait(false);
-        // The pointer moves last. Its timestamp is the run's, so a re-run writes identical bytes.
-        await store.WriteJsonAsync(BlobLayout.PriorsCurrent(manifest.Request.Experiment!.Name), new PriorsPointer(version, summary.RunId, manifest.WrittenAt)).ConfigureAwait(false);
+        // The pointer moves last, with the hash of the fusion.json it names. Its timestamp is the run's, so a re-run writes identical bytes.
+        await store.WriteJsonAsync(BlobLayout.PriorsCurrent(manifest.Request.Experiment!.Name),
+            new PriorsPointer(version, summary.RunId, manifest.WrittenAt) { FusionSha256 = fusionSha256 }).ConfigureAwait(false);
         logger.LogInformation("Reflected run {RunId} into priors {Version}: failed roles [{Failed}], {Refined} refined lists",
             summary.RunId, version, string.Join(", ", summary.FailedRoles), summary.RefinedUsers);
         return new ReflectionResult(summary.RunId, version, null)

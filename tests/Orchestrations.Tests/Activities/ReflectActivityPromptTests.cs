@@ -115,6 +115,9 @@ public sealed class ReflectActivityPromptTests
             + "run `rolegen prompts promote v2` after review", result.PromptNote);
         Assert.Empty(reviser.Checks);
         Assert.Empty(reviser.Promoted); // staged only: the next run keeps the current prompt
+        var priors = await store.ReadJsonAsync<PriorsPointer>(BlobLayout.PriorsCurrent(Experiment));
+        var fusionBytes = await store.ReadTextAsync(BlobLayout.PriorsFusion(result.Version!));
+        Assert.Equal(RoleGen.Core.Scoring.BackboneRegistry.Sha256Hex(System.Text.Encoding.UTF8.GetBytes(fusionBytes)), priors.FusionSha256);
         var summary = Assert.Single(reviser.Summaries);
         using (var doc = JsonDocument.Parse(summary))
         {
