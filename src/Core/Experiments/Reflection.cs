@@ -83,6 +83,7 @@ public sealed record RoleOutcome(string Key, long Impressions, long Clicks, long
 /// <param name="CollapsedCategories">Categories whose share of the treatment arm's impressions is at least
 /// <see cref="ReflectionOptions.CollapseShare"/> and more than twice their share of its orders.</param>
 /// <param name="LlmFallbackUsers">Users the LLM reasoner could not serve (embedded fallback), with the first few ids.</param>
+/// <param name="PromptVersion">The prompt revision staged as a candidate (current only when <paramref name="PromptNote"/> says it was promoted).</param>
 public sealed record ReflectionSummary(
     string RunId,
     string Version,
