@@ -37,9 +37,11 @@ public sealed record PromptResolution(PromptTemplate Template, string? Problem);
 /// </summary>
 /// <remarks>Two processes seeing the version absent at the same time both upload the same embedded text, so the race
 /// is harmless; a version that is neither in blob nor shipped is an error.
-/// The newest version is named by the pointer <c>prompts/reasoner/current</c> (<see cref="PromptPointer"/>), moved by the
-/// prompt reviser after it wrote a new version; a reasoner configured with <see cref="Latest"/> follows it
-/// (<see cref="ResolveAsync"/>), a reasoner configured with an explicit version stays pinned to it.</remarks>
+/// The version in use is named by the pointer <c>prompts/reasoner/current</c> (<see cref="PromptPointer"/>). The prompt
+/// reviser only stages a new version (<see cref="StageAsync"/>); the pointer moves on <see cref="PromoteAsync"/> and
+/// <see cref="RollbackAsync"/>, which record the template's SHA-256 and append to <c>history.json</c>. A reasoner configured
+/// with <see cref="Latest"/> follows the pointer (<see cref="LoadAsync"/>, hash checked), a reasoner configured with an
+/// explicit version stays pinned to it.</remarks>
 public sealed class PromptStore(IBlobStore store, ILogger? logger = null)
 {
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
@@ -61,8 +63,13 @@ public sealed class PromptStore(IBlobStore store, ILogger? logger = null)
     /// SHA-256 matches, else <see cref="DefaultVersion"/> (an absent, unreadable, dangling or tampered pointer never stops the
     /// reasoner). Prefer <see cref="LoadAsync"/>, which checks the text it returns.
     /// </summary>
-    public async Task<string> ResolveAsync(string configured, CancellationToken cancellationToken = default) =>
-        (await LoadAsync(configured, cancellationToken).ConfigureAwait(false)).Template.Version;
+    public async Task<string> ResolveAsync(string configured, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(configured);
+        return string.Equals(configured, Latest, StringComparison.Ordinal)
+            ? (await LoadAsync(configured, cancellationToken).ConfigureAwait(false)).Template.Version
+            : configured;
+    }
 
     /// <summary>
     /// The template to use for <paramref name="configured"/> (see <see cref="ResolveAsync"/>), with the reason the pointer
@@ -170,7 +177,8 @@ public sealed class PromptStore(IBlobStore store, ILogger? logger = null)
         return true;
     }
 
-    /// <summary>Moves the <see cref="BlobLayout.PromptCurrent"/> pointer (after the version it names was written).</summary>
+    /// <summary>Writes the <see cref="BlobLayout.PromptCurrent"/> pointer as given: no hash, no history (a raw write, as
+    /// pointers were written before promotion existed). Use <see cref="PromoteAsync"/>.</summary>
     public Task MovePointerAsync(PromptPointer pointer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pointer);
