@@ -5,7 +5,7 @@ using RoleGen.Core.Runs;
 
 namespace RoleGen.Cli;
 
-/// <summary>The command tree of <c>rolegen</c>. Handlers: <see cref="RunCommand"/>, <see cref="DemoCommand"/>, <see cref="StatusCommand"/>, <see cref="TrainCommand"/>, <see cref="EvaluationCommands"/>.</summary>
+/// <summary>The command tree of <c>rolegen</c>. Handlers: <see cref="RunCommand"/>, <see cref="DemoCommand"/>, <see cref="StatusCommand"/>, <see cref="TrainCommand"/>, <see cref="EvaluationCommands"/>, <see cref="PromptsCommand"/>.</summary>
 public static class Commands
 {
     private static readonly DormancyPolicy DefaultPolicy = new();
@@ -138,6 +138,7 @@ public static class Commands
             root.Subcommands.Add(command);
         }
         root.Subcommands.Add(EvalSuiteCommand.Build());
+        root.Subcommands.Add(PromptsCommand.Build());
         return root;
     }
 }

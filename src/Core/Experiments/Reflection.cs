@@ -6,7 +6,11 @@ using RoleGen.Core.Storage;
 namespace RoleGen.Core.Experiments;
 
 /// <summary>The content of the experiment's priors pointer: which refined fusion-weight set the next run uses.</summary>
-public sealed record PriorsPointer(string Version, string FromRun, DateTimeOffset CreatedAt);
+public sealed record PriorsPointer(string Version, string FromRun, DateTimeOffset CreatedAt)
+{
+    /// <summary>SHA-256 (hex) of the fusion.json bytes written with the pointer (null: written before hashes were recorded).</summary>
+    public string? FusionSha256 { get; init; }
+}
 
 /// <summary>
 /// Versioned fusion priors written by reflection: <c>priors/{version}/fusion.json</c> (the <see cref="FusionWeights"/>),
@@ -34,10 +38,38 @@ public static class PriorsRegistry
         {
             return (null, $"{current} is refused ({invalid}): the run's own fusion weights are used");
         }
-        var weights = await store.TryReadJsonAsync<FusionWeights>(BlobLayout.PriorsFusion(pointer.Version), cancellationToken).ConfigureAwait(false);
-        return weights is null
-            ? (null, $"{current} points at {pointer.Version} but {BlobLayout.PriorsFusion(pointer.Version)} is missing: the run's own fusion weights are used")
-            : (weights, $"fusion weights {weights.Version} reflected from run {pointer.FromRun}");
+        var path = BlobLayout.PriorsFusion(pointer.Version);
+        if (!await store.ExistsAsync(path, cancellationToken).ConfigureAwait(false))
+        {
+            return (null, $"{current} points at {pointer.Version} but {path} is missing: the run's own fusion weights are used");
+        }
+        byte[] bytes;
+        await using (var stream = await store.OpenReadAsync(path, cancellationToken).ConfigureAwait(false))
+        using (var buffer = new MemoryStream())
+        {
+            await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            bytes = buffer.ToArray();
+        }
+        if (pointer.FusionSha256 is { } expected && !string.Equals(Scoring.BackboneRegistry.Sha256Hex(bytes), expected, StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, $"{current} is refused (the SHA-256 of {path} differs from the one recorded when it was written): the run's own fusion weights are used");
+        }
+        var weights = System.Text.Json.JsonSerializer.Deserialize<FusionWeights>(bytes, RoleGenJson.Options)
+            ?? throw new InvalidDataException($"Blob '{path}' holds JSON null.");
+        return (weights, $"fusion weights {weights.Version} reflected from run {pointer.FromRun}"
+            + (pointer.FusionSha256 is null ? $" (unchecked: {current} records no SHA-256, written before hashes)" : ""));
+    }
+
+    /// <summary>Writes <c>priors/{version}/fusion.json</c> and returns the SHA-256 of the bytes written (for the pointer).</summary>
+    public static async Task<string> WriteFusionAsync(IBlobStore store, string version, FusionWeights weights, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var bytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(weights, RoleGenJson.Indented);
+        await using (var stream = await store.OpenWriteAsync(BlobLayout.PriorsFusion(version), cancellationToken).ConfigureAwait(false))
+        {
+            await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        }
+        return Scoring.BackboneRegistry.Sha256Hex(bytes);
     }
 }
 
@@ -51,6 +83,7 @@ public sealed record RoleOutcome(string Key, long Impressions, long Clicks, long
 /// <param name="CollapsedCategories">Categories whose share of the treatment arm's impressions is at least
 /// <see cref="ReflectionOptions.CollapseShare"/> and more than twice their share of its orders.</param>
 /// <param name="LlmFallbackUsers">Users the LLM reasoner could not serve (embedded fallback), with the first few ids.</param>
+/// <param name="PromptVersion">The prompt revision staged as a candidate (current only when <paramref name="PromptNote"/> says it was promoted).</param>
 public sealed record ReflectionSummary(
     string RunId,
     string Version,

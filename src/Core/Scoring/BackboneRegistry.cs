@@ -1,10 +1,14 @@
+using System.Security.Cryptography;
 using RoleGen.Core.Storage;
 
 namespace RoleGen.Core.Scoring;
 
 /// <summary>Published backbone versions: <c>models/backbone/{version}/</c> (model.onnx, vocab.json, train-metrics.json) and
 /// the pointer <c>models/backbone/current</c> (JSON <see cref="BackbonePointer"/>). Publishing writes the version's files
-/// first and moves the pointer last, so a reader never sees a half-published version.</summary>
+/// first and moves the pointer last, so a reader never sees a half-published version. The pointer records the SHA-256 of
+/// model.onnx, vocab.json and conversion.onnx; resolving re-hashes the blobs and refuses a version whose bytes changed
+/// (scoring then falls back to the baseline, as for any refused pointer). A pointer without hashes (published before they
+/// were recorded) is accepted and the reason says it is unchecked.</summary>
 public static class BackboneRegistry
 {
     public const string Kind = "backbone-onnx";
@@ -35,8 +39,46 @@ public static class BackboneRegistry
                 return (null, $"{BlobLayout.BackboneCurrent} points at version {pointer.Version} but {path} is missing: scoring with the baseline transition model");
             }
         }
-        return (Reference(pointer.Version), $"scoring with backbone {pointer.Version}");
+        if (pointer.ModelSha256 is null)
+        {
+            return (Reference(pointer.Version), $"scoring with backbone {pointer.Version} (unchecked: {BlobLayout.BackboneCurrent} records no SHA-256, published before hashes; re-publish to record them)");
+        }
+        foreach (var (path, expected) in new[]
+                 {
+                     (BlobLayout.BackboneModel(pointer.Version), pointer.ModelSha256),
+                     (BlobLayout.BackboneVocabulary(pointer.Version), pointer.VocabularySha256),
+                     (BlobLayout.BackboneConversionModel(pointer.Version), pointer.ConversionSha256),
+                 })
+        {
+            if (expected is null)
+            {
+                continue;
+            }
+            var actual = await Sha256Async(store, path, cancellationToken).ConfigureAwait(false);
+            if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+            {
+                return (null, $"{BlobLayout.BackboneCurrent} is refused (the SHA-256 of {path} is {Short(actual)}, the pointer recorded {Short(expected)} when it was published): scoring with the baseline transition model");
+            }
+        }
+        return (Reference(pointer.Version) with { Sha256 = pointer.ModelSha256 }, $"scoring with backbone {pointer.Version} (SHA-256 checked)");
     }
+
+    /// <summary>SHA-256 (hex, lower case) of a blob's bytes, or "(missing)" when it does not exist.</summary>
+    public static async Task<string> Sha256Async(IBlobStore store, string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (!await store.ExistsAsync(path, cancellationToken).ConfigureAwait(false))
+        {
+            return "(missing)";
+        }
+        await using var stream = await store.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>SHA-256 (hex, lower case) of bytes.</summary>
+    public static string Sha256Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    private static string Short(string hash) => hash.Length <= 12 ? hash : hash[..12] + "…";
 }
 
 /// <summary>The content of <c>models/backbone/current</c>: which version, trained on which dataset (item ids are
@@ -44,6 +86,13 @@ public static class BackboneRegistry
 public sealed record BackbonePointer(string Version, DateTimeOffset PublishedAt)
 {
     public string? Dataset { get; init; }
+
+    /// <summary>SHA-256 (hex) of model.onnx, vocab.json and conversion.onnx as published (null: not recorded / not published).</summary>
+    public string? ModelSha256 { get; init; }
+
+    public string? VocabularySha256 { get; init; }
+
+    public string? ConversionSha256 { get; init; }
 }
 
 /// <summary>Publishes a trained backbone folder (model.onnx, vocab.json, train-metrics.json) as a version and moves the
@@ -63,6 +112,7 @@ public static class BackbonePublisher
         {
             throw new ArgumentException(char.ToUpperInvariant(invalid[0]) + invalid[1..] + ".", nameof(version));
         }
+        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in Files)
         {
             var local = Path.Combine(localDirectory, file);
@@ -70,22 +120,40 @@ public static class BackbonePublisher
             {
                 throw new FileNotFoundException($"Cannot publish backbone {version}: {local} is missing.", local);
             }
-            await using var input = File.OpenRead(local);
-            await using var output = await store.OpenWriteAsync(BlobLayout.BackboneFolder(version) + file, cancellationToken).ConfigureAwait(false);
-            await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
+            hashes[file] = await CopyAsync(store, local, BlobLayout.BackboneFolder(version) + file, cancellationToken).ConfigureAwait(false);
         }
         foreach (var file in OptionalFiles)
         {
             var local = Path.Combine(localDirectory, file);
             if (File.Exists(local))
             {
-                await using var input = File.OpenRead(local);
-                await using var output = await store.OpenWriteAsync(BlobLayout.BackboneFolder(version) + file, cancellationToken).ConfigureAwait(false);
-                await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
+                hashes[file] = await CopyAsync(store, local, BlobLayout.BackboneFolder(version) + file, cancellationToken).ConfigureAwait(false);
             }
         }
-        var pointer = new BackbonePointer(version, DateTimeOffset.UtcNow) { Dataset = dataset };
+        var pointer = new BackbonePointer(version, DateTimeOffset.UtcNow)
+        {
+            Dataset = dataset,
+            ModelSha256 = hashes[BlobLayout.BackboneModelFile],
+            VocabularySha256 = hashes[BlobLayout.BackboneVocabularyFile],
+            ConversionSha256 = hashes.GetValueOrDefault(BlobLayout.BackboneConversionFile),
+        };
         await store.WriteJsonAsync(BlobLayout.BackboneCurrent, pointer, cancellationToken).ConfigureAwait(false);
         return pointer;
+    }
+
+    /// <summary>Uploads a local file and returns the SHA-256 of the bytes uploaded (hashed as they are copied).</summary>
+    private static async Task<string> CopyAsync(IBlobStore store, string local, string path, CancellationToken cancellationToken)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await using var input = File.OpenRead(local);
+        await using var output = await store.OpenWriteAsync(path, cancellationToken).ConfigureAwait(false);
+        var buffer = new byte[81_920];
+        int read;
+        while ((read = await input.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            sha.AppendData(buffer, 0, read);
+            await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 }

@@ -24,6 +24,10 @@ public sealed record ScoringModelRef(string Kind, string Version, string Path)
 
     public double? Weight { get; init; }
 
+    /// <summary>SHA-256 (hex) of a backbone's model.onnx as recorded in its pointer when published (null: not recorded, or
+    /// not a backbone). The loader refuses model bytes that hash otherwise.</summary>
+    public string? Sha256 { get; init; }
+
     /// <summary>The blend of <paramref name="a"/> (weight <paramref name="weightA"/>) and <paramref name="b"/>.</summary>
     public static ScoringModelRef Blend(ScoringModelRef a, ScoringModelRef b, double weightA) =>
         new(BlendedRecommender.Kind, BlendedRecommender.Version(a, b, weightA), "") { Components = [a, b], Weight = weightA };

@@ -12,7 +12,7 @@ namespace RoleGen.Core.Storage;
 /// <code>
 /// events/{dataset}/part-NNNNN.csv  _ingest.json  _quarantine.jsonl  _truth/world.json
 /// models/backbone/{version}/model.onnx  conversion.onnx  vocab.json  train-metrics.json;  models/backbone/current
-/// prompts/reasoner/{version};  prompts/reasoner/current
+/// prompts/reasoner/{version};  prompts/reasoner/current  candidates/{version}  history.json
 /// priors/{version}/fusion.json  reflection.json  candidates/{NNNNN}.jsonl
 /// experiments/{experiment}/latest-run.json  priors-current.json
 /// feedback/{experiment}/*.csv
@@ -91,6 +91,15 @@ public static class BlobLayout
     public const string PromptCurrent = PromptsPrefix + "current";
 
     public static string Prompt(string version) => PromptsPrefix + version;
+
+    /// <summary>A staged revision: <c>prompts/reasoner/candidates/{version}</c> (JSON; the template itself is the immutable
+    /// <see cref="Prompt"/> blob). Staging never moves <see cref="PromptCurrent"/>.</summary>
+    public const string PromptCandidatesPrefix = PromptsPrefix + "candidates/";
+
+    public static string PromptCandidate(string version) => PromptCandidatesPrefix + version;
+
+    /// <summary>Every move of <see cref="PromptCurrent"/> (promote, rollback), oldest first (JSON array).</summary>
+    public const string PromptHistory = PromptsPrefix + "history.json";
 
     // ---- priors/{version}/ : written by reflection
 

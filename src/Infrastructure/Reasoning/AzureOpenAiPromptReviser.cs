@@ -16,8 +16,9 @@ namespace RoleGen.Infrastructure.Reasoning;
 /// <see cref="IPromptReviser"/> on the LLM reasoner's Azure OpenAI chat deployment: sends the template in use and the
 /// reflection's failure summary (both as JSON data), asks for a revised template under a strict JSON schema
 /// (<c>{template, changes}</c>), validates it, and on success writes it as the next free <c>v{n}</c> under
-/// <c>prompts/reasoner/</c> (never overwriting) and then moves the <c>prompts/reasoner/current</c> pointer to it. The
-/// base version is kept, so a revision can always be undone by pinning or moving the pointer back.
+/// <c>prompts/reasoner/</c> (never overwriting) and stages it as <c>prompts/reasoner/candidates/{v}</c>: the
+/// <c>prompts/reasoner/current</c> pointer does not move. Promotion (<see cref="PromoteAsync"/>) records the template's
+/// SHA-256 in the pointer; <see cref="CheckAsync"/> is the offline check reflection runs before an automatic promotion.
 /// </summary>
 /// <remarks>
 /// Validation: the answer parses against the schema; the template is <see cref="MinTemplateLength"/>..<see cref="MaxTemplateLength"/>
@@ -33,7 +34,8 @@ public sealed class AzureOpenAiPromptReviser(
     LlmReasonerOptions options,
     ILogger<AzureOpenAiPromptReviser>? logger = null,
     TimeProvider? clock = null,
-    Func<TimeSpan, CancellationToken, Task>? delay = null) : IPromptReviser
+    Func<TimeSpan, CancellationToken, Task>? delay = null,
+    PromptPromotionOptions? promotion = null) : IPromptReviser
 {
     public const string SchemaName = "rolegen_prompt_revision";
 
@@ -79,7 +81,10 @@ public sealed class AzureOpenAiPromptReviser(
     private readonly LlmReasonerOptions _options = options ?? throw new ArgumentNullException(nameof(options));
     private readonly ILogger _logger = logger ?? NullLogger<AzureOpenAiPromptReviser>.Instance;
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
-    private readonly PromptStore _prompts = new(store ?? throw new ArgumentNullException(nameof(store)));
+    private readonly IBlobStore _store = store ?? throw new ArgumentNullException(nameof(store));
+    private readonly PromptStore _prompts = new(store ?? throw new ArgumentNullException(nameof(store)), logger);
+    private readonly PromptPromotionOptions _promotion = promotion ?? new PromptPromotionOptions();
+    private readonly Func<TimeSpan, CancellationToken, Task>? _delay = delay;
     private readonly ChatRetry _retry = new(options ?? throw new ArgumentNullException(nameof(options)),
         logger ?? NullLogger<AzureOpenAiPromptReviser>.Instance, clock ?? TimeProvider.System,
         delay ?? ((wait, token) => Task.Delay(wait, clock ?? TimeProvider.System, token)), "Prompt reviser");
@@ -100,8 +105,8 @@ public sealed class AzureOpenAiPromptReviser(
     public async Task<PromptRevision> ReviseAsync(string failureSummary, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(failureSummary);
-        var baseVersion = await _prompts.ResolveAsync(_options.PromptVersion, ct).ConfigureAwait(false);
-        var current = await _prompts.EnsureAsync(baseVersion, ct).ConfigureAwait(false);
+        var current = (await _prompts.LoadAsync(_options.PromptVersion, ct).ConfigureAwait(false)).Template;
+        var baseVersion = current.Version;
         var user = UserMessage(current, failureSummary);
 
         // A full template comes back: allow about twice its tokens (chars / 4) plus room for the description.
@@ -163,8 +168,8 @@ public sealed class AzureOpenAiPromptReviser(
             {
                 var version = await WriteAsync(template!, ct).ConfigureAwait(false);
                 var reason = changes!.Length <= MaxChangesLength ? changes : changes[..MaxChangesLength];
-                await _prompts.MovePointerAsync(new PromptPointer(version, baseVersion, _clock.GetUtcNow(), reason), ct).ConfigureAwait(false);
-                _logger.LogInformation("Prompt revised: {Version} from {Base} ({Changes})", version, baseVersion, reason);
+                await _prompts.StageAsync(version, baseVersion, _clock.GetUtcNow(), reason, ct).ConfigureAwait(false);
+                _logger.LogInformation("Prompt revised: {Version} from {Base} staged as a candidate ({Changes})", version, baseVersion, reason);
                 var pinned = !string.Equals(_options.PromptVersion, PromptStore.Latest, StringComparison.Ordinal)
                     ? $" (the reasoner is pinned to {_options.PromptVersion}: set PromptVersion to latest to use it)"
                     : "";
@@ -175,6 +180,45 @@ public sealed class AzureOpenAiPromptReviser(
         }
         return Declined(baseVersion, $"invalid revision after {_options.MaxAttempts} attempts: {lastError}");
     }
+
+    public bool AutoPromote => _promotion.AutoPromote;
+
+    public async Task<PromptCheck> CheckAsync(string candidate, string baseVersion, IReadOnlyList<LlmReasoningRequest> heldBack, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(candidate);
+        ArgumentException.ThrowIfNullOrWhiteSpace(baseVersion);
+        ArgumentNullException.ThrowIfNull(heldBack);
+        var users = heldBack.Take(_promotion.CheckUsers).ToArray();
+        if (users.Length < _promotion.MinCheckUsers)
+        {
+            return new PromptCheck(false, users.Length, 0, 0,
+                $"not run: {users.Length} held-back users, at least {_promotion.MinCheckUsers} needed (RoleGen:Reflection:MinCheckUsers)");
+        }
+        // Two reasoners pinned to each version, each with its own budget; the current prompt's answers are mostly served
+        // from the LLM cache of the run that just happened.
+        var withBase = new AzureOpenAiReasoner(_chat, _store, _options.WithPromptVersion(baseVersion), null, _clock, _delay);
+        var withCandidate = new AzureOpenAiReasoner(_chat, _store, _options.WithPromptVersion(candidate), null, _clock, _delay);
+        int baseUsable = 0, candidateUsable = 0;
+        foreach (var request in users)
+        {
+            if ((await withBase.ReasonAsync(request, ct).ConfigureAwait(false)).Usable)
+            {
+                baseUsable++;
+            }
+            if ((await withCandidate.ReasonAsync(request, ct).ConfigureAwait(false)).Usable)
+            {
+                candidateUsable++;
+            }
+        }
+        var passed = candidateUsable >= baseUsable && candidateUsable > 0;
+        var note = string.Create(CultureInfo.InvariantCulture,
+            $"offline check on {users.Length} held-back users: {candidate} usable for {candidateUsable}, {baseVersion} for {baseUsable} ({(passed ? "passed" : "failed: regression")})");
+        _logger.LogInformation("Prompt check: {Note}", note);
+        return new PromptCheck(passed, users.Length, candidateUsable, baseUsable, note);
+    }
+
+    public Task PromoteAsync(string version, string reason, CancellationToken ct = default) =>
+        _prompts.PromoteAsync(version, reason, _clock.GetUtcNow(), ct);
 
     /// <summary>The user message: the template and the failure summary (parsed as JSON when it is, else as a string) in a
     /// fenced data block; backticks are escaped so neither can close the fence.</summary>

@@ -39,7 +39,7 @@ public sealed class AzureOpenAiReasoner(
     private readonly ILogger _logger = logger ?? NullLogger<AzureOpenAiReasoner>.Instance;
     private readonly ChatRetry _retry = new(Validated(options), logger ?? NullLogger<AzureOpenAiReasoner>.Instance, clock ?? TimeProvider.System,
         delay ?? ((wait, token) => Task.Delay(wait, clock ?? TimeProvider.System, token)), "LLM reasoner");
-    private readonly PromptStore _prompts = new(store);
+    private readonly PromptStore _prompts = new(store, logger);
     private readonly SemaphoreSlim _promptLock = new(1, 1);
     private volatile PromptTemplate? _prompt;
 
@@ -224,8 +224,8 @@ public sealed class AzureOpenAiReasoner(
         {
             if (_prompt is null)
             {
-                var version = await _prompts.ResolveAsync(_options.PromptVersion, cancellationToken).ConfigureAwait(false);
-                _prompt = await _prompts.EnsureAsync(version, cancellationToken).ConfigureAwait(false);
+                // The pointer's SHA-256 is checked against the very text loaded here; a refused pointer falls back to v1.
+                _prompt = (await _prompts.LoadAsync(_options.PromptVersion, cancellationToken).ConfigureAwait(false)).Template;
             }
             return _prompt;
         }

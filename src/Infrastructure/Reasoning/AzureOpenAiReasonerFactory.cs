@@ -17,7 +17,8 @@ public sealed class AzureOpenAiReasonerFactory(
     IOptions<LlmReasonerOptions> options,
     ILoggerFactory? loggerFactory = null,
     Azure.Core.TokenCredential? credential = null,
-    TimeProvider? clock = null)
+    TimeProvider? clock = null,
+    PromptPromotionOptions? promotion = null)
 {
     private readonly Lazy<ChatClient> _chat = new(() => AzureOpenAiReasoner.CreateChatClient(options.Value, credential));
 
@@ -28,5 +29,5 @@ public sealed class AzureOpenAiReasonerFactory(
     /// <summary>A prompt reviser on the same chat client and deployment (its token cap per revision is
     /// <see cref="LlmReasonerOptions.MaxTokensPerRun"/>).</summary>
     public AzureOpenAiPromptReviser CreateReviser() => new(_chat.Value, store, options.Value,
-        (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<AzureOpenAiPromptReviser>(), clock);
+        (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<AzureOpenAiPromptReviser>(), clock, null, promotion);
 }

@@ -69,4 +69,31 @@ public sealed class LlmReasonerOptions
 
     /// <summary>True when an endpoint and a deployment are configured.</summary>
     public bool IsEnabled => Endpoint is not null && !string.IsNullOrWhiteSpace(Deployment);
+
+    /// <summary>A copy pinned to <paramref name="promptVersion"/> (the offline prompt check reasons with each version).</summary>
+    public LlmReasonerOptions WithPromptVersion(string promptVersion)
+    {
+        var copy = (LlmReasonerOptions)MemberwiseClone();
+        copy.PromptVersion = promptVersion;
+        return copy;
+    }
+}
+
+/// <summary>Settings of the prompt lifecycle (section <c>RoleGen:Reflection</c>): whether reflection may promote a staged
+/// candidate itself, and the size of the held-back slice of its offline check.</summary>
+public sealed class PromptPromotionOptions
+{
+    public const string SectionName = "RoleGen:Reflection";
+
+    /// <summary>Off (the default): a revision is only staged; promote it with <c>rolegen prompts promote</c>. On: reflection
+    /// promotes a candidate whose offline check passed.</summary>
+    public bool AutoPromote { get; set; }
+
+    /// <summary>Held-back users reasoned with both prompts (at most).</summary>
+    [Range(1, 500)]
+    public int CheckUsers { get; set; } = 20;
+
+    /// <summary>Fewer held-back users than this: the check does not run and nothing is promoted.</summary>
+    [Range(1, 500)]
+    public int MinCheckUsers { get; set; } = 5;
 }

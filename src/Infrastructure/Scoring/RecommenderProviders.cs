@@ -41,6 +41,12 @@ public sealed class BackboneRecommenderProvider(IBlobStore store, IOptions<Scori
                 await stream.CopyToAsync(buffer).ConfigureAwait(false);
                 onnx = buffer.ToArray();
             }
+            // The hash the resolve step checked against the pointer, checked again on the bytes actually loaded.
+            if (model.Sha256 is { } expected && !string.Equals(BackboneRegistry.Sha256Hex(onnx), expected, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new PermanentFailureException($"Backbone {model.Version}: the SHA-256 of {BlobLayout.BackboneModel(model.Version)} differs from the one " +
+                    $"{BlobLayout.BackboneCurrent} recorded when it was published; refused. Re-publish it (`rolegen train`) or delete {BlobLayout.BackboneCurrent}.");
+            }
             await using (var stream = await store.OpenReadAsync(BlobLayout.BackboneVocabulary(model.Version)).ConfigureAwait(false))
             {
                 vocab = BackboneVocabulary.Parse(stream);

@@ -50,6 +50,11 @@ public sealed record StoredFeedback(FeedbackReport Report, int Files, long Rows,
 /// (<see cref="ReflectionSummary.PromptVersion"/>, <see cref="ReflectionSummary.PromptNote"/>) and the result. A repeated
 /// reflection of the same run reuses the version its earlier reflection.json recorded instead of asking again. The LLM
 /// never fails the reflection: a failed revision is a note.
+/// A revision is only STAGED (<c>prompts/reasoner/candidates/{v}</c>; the current pointer the next run follows does not
+/// move). With <see cref="IPromptReviser.AutoPromote"/> on (RoleGen:Reflection:AutoPromote) the candidate is checked
+/// offline on the run's held-back users (<see cref="HeldBackBucket"/>: a stable 1-in-<see cref="HeldBackBuckets"/> slice,
+/// their stored trajectories and reasoning) against the prompt it was revised from, and promoted only when the check
+/// passes; otherwise it waits for <c>rolegen prompts promote</c>. The note says which happened.
 /// </remarks>
 public sealed class PublishReflectionActivity(IBlobStore store, IEnumerable<IPromptReviser> revisers, ILogger<PublishReflectionActivity> logger)
     : TaskActivity<PublishReflectionInput, ReflectionResult>
@@ -59,6 +64,13 @@ public sealed class PublishReflectionActivity(IBlobStore store, IEnumerable<IPro
     private const int MaxReasonLength = 160;
 
     private readonly IPromptReviser? _reviser = revisers?.FirstOrDefault();
+
+    /// <summary>The held-back slice of a run's users for the offline prompt check: <c>StableHash.Bucket(user, HeldBackBuckets,
+    /// HeldBackSalt) == HeldBackBucket</c>, at most <see cref="MaxHeldBack"/> of them.</summary>
+    public const int HeldBackBuckets = 10;
+    public const int HeldBackBucket = 0;
+    public const string HeldBackSalt = "prompt-check";
+    public const int MaxHeldBack = 100;
 
     public override async Task<ReflectionResult> RunAsync(TaskActivityContext context, PublishReflectionInput input)
     {
@@ -72,10 +84,11 @@ public sealed class PublishReflectionActivity(IBlobStore store, IEnumerable<IPro
         var version = summary.Version;
         var (promptVersion, promptNote) = await RevisePromptAsync(summary, manifest).ConfigureAwait(false);
         summary = summary with { PromptVersion = promptVersion, PromptNote = promptNote };
-        await store.WriteJsonAsync(BlobLayout.PriorsFusion(version), summary.Weights).ConfigureAwait(false);
+        var fusionSha256 = await PriorsRegistry.WriteFusionAsync(store, version, summary.Weights).ConfigureAwait(false);
         await store.WriteJsonAsync(BlobLayout.PriorsReflection(version), summary).ConfigureAwait(false);
-        // The pointer moves last. Its timestamp is the run's, so a re-run writes identical bytes.
-        await store.WriteJsonAsync(BlobLayout.PriorsCurrent(manifest.Request.Experiment!.Name), new PriorsPointer(version, summary.RunId, manifest.WrittenAt)).ConfigureAwait(false);
+        // The pointer moves last, with the hash of the fusion.json it names. Its timestamp is the run's, so a re-run writes identical bytes.
+        await store.WriteJsonAsync(BlobLayout.PriorsCurrent(manifest.Request.Experiment!.Name),
+            new PriorsPointer(version, summary.RunId, manifest.WrittenAt) { FusionSha256 = fusionSha256 }).ConfigureAwait(false);
         logger.LogInformation("Reflected run {RunId} into priors {Version}: failed roles [{Failed}], {Refined} refined lists",
             summary.RunId, version, string.Join(", ", summary.FailedRoles), summary.RefinedUsers);
         return new ReflectionResult(summary.RunId, version, null)
@@ -135,9 +148,24 @@ public sealed class PublishReflectionActivity(IBlobStore store, IEnumerable<IPro
         {
             var reasoning = await FallbacksAsync(manifest).ConfigureAwait(false);
             var revision = await _reviser.ReviseAsync(FailureSummary(summary, reasoning)).ConfigureAwait(false);
-            return revision.NewVersion is { } created
-                ? (created, $"{created} revised from {revision.BaseVersion}: {revision.Note}")
-                : (null, $"prompt not revised (still {revision.BaseVersion}): {revision.Note}");
+            if (revision.NewVersion is not { } created)
+            {
+                return (null, $"prompt not revised (still {revision.BaseVersion}): {revision.Note}");
+            }
+            var staged = $"{created} revised from {revision.BaseVersion}, staged as a candidate: {revision.Note}";
+            if (!_reviser.AutoPromote)
+            {
+                return (created, $"{staged}; not promoted (RoleGen:Reflection:AutoPromote is off): run `rolegen prompts promote {created}` after review");
+            }
+            var heldBack = await HeldBackAsync(manifest).ConfigureAwait(false);
+            var check = await _reviser.CheckAsync(created, revision.BaseVersion, heldBack).ConfigureAwait(false);
+            if (!check.Passed)
+            {
+                logger.LogWarning("Prompt candidate {Version} not promoted: {Note}", created, check.Note);
+                return (created, $"{staged}; not promoted: {check.Note}");
+            }
+            await _reviser.PromoteAsync(created, $"promoted by the reflection of run {summary.RunId}: {check.Note}").ConfigureAwait(false);
+            return (created, $"{staged}; promoted: {check.Note}");
         }
         catch (Exception ex)
         {
@@ -145,6 +173,47 @@ public sealed class PublishReflectionActivity(IBlobStore store, IEnumerable<IPro
             logger.LogWarning(ex, "Prompt revision for run {RunId} failed", summary.RunId);
             return (null, $"prompt revision failed: {ex.GetType().Name}: {ex.Message}");
         }
+    }
+
+    /// <summary>The run's held-back users with the roles and paths its reasoner stored for them (the hints and candidate
+    /// paths both prompts are given), in shard order.</summary>
+    public async Task<IReadOnlyList<LlmReasoningRequest>> HeldBackAsync(RunManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var requests = new List<LlmReasoningRequest>();
+        foreach (var shard in manifest.Shards.Where(s => s.Status == ShardStatus.Succeeded).OrderBy(s => s.Shard))
+        {
+            var usersPath = BlobLayout.ShardUsers(manifest.RunId, shard.Shard);
+            var reasoningPath = BlobLayout.ShardReasoning(manifest.RunId, shard.Shard);
+            if (!await store.ExistsAsync(usersPath).ConfigureAwait(false) || !await store.ExistsAsync(reasoningPath).ConfigureAwait(false))
+            {
+                continue;
+            }
+            var users = new Dictionary<string, UserTrajectory>(StringComparer.Ordinal);
+            await foreach (var u in store.ReadJsonLinesAsync<UserTrajectory>(usersPath).ConfigureAwait(false))
+            {
+                if (StableHash.Bucket(u.UserId, HeldBackBuckets, HeldBackSalt) == HeldBackBucket)
+                {
+                    users[u.UserId] = u;
+                }
+            }
+            if (users.Count == 0)
+            {
+                continue;
+            }
+            await foreach (var r in store.ReadJsonLinesAsync<UserReasoning>(reasoningPath).ConfigureAwait(false))
+            {
+                if (users.TryGetValue(r.UserId, out var user) && r.Paths.Count > 0)
+                {
+                    requests.Add(new LlmReasoningRequest(user, r.Roles, r.Paths));
+                    if (requests.Count == MaxHeldBack)
+                    {
+                        return requests;
+                    }
+                }
+            }
+        }
+        return requests;
     }
 
     /// <summary>The run's fallback traces (without roles and paths), read only from shards whose report counted some.</summary>

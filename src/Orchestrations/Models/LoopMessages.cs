@@ -52,10 +52,12 @@ public sealed record ReflectionResult(string RunId, string? Version, string? Ski
 
     public long LlmFallbackUsers { get; init; }
 
-    /// <summary>The prompt version the reflection's reviser wrote (or reused), null when none.</summary>
+    /// <summary>The prompt version the reflection's reviser wrote and staged as a candidate (or reused), null when none. It
+    /// is current only if <see cref="PromptNote"/> says it was promoted.</summary>
     public string? PromptVersion { get; init; }
 
-    /// <summary>What the revision changed, or why there is no new prompt version (null: no reviser, or nothing to fix).</summary>
+    /// <summary>What the revision changed and whether it was promoted (and why not), or why there is no new prompt version
+    /// (null: no reviser, or nothing to fix).</summary>
     public string? PromptNote { get; init; }
 }
 

@@ -15,7 +15,7 @@ public sealed class LlmReasonerRegistrationTests
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (key, value) in settings)
         {
-            values[$"RoleGen:Reasoner:Llm:{key}"] = value; // a later setting replaces an earlier one
+            values[key.StartsWith("RoleGen:", StringComparison.Ordinal) ? key : $"RoleGen:Reasoner:Llm:{key}"] = value; // a later setting replaces an earlier one
         }
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var services = new ServiceCollection();
@@ -52,6 +52,18 @@ public sealed class LlmReasonerRegistrationTests
         Assert.NotSame(reasoner, another); // each resolution is its own budget scope
         Assert.IsType<AzureOpenAiPromptReviser>(Assert.Single(services.GetServices<IPromptReviser>()));
         Assert.Same(services.GetRequiredService<AzureOpenAiReasonerFactory>(), services.GetRequiredService<AzureOpenAiReasonerFactory>());
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("false", false)]
+    [InlineData("true", true)]
+    public void AutoPromote_IsOffUnlessSet(string? value, bool expected)
+    {
+        using var services = Build(null, ("Endpoint", "https://oai-rolegen-x.openai.azure.com/"), ("Deployment", "reasoner"), ("ApiKey", "k"),
+            ("RoleGen:Reflection:AutoPromote", value));
+
+        Assert.Equal(expected, services.GetRequiredService<IPromptReviser>().AutoPromote);
     }
 
     [Fact]

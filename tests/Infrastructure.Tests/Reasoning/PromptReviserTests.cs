@@ -56,7 +56,7 @@ public sealed class PromptReviserTests
     }
 
     [Fact]
-    public async Task ValidRevision_SendsSchemaSystemAndSummary_WritesV2_MovesThePointer_KeepsV1()
+    public async Task ValidRevision_SendsSchemaSystemAndSummary_WritesV2_StagesItWithoutMovingThePointer_KeepsV1()
     {
         using var f = new ReasonerFixture();
         f.Handler.Ok("revise-ok.json");
@@ -97,13 +97,24 @@ public sealed class PromptReviserTests
         Assert.Contains("ranking guidance", revision.Note, StringComparison.Ordinal);
         Assert.Equal(RevisedTemplate("revise-ok.json"), await f.Store.ReadTextAsync("prompts/reasoner/v2"));
         Assert.Equal(PromptStore.Shipped("v1"), await f.Store.ReadTextAsync("prompts/reasoner/v1")); // the old version stays
+        // Staged, not live: the pointer the next run follows does not exist yet, so the next run still uses v1.
+        Assert.DoesNotContain(BlobLayout.PromptCurrent, f.Store.Paths);
+        Assert.Equal("v1", await new PromptStore(f.Store).ResolveAsync(PromptStore.Latest));
+        var candidate = await f.Store.ReadJsonAsync<PromptCandidate>(BlobLayout.PromptCandidate("v2"));
+        Assert.Equal(new PromptCandidate("v2", "v1", ReasonerFixture.Now, revision.Note,
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(RevisedTemplate("revise-ok.json"))))), candidate);
+        Assert.False(f.NewReviser().AutoPromote); // the default: a person promotes
+
+        // Promotion moves the pointer and records the template's hash and the move.
+        await f.NewReviser().PromoteAsync("v2", "reviewed");
         var pointer = await f.Store.ReadJsonAsync<PromptPointer>(BlobLayout.PromptCurrent);
-        Assert.Equal(new PromptPointer("v2", "v1", ReasonerFixture.Now, revision.Note), pointer);
+        Assert.Equal(new PromptPointer("v2", "v1", ReasonerFixture.Now, "reviewed") { Sha256 = candidate.Sha256 }, pointer);
         var raw = await f.Store.ReadTextAsync(BlobLayout.PromptCurrent);
-        foreach (var name in new[] { "\"version\"", "\"basedOn\"", "\"createdAt\"", "\"reason\"" })
+        foreach (var name in new[] { "\"version\"", "\"basedOn\"", "\"createdAt\"", "\"reason\"", "\"sha256\"" })
         {
             Assert.Contains(name, raw, StringComparison.Ordinal);
         }
+        Assert.Equal("v2", await new PromptStore(f.Store).ResolveAsync(PromptStore.Latest));
         Assert.Empty(f.Delays);
     }
 
@@ -113,6 +124,7 @@ public sealed class PromptReviserTests
         using var f = new ReasonerFixture();
         f.Handler.Ok("revise-ok.json").Ok("revise-ok.json").Ok("revise-ok.json").Ok("revise-ok.json");
         await f.NewReviser().ReviseAsync(Summary);
+        await f.NewReviser().PromoteAsync("v2", "reviewed");
 
         // The same answer again equals the new base (v2): unchanged, so no v3...
         var same = await f.NewReviser().ReviseAsync(Summary);
@@ -120,7 +132,7 @@ public sealed class PromptReviserTests
         Assert.Null(same.NewVersion);
         Assert.Equal("v2", same.BaseVersion);
         Assert.Contains("unchanged", same.Note, StringComparison.Ordinal);
-        Assert.Equal(["prompts/reasoner/current", "prompts/reasoner/v1", "prompts/reasoner/v2"], f.Store.Paths.Where(p => p.StartsWith("prompts/", StringComparison.Ordinal)).Order().ToArray());
+        Assert.Equal(["prompts/reasoner/candidates/v2", "prompts/reasoner/current", "prompts/reasoner/history.json", "prompts/reasoner/v1", "prompts/reasoner/v2"], f.Store.Paths.Where(p => p.StartsWith("prompts/", StringComparison.Ordinal)).Order().ToArray());
 
         // ...while a stored v3 (another revision) makes the next free version v4, whatever the base.
         await f.Store.WriteTextAsync("prompts/reasoner/v3", "x");
@@ -213,6 +225,7 @@ public sealed class PromptReviserTests
         using var f = new ReasonerFixture();
         f.Handler.Ok("revise-ok.json").Ok();
         await f.NewReviser().ReviseAsync(Summary);
+        await f.NewReviser().PromoteAsync("v2", "reviewed");
 
         var reasoner = f.NewReasoner();
         Assert.Equal("latest", reasoner.PromptVersion); // not resolved before the first call
@@ -226,5 +239,68 @@ public sealed class PromptReviserTests
         var pinned = new ReasonerFixture(o => o.PromptVersion = "v1", f.Store);
         Assert.Equal("v1", (await pinned.Reasoner.LoadPromptAsync()).Version);
         pinned.Dispose();
+    }
+
+    [Fact]
+    public async Task Reasoner_OnLatest_KeepsTheCurrentVersion_WhileTheRevisionIsOnlyStaged()
+    {
+        using var f = new ReasonerFixture();
+        f.Handler.Ok("revise-ok.json").Ok();
+        var revision = await f.NewReviser().ReviseAsync(Summary);
+
+        var reasoner = f.NewReasoner();
+        var result = await reasoner.ReasonAsync(ReasonerFixture.Request());
+
+        Assert.Equal("v2", revision.NewVersion);
+        Assert.Equal(LlmOutcome.Ok, result.Outcome);
+        Assert.Equal("v1", reasoner.PromptVersion);
+        Assert.Equal(PromptStore.Shipped("v1"), Content(Body(f.Handler.Requests[1]).GetProperty("messages")[0]));
+    }
+
+    [Fact]
+    public async Task Check_CandidateWithFewerUsableAnswers_Fails()
+    {
+        using var f = new ReasonerFixture(o => o.MaxAttempts = 1);
+        await f.Store.WriteTextAsync(BlobLayout.Prompt("v2"), PromptStore.Shipped("v1") + "\nRevised guidance.");
+        // User 1: the current prompt answers, the candidate's answer is invalid; user 2 (same trajectory): the current
+        // prompt's answer is served from the cache, the candidate's is invalid again.
+        f.Handler.Ok().Ok("chat-invalid-json.json").Ok("chat-invalid-json.json");
+
+        var check = await f.NewReviser(new PromptPromotionOptions { MinCheckUsers = 2 })
+            .CheckAsync("v2", "v1", [ReasonerFixture.Request(), ReasonerFixture.Request()]);
+
+        Assert.False(check.Passed);
+        Assert.Equal((2, 0, 2), (check.Users, check.CandidateUsable, check.BaseUsable));
+        Assert.Contains("regression", check.Note, StringComparison.Ordinal);
+        Assert.Equal(3, f.Handler.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Check_CandidateAsUsableAsTheCurrentPrompt_Passes_AndSendsTheCandidateTemplate()
+    {
+        using var f = new ReasonerFixture(o => o.MaxAttempts = 1);
+        var candidate = PromptStore.Shipped("v1") + "\nRevised guidance.";
+        await f.Store.WriteTextAsync(BlobLayout.Prompt("v2"), candidate);
+        f.Handler.Ok().Ok();
+
+        var check = await f.NewReviser(new PromptPromotionOptions { MinCheckUsers = 2 })
+            .CheckAsync("v2", "v1", [ReasonerFixture.Request(), ReasonerFixture.Request()]);
+
+        Assert.True(check.Passed, check.Note);
+        Assert.Equal((2, 2, 2), (check.Users, check.CandidateUsable, check.BaseUsable));
+        Assert.Equal(PromptStore.Shipped("v1"), Content(Body(f.Handler.Requests[0]).GetProperty("messages")[0]));
+        Assert.Equal(candidate, Content(Body(f.Handler.Requests[1]).GetProperty("messages")[0]));
+    }
+
+    [Fact]
+    public async Task Check_TooFewHeldBackUsers_DoesNotRun_AndDoesNotPass()
+    {
+        using var f = new ReasonerFixture();
+
+        var check = await f.NewReviser().CheckAsync("v2", "v1", [ReasonerFixture.Request()]);
+
+        Assert.False(check.Passed);
+        Assert.Contains("not run", check.Note, StringComparison.Ordinal);
+        Assert.Empty(f.Handler.Requests);
     }
 }

@@ -58,7 +58,7 @@ public sealed class ReasonerFixture : IDisposable
         });
 
     /// <summary>A prompt reviser over the same endpoint, store, clock and recording delay.</summary>
-    public AzureOpenAiPromptReviser NewReviser() => new(AzureOpenAiReasoner.CreateChatClient(Options, httpClient: _http), Store, Options,
+    public AzureOpenAiPromptReviser NewReviser(PromptPromotionOptions? promotion = null) => new(AzureOpenAiReasoner.CreateChatClient(Options, httpClient: _http), Store, Options,
         NullLogger<AzureOpenAiPromptReviser>.Instance, new FixedClock(Now), (wait, _) =>
         {
             lock (Delays)
@@ -66,7 +66,7 @@ public sealed class ReasonerFixture : IDisposable
                 Delays.Add(wait);
             }
             return Task.CompletedTask;
-        });
+        }, promotion);
 
     public static LlmReasoningRequest Request(string lastItem = "i-300") => new(
         new UserTrajectory("u-42", Views: 3, Carts: 1, Purchases: 0, ActiveDays: 2,

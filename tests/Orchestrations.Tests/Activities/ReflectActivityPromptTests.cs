@@ -71,14 +71,32 @@ public sealed class ReflectActivityPromptTests
     private static Task<ReflectionSummary> StoredAsync(IBlobStore store) =>
         store.ReadJsonAsync<ReflectionSummary>(BlobLayout.PriorsReflection(PriorsRegistry.VersionFor(RunId)));
 
-    private sealed class FakeReviser(Func<string, PromptRevision> answer) : IPromptReviser
+    private sealed class FakeReviser(Func<string, PromptRevision> answer, bool autoPromote = false, bool checkPasses = false) : IPromptReviser
     {
         public List<string> Summaries { get; } = [];
+
+        public List<(string Candidate, string Base, int Users)> Checks { get; } = [];
+
+        public List<string> Promoted { get; } = [];
+
+        public bool AutoPromote => autoPromote;
 
         public Task<PromptRevision> ReviseAsync(string failureSummary, CancellationToken ct = default)
         {
             Summaries.Add(failureSummary);
             return Task.FromResult(answer(failureSummary));
+        }
+
+        public Task<PromptCheck> CheckAsync(string candidate, string baseVersion, IReadOnlyList<LlmReasoningRequest> heldBack, CancellationToken ct = default)
+        {
+            Checks.Add((candidate, baseVersion, heldBack.Count));
+            return Task.FromResult(new PromptCheck(checkPasses, heldBack.Count, checkPasses ? 5 : 3, 4, checkPasses ? "check passed" : "check failed: regression"));
+        }
+
+        public Task PromoteAsync(string version, string reason, CancellationToken ct = default)
+        {
+            Promoted.Add(version);
+            return Task.CompletedTask;
         }
     }
 
@@ -93,7 +111,13 @@ public sealed class ReflectActivityPromptTests
         Assert.Equal(PriorsRegistry.VersionFor(RunId), result.Version);
         Assert.NotEmpty(result.CollapsedCategories);
         Assert.Equal("v2", result.PromptVersion);
-        Assert.Equal("v2 revised from v1: sharper complement guidance", result.PromptNote);
+        Assert.Equal("v2 revised from v1, staged as a candidate: sharper complement guidance; not promoted (RoleGen:Reflection:AutoPromote is off): "
+            + "run `rolegen prompts promote v2` after review", result.PromptNote);
+        Assert.Empty(reviser.Checks);
+        Assert.Empty(reviser.Promoted); // staged only: the next run keeps the current prompt
+        var priors = await store.ReadJsonAsync<PriorsPointer>(BlobLayout.PriorsCurrent(Experiment));
+        var fusionBytes = await store.ReadTextAsync(BlobLayout.PriorsFusion(result.Version!));
+        Assert.Equal(RoleGen.Core.Scoring.BackboneRegistry.Sha256Hex(System.Text.Encoding.UTF8.GetBytes(fusionBytes)), priors.FusionSha256);
         var summary = Assert.Single(reviser.Summaries);
         using (var doc = JsonDocument.Parse(summary))
         {
@@ -174,5 +198,54 @@ public sealed class ReflectActivityPromptTests
         Assert.Null(result.PromptVersion);
         Assert.Contains("blob unavailable", result.PromptNote, StringComparison.Ordinal);
         Assert.True(await store.ExistsAsync(BlobLayout.PriorsCurrent(Experiment)));
+    }
+
+    [Fact]
+    public async Task AutoPromote_CheckPassed_PromotesTheCandidate()
+    {
+        var store = await RunAsync(ordered: false);
+        var reviser = new FakeReviser(_ => new PromptRevision("v2", "v1", "sharper"), autoPromote: true, checkPasses: true);
+
+        var result = await ReflectAsync(store, reviser);
+
+        Assert.Equal([("v2", "v1", 0)], reviser.Checks);
+        Assert.Equal(["v2"], reviser.Promoted);
+        Assert.EndsWith("; promoted: check passed", result.PromptNote, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AutoPromote_CheckFailed_LeavesTheCandidateStaged()
+    {
+        var store = await RunAsync(ordered: false);
+        var reviser = new FakeReviser(_ => new PromptRevision("v2", "v1", "sharper"), autoPromote: true, checkPasses: false);
+
+        var result = await ReflectAsync(store, reviser);
+
+        Assert.Single(reviser.Checks);
+        Assert.Empty(reviser.Promoted);
+        Assert.Equal("v2", result.PromptVersion);
+        Assert.EndsWith("; not promoted: check failed: regression", result.PromptNote, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HeldBack_IsTheStableSliceOfTheRunsUsers_WithTheirStoredReasoning()
+    {
+        var store = await RunAsync(ordered: false);
+        var manifest = await store.ReadJsonAsync<RunManifest>(BlobLayout.Manifest(RunId));
+        var users = Enumerable.Range(0, 200).Select(i => new RoleGen.Core.Cohort.UserTrajectory($"u{i}", 3, 0, 0, 1,
+            [new RoleGen.Core.Cohort.TrajectoryStep("i1", "c1", RoleGen.Core.Events.EventType.View, 1_000)], [])).ToArray();
+        await store.WriteJsonLinesAsync(BlobLayout.ShardUsers(RunId, 0), users);
+        await store.WriteJsonLinesAsync(BlobLayout.ShardReasoning(RunId, 0), users.Select(u => new UserReasoning(u.UserId, ReasonerKinds.Embedded, 0.1,
+            [new StepRole(0, "i1", "c1", FunctionalRole.Trigger, 0.5, "x")],
+            [new ConversionPath("i9", "c9", FunctionalRole.Complement, "c9", 0.1, 0.2, 0.3, "embedded")], "r")));
+        var activity = new PublishReflectionActivity(store, [], NullLogger<PublishReflectionActivity>.Instance);
+
+        var heldBack = await activity.HeldBackAsync(manifest);
+
+        var expected = users.Where(u => RoleGen.Core.Cohort.StableHash.Bucket(u.UserId, PublishReflectionActivity.HeldBackBuckets, PublishReflectionActivity.HeldBackSalt)
+            == PublishReflectionActivity.HeldBackBucket).Select(u => u.UserId).ToArray();
+        Assert.InRange(expected.Length, 5, 40); // about a tenth
+        Assert.Equal(expected, heldBack.Select(r => r.User.UserId).ToArray());
+        Assert.All(heldBack, r => Assert.Equal("i9", Assert.Single(r.CandidatePaths).Item));
     }
 }
