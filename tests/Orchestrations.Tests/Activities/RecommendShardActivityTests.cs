@@ -183,6 +183,8 @@ public sealed class RecommendShardActivityTests
             ["llm.droppedIds"] = 1,
             ["llm.promptTokens"] = 220,
             ["llm.completionTokens"] = 70,
+            ["llm.requests"] = 0, // the scripted LLM reports no HTTP requests
+            ["llm.throttled"] = 0,
         }, r.Llm);
     }
 
@@ -426,10 +428,22 @@ public sealed class RecommendShardActivityTests
 
         public string PromptVersion => promptVersion;
 
+        /// <summary>One at a time: the scripted answers are recorded in call order.</summary>
+        public int MaxParallelCalls => 1;
+
+        public long TokensSpent { get; private set; }
+
+        /// <summary>The budget the activity gave this instance (null: none).</summary>
+        public long? Limit { get; private set; }
+
+        public void LimitTokens(long maxTokens) => Limit = Math.Min(Limit ?? long.MaxValue, maxTokens);
+
         public Task<LlmReasoningResult> ReasonAsync(LlmReasoningRequest request, CancellationToken cancellationToken = default)
         {
             Requests.Add(request);
-            return Task.FromResult(answer(request));
+            var result = answer(request);
+            TokensSpent += result.PromptTokens + result.CompletionTokens;
+            return Task.FromResult(result);
         }
     }
 }
