@@ -240,6 +240,7 @@ public sealed class LlmResilienceTests
         {
             Assert.InRange(f.Delays[i].TotalSeconds, nominal[i] * 0.5, nominal[i]);
         }
+        Assert.Contains(true, f.Delays.Select((d, i) => d.TotalSeconds < nominal[i])); // jittered (all three at nominal: p ≈ 0)
     }
 
     /// <summary>An LLM whose answers take longer the earlier the user (the last user finishes first); tracks its concurrency.</summary>
