@@ -304,3 +304,24 @@ public sealed class LlmResilienceTests
         Assert.Same(factory.Create().Gate, factory.Create().Gate);
     }
 }
+
+public sealed class LlmTokenLimitTests
+{
+    [Fact]
+    public async Task LimitTokens_LowersTheInstancesBudget_NeverRaisesIt_AndZeroSendsNothing()
+    {
+        using var f = new ReasonerFixture(o => o.MaxTokensPerRun = 100_000);
+
+        f.Reasoner.LimitTokens(5_000);
+        f.Reasoner.LimitTokens(50_000); // a limit never raises the budget
+        Assert.Equal(5_000, f.Reasoner.Budget.MaxTokens);
+
+        var retry = f.NewReasoner();
+        retry.LimitTokens(0); // what a retried shard gets when its earlier attempts spent its whole share
+        var result = await retry.ReasonAsync(ReasonerFixture.Request());
+
+        Assert.Equal(LlmOutcome.BudgetExhausted, result.Outcome);
+        Assert.Empty(f.Handler.Requests);
+        Assert.Equal(0, retry.TokensSpent);
+    }
+}
