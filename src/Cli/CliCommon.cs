@@ -62,6 +62,7 @@ public static class CliCommon
     [
         ("Reasoner.MaxInterventions", "--interventions"),
         ("Reasoner.PathsPerUser", "--interventions"),
+        ("Reasoner.LlmTokensPerRun", "--llm-tokens"),
         ("Experiment.TreatmentShare", "--treatment-share"),
         ("ShardSize", "--shard-size"),
         ("ShardCount", "--shard-count"),

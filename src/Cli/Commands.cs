@@ -64,6 +64,10 @@ public static class Commands
     public static readonly Option<string> Experiment = new("--experiment") { Description = "A/B experiment name (arm hash and feedback/{experiment}/; default rolegen-ab, or a fresh name per demo --nights)." };
     public static readonly Option<double> TreatmentShare = new("--treatment-share") { Description = "Share of users in the treatment arm (RoleGen); the rest get the model alone.", DefaultValueFactory = _ => RunDefaults.TreatmentShare };
     public static readonly Option<bool> NoReasoner = new("--no-reasoner") { Description = "Score with the model alone (no Conversion Trajectory Reasoner, no fusion)." };
+    public static readonly Option<long?> LlmTokens = new("--llm-tokens")
+    {
+        Description = "The run's LLM token budget across all shards and retries (with the LLM reasoner configured); default: none (each shard attempt has RoleGen:Reasoner:Llm:MaxTokensPerRun).",
+    };
     public static readonly Option<int> Interventions = new("--interventions")
     {
         Description = "Role-diverse interventions do(show x) evaluated per user with the world model and kept as conversion paths (0-32; each costs one conversion-head pass).",
@@ -104,7 +108,7 @@ public static class Commands
 
         var demo = new Command("demo", "Generate the seeded demo world, run a nightly run on it end to end and print the summary.")
         {
-            Users, Seed, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Nights, NoReflection, Experiment, TreatmentShare, RunId, Parallel, TrainSeconds, LocalCopy,
+            Users, Seed, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, LlmTokens, Nights, NoReflection, Experiment, TreatmentShare, RunId, Parallel, TrainSeconds, LocalCopy,
         };
         demo.SetAction(DemoCommand.DemoAsync);
 
@@ -117,7 +121,7 @@ public static class Commands
 
         var run = new Command("run", "Run a nightly run on --events <file> --format F, or on an ingested --dataset: select, score, publish.")
         {
-            Events, Format, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, Experiment, TreatmentShare, RunId, Parallel, Lookback, MinViews, MaxConversion, MinActiveDays, Rerun, LocalCopy,
+            Events, Format, Dataset, ShardSize, ShardCount, TopK, NoReasoner, Interventions, LlmTokens, Experiment, TreatmentShare, RunId, Parallel, Lookback, MinViews, MaxConversion, MinActiveDays, Rerun, LocalCopy,
         };
         run.SetAction(RunCommand.RunAsync);
 

@@ -84,6 +84,7 @@ public static class RunCommand
                 Enabled = !parse.GetValue(Commands.NoReasoner),
                 MaxInterventions = parse.GetValue(Commands.Interventions),
                 PathsPerUser = parse.GetValue(Commands.Interventions),
+                LlmTokensPerRun = parse.GetValue(Commands.LlmTokens),
             },
         };
         return request.Validate() is { } invalid ? throw new CliException(ExitCodes.BadInput, CliCommon.InFlagTerms(invalid)) : request;

@@ -23,6 +23,7 @@ public sealed class CliTests
     [InlineData("ingest", "--format")]
     [InlineData("run", "--shard-size")]
     [InlineData("run", "--max-conversion-rate")]
+    [InlineData("run", "--llm-tokens")]
     [InlineData("status", "runId")]
     public async Task Help_EveryCommand_DescribesItsOptions(string command, string expected)
     {
@@ -173,6 +174,7 @@ public sealed class CliTests
     [InlineData("--top-k", "0", "--top-k must be between", "TopK")]
     [InlineData("--shard-size", "0", "--shard-size must be between", "ShardSize")]
     [InlineData("--min-views", "-1", "--min-views must be between", "MinViews")]
+    [InlineData("--llm-tokens", "-1", "--llm-tokens must not be negative", "LlmTokensPerRun")]
     public async Task Run_OutOfRangeOption_NamesTheFlag(string flag, string value, string expected, string property)
     {
         var (code, output) = await Run("--storage", Unreachable, "run", "--dataset", "x", flag, value);

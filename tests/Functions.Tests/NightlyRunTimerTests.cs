@@ -101,3 +101,19 @@ public sealed class NightlyRunTimerTests
         Assert.Empty(_client.Scheduled);
     }
 }
+
+public sealed class RunsOptionsLlmBudgetTests
+{
+    [Fact]
+    public void CreateRequest_CarriesTheRunsLlmTokenBudget_IntoTheReasonerOptions()
+    {
+        var withBudget = new RunsOptions { LlmTokensPerRun = 500_000 }.CreateRequest("nightly-2026-11-27", "demo", new DormancyPolicy(), "timer");
+        var without = new RunsOptions().CreateRequest("nightly-2026-11-27", "demo", new DormancyPolicy(), "timer");
+
+        Assert.Equal(500_000, withBudget.Reasoner.LlmTokensPerRun);
+        Assert.Null(without.Reasoner.LlmTokensPerRun);
+        Assert.Null(withBudget.Validate());
+        Assert.Contains("LlmTokensPerRun", (withBudget with { Reasoner = new RoleGen.Core.Reasoning.ReasonerOptions { LlmTokensPerRun = -1 } }).Validate(),
+            StringComparison.Ordinal);
+    }
+}

@@ -19,6 +19,10 @@ public sealed record ShardRecommenderOptions
     /// <summary>The run's experiment: control users get the model's own list, treatment users the fused one. Null: no
     /// experiment, every user gets the fused list (what offline evaluation measures for RoleGen).</summary>
     public ExperimentOptions? Experiment { get; init; }
+
+    /// <summary>Tokens the LLM reasoner may spend on this shard attempt (its share of the run's budget, less what earlier
+    /// attempts spent). Null: the LLM reasoner's own budget.</summary>
+    public long? LlmTokenLimit { get; init; }
 }
 
 /// <summary>

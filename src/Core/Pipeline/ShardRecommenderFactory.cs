@@ -30,7 +30,7 @@ public sealed class ShardRecommenderFactory(
         ArgumentNullException.ThrowIfNull(options);
         var stats = await statistics.GetAsync(statsPath, cancellationToken).ConfigureAwait(false);
         var world = await worlds.GetAsync(model, stats, cancellationToken).ConfigureAwait(false);
-        return new ShardRecommender(null, CreateReasoner(stats, world, options.Reasoner, _llm), stats, options);
+        return new ShardRecommender(null, CreateReasoner(stats, world, options.Reasoner, Limited(options)), stats, options);
     }
 
     /// <summary>The scoring half (the shard's score step): the run's model, and fusion when <paramref name="statsPath"/> is given.</summary>
@@ -58,7 +58,17 @@ public sealed class ShardRecommenderFactory(
         }
         var stats = await statistics.GetAsync(statsPath, cancellationToken).ConfigureAwait(false);
         var world = await worlds.GetAsync(model, stats, cancellationToken).ConfigureAwait(false);
-        return new ShardRecommender(recommender, CreateReasoner(stats, world, options.Reasoner, _llm), stats, options);
+        return new ShardRecommender(recommender, CreateReasoner(stats, world, options.Reasoner, Limited(options)), stats, options);
+    }
+
+    /// <summary>The LLM reasoner with the shard attempt's token limit applied (this factory's instance is the activity's own).</summary>
+    private ILlmReasoner? Limited(ShardRecommenderOptions options)
+    {
+        if (_llm is not null && options.LlmTokenLimit is { } limit)
+        {
+            _llm.LimitTokens(Math.Max(0, limit));
+        }
+        return _llm;
     }
 
     /// <summary>The reasoner of a run: the embedded reasoner, refined by <paramref name="llm"/> when given.</summary>

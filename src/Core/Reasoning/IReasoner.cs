@@ -22,7 +22,8 @@ public interface IReasoner
     TimeSpan WorldModelTime { get; }
 
     /// <summary>Counters of the LLM refinement (null without an LLM): <c>llm.ok</c>, <c>llm.cached</c>, <c>llm.invalid</c>,
-    /// <c>llm.budgetexhausted</c>, <c>llm.failed</c>, <c>llm.droppedIds</c>, <c>llm.promptTokens</c>, <c>llm.completionTokens</c>.</summary>
+    /// <c>llm.budgetexhausted</c>, <c>llm.failed</c>, <c>llm.circuitopen</c>, <c>llm.droppedIds</c>, <c>llm.promptTokens</c>,
+    /// <c>llm.completionTokens</c>, <c>llm.requests</c> (HTTP requests sent), <c>llm.throttled</c> (429s among them).</summary>
     IReadOnlyDictionary<string, long>? LlmCounters { get; }
 
     Task<IReadOnlyList<UserReasoning>> ReasonAsync(IReadOnlyList<UserTrajectory> users, CancellationToken cancellationToken = default);
@@ -32,7 +33,8 @@ public interface IReasoner
 /// The LLM-refining decorator: the inner (embedded) reasoner runs first; the LLM then refines each user's roles and path
 /// choice over the embedded candidates. A user the LLM cannot serve (invalid output after retries, HTTP failure, budget)
 /// keeps the embedded result, marked <see cref="ReasonerKinds.EmbeddedFallback"/> with the reason; every outcome and the
-/// tokens are counted in <see cref="LlmCounters"/>. The fallback policy lives here and nowhere else.
+/// tokens are counted in <see cref="LlmCounters"/> (with <c>llm.requests</c>, the HTTP requests sent, and <c>llm.throttled</c>,
+/// the 429s among them). The fallback policy lives here and nowhere else.
 /// </summary>
 public sealed class LlmRefiningReasoner(IReasoner inner, ILlmReasoner llm, int pathsPerUser) : IReasoner
 {
@@ -54,19 +56,31 @@ public sealed class LlmRefiningReasoner(IReasoner inner, ILlmReasoner llm, int p
     /// <summary>Fallback users by outcome (aggregated: user ids are personal data and never logged one by one).</summary>
     public IReadOnlyDictionary<string, long> FallbackReasons => _fallbackReasons;
 
+    /// <summary>Tokens the LLM has consumed on this reasoner (the shard's spend against its share of the run budget).</summary>
+    public long LlmTokensSpent => _llm.TokensSpent;
+
+    /// <summary>The LLM answers are requested with up to <see cref="ILlmReasoner.MaxParallelCalls"/> users in flight; the
+    /// results, counters and fallbacks are then taken in input order, so the output order does not depend on timing.</summary>
     public async Task<IReadOnlyList<UserReasoning>> ReasonAsync(IReadOnlyList<UserTrajectory> users, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(users);
         var embedded = await _inner.ReasonAsync(users, cancellationToken).ConfigureAwait(false);
+        var answers = new LlmReasoningResult[users.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, users.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _llm.MaxParallelCalls), CancellationToken = cancellationToken },
+            async (i, token) => answers[i] = await _llm.ReasonAsync(new LlmReasoningRequest(users[i], embedded[i].Roles, embedded[i].Paths), token)
+                .ConfigureAwait(false)).ConfigureAwait(false);
         var refined = new UserReasoning[users.Count];
         for (var i = 0; i < users.Count; i++)
         {
             var e = embedded[i];
-            var answer = await _llm.ReasonAsync(new LlmReasoningRequest(users[i], e.Roles, e.Paths), cancellationToken).ConfigureAwait(false);
+            var answer = answers[i];
             Count($"llm.{answer.Outcome.ToString().ToLowerInvariant()}");
             Count("llm.droppedIds", answer.DroppedIds);
             Count("llm.promptTokens", answer.PromptTokens);
             Count("llm.completionTokens", answer.CompletionTokens);
+            Count("llm.requests", answer.Requests);
+            Count("llm.throttled", answer.Throttled);
             if (answer.Usable)
             {
                 refined[i] = e with

@@ -28,6 +28,14 @@ public sealed record ReasonerOptions
 
     public FusionWeights Fusion { get; init; } = new();
 
+    /// <summary>
+    /// The run's LLM token budget, across all its shards and their retries: the run orchestration gives each shard a share
+    /// (by users; what a finished shard left unspent goes to later ones), a shard's re-attempt gets only what its earlier
+    /// attempts left, and no shard spends beyond its share. Null: no run-level cap (each shard attempt has the host's
+    /// <c>RoleGen:Reasoner:Llm:MaxTokensPerRun</c>, as before). Ignored without an LLM reasoner.
+    /// </summary>
+    public long? LlmTokensPerRun { get; init; }
+
     public string? Validate()
     {
         var errors = new List<string>();
@@ -46,6 +54,10 @@ public sealed record ReasonerOptions
         if (!double.IsFinite(TriggerUplift) || TriggerUplift < 1 || !double.IsFinite(ComplementLift) || ComplementLift < 1)
         {
             errors.Add("Reasoner.TriggerUplift and ComplementLift must be finite and at least 1.");
+        }
+        if (LlmTokensPerRun is < 0)
+        {
+            errors.Add("Reasoner.LlmTokensPerRun must not be negative.");
         }
         if (Fusion.Validate() is { } f)
         {

@@ -88,6 +88,9 @@ public enum LlmOutcome
 
     /// <summary>HTTP failure (429/5xx/timeout) after retries.</summary>
     Failed,
+
+    /// <summary>Not sent: the deployment's circuit breaker is open (a 429/5xx storm), so the rest of the shard is not tried.</summary>
+    CircuitOpen,
 }
 
 /// <summary>The LLM reasoner's answer for one user. <see cref="Roles"/> and <see cref="Paths"/> are null unless the outcome
@@ -103,6 +106,12 @@ public sealed record LlmReasoningResult(
     string? Error)
 {
     public bool Usable => Outcome is LlmOutcome.Ok or LlmOutcome.Cached && Roles is not null && Paths is not null;
+
+    /// <summary>HTTP requests sent for this user (every attempt; 0 when cached or not sent).</summary>
+    public int Requests { get; init; }
+
+    /// <summary>Of <see cref="Requests"/>, those answered 429.</summary>
+    public int Throttled { get; init; }
 }
 
 /// <summary>The LLM reasoner port (Infrastructure: Azure OpenAI). Never throws for a bad answer or an HTTP failure: the
@@ -111,6 +120,16 @@ public interface ILlmReasoner
 {
     /// <summary>The prompt template version in use (recorded in the manifest).</summary>
     string PromptVersion { get; }
+
+    /// <summary>Users the caller may reason concurrently on this instance (the shard's parallel LLM calls).</summary>
+    int MaxParallelCalls { get; }
+
+    /// <summary>Tokens this instance has consumed (settled, as the service reported or as charged for a timeout).</summary>
+    long TokensSpent { get; }
+
+    /// <summary>Lowers this instance's token budget to <paramref name="maxTokens"/> in total (the part of the run's LLM budget
+    /// the orchestration gave this shard attempt; 0 sends nothing). Never raises it.</summary>
+    void LimitTokens(long maxTokens);
 
     Task<LlmReasoningResult> ReasonAsync(LlmReasoningRequest request, CancellationToken cancellationToken = default);
 }

@@ -55,6 +55,12 @@ public sealed record ShardOutcome(
             .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
     }
 
+    /// <summary>The shard's share of the run's LLM token budget (null: no run-level budget) and the tokens its attempts spent
+    /// in total (earlier failed attempts included).</summary>
+    public long? LlmTokenShare { get; init; }
+
+    public long? LlmTokensSpent { get; init; }
+
     /// <summary>Users per A/B arm (control, treatment) in the shard's candidates.</summary>
     public IReadOnlyDictionary<string, long>? UsersByArm { get; init; }
 

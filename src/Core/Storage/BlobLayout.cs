@@ -180,6 +180,10 @@ public static class BlobLayout
     /// <summary>How many times the shard's activity has started (a crash re-delivery counts): the real attempts.</summary>
     public static string ShardExecutions(string runId, int shard) => ShardFolder(runId, shard) + "executions.txt";
 
+    /// <summary>LLM tokens the shard's attempts have spent so far ("{run start ticks} {tokens}"), written after each batch
+    /// and when an attempt fails: a re-attempt spends only what is left of the shard's share of the run budget.</summary>
+    public static string ShardLlmLedger(string runId, int shard) => ShardFolder(runId, shard) + "llm-tokens.txt";
+
     // ---- reasoning/llm-cache/ : valid LLM answers by trajectory signature
 
     public const string LlmCachePrefix = "reasoning/llm-cache/";

@@ -65,7 +65,7 @@ public static class RoleGenTelemetry
                     case "completionTokens":
                         LlmTokens.Add(value, new KeyValuePair<string, object?>(TokenKindTag, "completion"));
                         break;
-                    case "droppedIds":
+                    case "droppedIds" or "requests" or "throttled": // throttled: counted at the HTTP boundary (rolegen.llm.throttled)
                         break;
                     default:
                         LlmCalls.Add(value, new KeyValuePair<string, object?>(LlmOutcomeTag, name.ToLowerInvariant()));

@@ -45,6 +45,11 @@ public sealed class RunsOptions
     [Range(RunDefaults.AttributionDaysMin, RunDefaults.AttributionDaysMax)]
     public double AttributionDays { get; set; } = RunDefaults.AttributionDays;
 
+    /// <summary>The run's LLM token budget across its shards and their retries (<c>ReasonerOptions.LlmTokensPerRun</c>);
+    /// null: none (each shard attempt has <c>RoleGen:Reasoner:Llm:MaxTokensPerRun</c>).</summary>
+    [Range(typeof(long), "0", "9223372036854775807")]
+    public long? LlmTokensPerRun { get; set; }
+
     public RunRequest CreateRequest(string runId, string dataset, DormancyPolicy policy, string triggeredBy) => new()
     {
         RunId = runId,
@@ -58,6 +63,7 @@ public sealed class RunsOptions
         FirstRetrySeconds = FirstRetrySeconds,
         TriggeredBy = triggeredBy,
         Experiment = new Core.Experiments.ExperimentOptions { Name = Experiment, TreatmentShare = TreatmentShare, AttributionDays = AttributionDays },
+        Reasoner = new Core.Reasoning.ReasonerOptions { LlmTokensPerRun = LlmTokensPerRun },
     };
 }
 

@@ -31,7 +31,8 @@ public sealed class AzureOpenAiReasoner(
     LlmReasonerOptions options,
     ILogger<AzureOpenAiReasoner>? logger = null,
     TimeProvider? clock = null,
-    Func<TimeSpan, CancellationToken, Task>? delay = null) : ILlmReasoner
+    Func<TimeSpan, CancellationToken, Task>? delay = null,
+    LlmDeploymentGate? gate = null) : ILlmReasoner
 {
     private readonly ChatClient _chat = chat ?? throw new ArgumentNullException(nameof(chat));
     private readonly IBlobStore _store = store ?? throw new ArgumentNullException(nameof(store));
@@ -42,6 +43,8 @@ public sealed class AzureOpenAiReasoner(
     private readonly PromptStore _prompts = new(store, logger);
     private readonly SemaphoreSlim _promptLock = new(1, 1);
     private volatile PromptTemplate? _prompt;
+    private readonly LlmDeploymentGate _gate = gate ?? new LlmDeploymentGate(Validated(options), clock);
+    private volatile bool _circuitMet;
 
     /// <summary>
     /// The prompt version in use (recorded in the manifest): the stored <c>prompts/reasoner/{version}</c>. With
@@ -54,6 +57,15 @@ public sealed class AzureOpenAiReasoner(
 
     /// <summary>This instance's (this run's) token budget.</summary>
     public TokenBudget Budget { get; } = new(Validated(options).MaxTokensPerRun);
+
+    /// <summary>The rate limiters and circuit breaker of the deployment (shared by the factory's reasoners).</summary>
+    public LlmDeploymentGate Gate => _gate;
+
+    public int MaxParallelCalls => _options.MaxParallelCalls;
+
+    public long TokensSpent => Budget.Used;
+
+    public void LimitTokens(long maxTokens) => Budget.LimitTo(maxTokens);
 
     /// <summary>This instance's (this run's) counters.</summary>
     public LlmReasonerStats Stats { get; } = new();
@@ -128,22 +140,63 @@ public sealed class AzureOpenAiReasoner(
             Temperature = 0f,
         };
 
-        int promptTokens = 0, completionTokens = 0;
+        int promptTokens = 0, completionTokens = 0, requests = 0, throttled = 0;
         string? lastError = null;
+        LlmReasoningResult Done(LlmOutcome outcome, string error) =>
+            Outcome(outcome, promptTokens, completionTokens, error) with { Requests = requests, Throttled = throttled };
         for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
         {
             if (attempt > 1)
             {
                 Stats.AddRetry();
             }
+            if (_circuitMet || _gate.IsOpen)
+            {
+                // Once this instance (this shard) met the open breaker, its remaining users go to the embedded reasoner
+                // without waiting for the deployment to recover (a half-open trial belongs to a later shard).
+                _circuitMet = true;
+                Stats.AddCircuitOpen();
+                return Done(LlmOutcome.CircuitOpen, "circuit breaker open for deployment " + _options.Deployment + (lastError is null ? "" : $" (after: {lastError})"));
+            }
             if (!Budget.TryReserve(worstCase))
             {
                 Stats.AddBudgetExhausted();
-                return Outcome(LlmOutcome.BudgetExhausted, promptTokens, completionTokens,
+                return Done(LlmOutcome.BudgetExhausted,
                     $"run budget: {Budget.Used} of {Budget.MaxTokens} tokens used, {worstCase} needed" + (lastError is null ? "" : $" (after: {lastError})"));
             }
-            Stats.AddCall();
-            var sent = await _retry.AttemptAsync(_chat, messages, completionOptions, cancellationToken).ConfigureAwait(false);
+            ChatAttempt sent;
+            try
+            {
+                if (!await _gate.AcquireAsync(worstCase, cancellationToken).ConfigureAwait(false))
+                {
+                    Budget.Settle(worstCase, 0);
+                    Stats.AddFailed();
+                    return Done(LlmOutcome.Failed, $"rate limiter: {worstCase} tokens exceed the token bucket of {_gate.TokenLimit}");
+                }
+                sent = await _gate.ExecuteAsync(async token =>
+                {
+                    Stats.AddCall();
+                    Interlocked.Increment(ref requests);
+                    return await _retry.AttemptAsync(_chat, messages, completionOptions, token).ConfigureAwait(false);
+                }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Polly.CircuitBreaker.BrokenCircuitException)
+            {
+                Budget.Settle(worstCase, 0);
+                _circuitMet = true;
+                Stats.AddCircuitOpen();
+                return Done(LlmOutcome.CircuitOpen, "circuit breaker open for deployment " + _options.Deployment + (lastError is null ? "" : $" (after: {lastError})"));
+            }
+            catch
+            {
+                Budget.Settle(worstCase, 0);
+                throw;
+            }
+            if (sent.Status == 429)
+            {
+                throttled++;
+                Stats.AddThrottled();
+            }
             switch (sent.Kind)
             {
                 case ChatAttemptKind.Transient:
@@ -152,7 +205,7 @@ public sealed class AzureOpenAiReasoner(
                     if (_retry.ExceedsCap(sent.RetryAfter))
                     {
                         Stats.AddFailed();
-                        return Outcome(LlmOutcome.Failed, promptTokens, completionTokens,
+                        return Done(LlmOutcome.Failed,
                             $"{lastError}; Retry-After {sent.RetryAfter!.Value.TotalSeconds:0.#} s exceeds MaxRetryDelaySeconds {_options.MaxRetryDelaySeconds}");
                     }
                     if (await _retry.BackOffAsync(attempt, sent.RetryAfter, lastError, cancellationToken).ConfigureAwait(false))
@@ -160,11 +213,11 @@ public sealed class AzureOpenAiReasoner(
                         continue;
                     }
                     Stats.AddFailed();
-                    return Outcome(LlmOutcome.Failed, promptTokens, completionTokens, $"{lastError} after {attempt} attempts");
+                    return Done(LlmOutcome.Failed, $"{lastError} after {attempt} attempts");
                 case ChatAttemptKind.Rejected:
                     Budget.Settle(worstCase, 0);
                     Stats.AddFailed();
-                    return Outcome(LlmOutcome.Failed, promptTokens, completionTokens, sent.Error!);
+                    return Done(LlmOutcome.Failed, sent.Error!);
                 case ChatAttemptKind.TimedOut:
                     // The service may have processed (and billed) the prompt before the timeout: charge the estimate.
                     Budget.Settle(worstCase, estimate);
@@ -174,7 +227,7 @@ public sealed class AzureOpenAiReasoner(
                         continue;
                     }
                     Stats.AddFailed();
-                    return Outcome(LlmOutcome.Failed, promptTokens, completionTokens, $"{lastError} ({attempt} attempts)");
+                    return Done(LlmOutcome.Failed, $"{lastError} ({attempt} attempts)");
                 case ChatAttemptKind.Unreadable:
                     // A 200 whose body is not a chat completion: as bad as an invalid answer (the call may have been billed).
                     Budget.Settle(worstCase, worstCase);
@@ -198,13 +251,17 @@ public sealed class AzureOpenAiReasoner(
                 Stats.AddDropped(output!.DroppedIds, output.DroppedRoles);
                 await TryWriteCacheAsync(cachePath, new CachedReasoning(prompt.Version, _options.Deployment!, output.Roles, output.Paths, output.Rationale),
                     cancellationToken).ConfigureAwait(false);
-                return new LlmReasoningResult(LlmOutcome.Ok, output.Roles, output.Paths, output.Rationale, output.DroppedIds, promptTokens, completionTokens, null);
+                return new LlmReasoningResult(LlmOutcome.Ok, output.Roles, output.Paths, output.Rationale, output.DroppedIds, promptTokens, completionTokens, null)
+                {
+                    Requests = requests,
+                    Throttled = throttled,
+                };
             }
             lastError = completion.FinishReason == ChatFinishReason.Stop ? error : $"{error} (finish reason {completion.FinishReason.ToString().ToLowerInvariant()})";
             _logger.LogWarning("LLM reasoner attempt {Attempt}/{MaxAttempts} returned invalid output: {Error}", attempt, _options.MaxAttempts, lastError);
         }
         Stats.AddInvalid();
-        return Outcome(LlmOutcome.Invalid, promptTokens, completionTokens, $"invalid output after {_options.MaxAttempts} attempts: {lastError}");
+        return Done(LlmOutcome.Invalid, $"invalid output after {_options.MaxAttempts} attempts: {lastError}");
     }
 
     /// <summary>
@@ -270,6 +327,10 @@ public sealed class AzureOpenAiReasoner(
         if (!options.IsEnabled)
         {
             throw new ArgumentException($"The LLM reasoner needs {LlmReasonerOptions.SectionName}:Endpoint and :Deployment.", nameof(options));
+        }
+        if (options.Errors() is { Count: > 0 } errors)
+        {
+            throw new ArgumentException($"Invalid {LlmReasonerOptions.SectionName} options: {string.Join(" ", errors)}", nameof(options));
         }
         return options;
     }

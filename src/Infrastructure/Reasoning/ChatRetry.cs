@@ -27,7 +27,7 @@ internal enum ChatAttemptKind
 }
 
 /// <summary>One attempt: the completion, or the error text and the server's requested wait.</summary>
-internal sealed record ChatAttempt(ChatAttemptKind Kind, ChatCompletion? Completion, string? Error, TimeSpan? RetryAfter);
+internal sealed record ChatAttempt(ChatAttemptKind Kind, ChatCompletion? Completion, string? Error, TimeSpan? RetryAfter, int Status = 0);
 
 /// <summary>
 /// The HTTP side of the retry loops of <see cref="AzureOpenAiReasoner"/> and <see cref="AzureOpenAiPromptReviser"/>: one
@@ -56,11 +56,11 @@ internal sealed class ChatRetry(LlmReasonerOptions options, ILogger logger, Time
             {
                 Core.Telemetry.RoleGenTelemetry.LlmThrottled.Add(1);
             }
-            return new ChatAttempt(ChatAttemptKind.Transient, null, $"HTTP {ex.Status}: {FirstLine(ex.Message)}", RetryAfter(ex.GetRawResponse()));
+            return new ChatAttempt(ChatAttemptKind.Transient, null, $"HTTP {ex.Status}: {FirstLine(ex.Message)}", RetryAfter(ex.GetRawResponse()), ex.Status);
         }
         catch (ClientResultException ex)
         {
-            return new ChatAttempt(ChatAttemptKind.Rejected, null, $"HTTP {ex.Status}: {FirstLine(ex.Message)}", null);
+            return new ChatAttempt(ChatAttemptKind.Rejected, null, $"HTTP {ex.Status}: {FirstLine(ex.Message)}", null, ex.Status);
         }
         catch (Exception ex) when (ex is OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
         {
@@ -76,18 +76,28 @@ internal sealed class ChatRetry(LlmReasonerOptions options, ILogger logger, Time
     /// (the call fails instead of stalling).</summary>
     public bool ExceedsCap(TimeSpan? retryAfter) => retryAfter > TimeSpan.FromSeconds(Options.MaxRetryDelaySeconds);
 
-    /// <summary>Waits before the next attempt (Retry-After, else exponential from <see cref="LlmReasonerOptions.FirstRetryDelay"/>
-    /// capped at <see cref="LlmReasonerOptions.MaxRetryDelaySeconds"/>); false when no attempt is left.</summary>
+    /// <summary>Waits before the next attempt (Retry-After as given, else exponential from <see cref="LlmReasonerOptions.FirstRetryDelay"/>
+    /// capped at <see cref="LlmReasonerOptions.MaxRetryDelaySeconds"/> and jittered down by up to <see cref="LlmReasonerOptions.RetryJitter"/>,
+    /// so callers throttled together do not retry together); false when no attempt is left.</summary>
     public async Task<bool> BackOffAsync(int attempt, TimeSpan? retryAfter, string error, CancellationToken cancellationToken)
     {
         if (attempt >= Options.MaxAttempts)
         {
             return false;
         }
-        var wait = retryAfter ?? TimeSpan.FromSeconds(Math.Min(Options.MaxRetryDelaySeconds, Options.FirstRetryDelay * Math.Pow(2, attempt - 1)));
+        var wait = retryAfter ?? Backoff(attempt);
         logger.LogWarning("{Caller} attempt {Attempt}/{MaxAttempts} failed ({Error}); retrying in {Wait}", caller, attempt, Options.MaxAttempts, error, wait);
         await delay(wait, cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>The wait after failed attempt <paramref name="attempt"/> without Retry-After: d = min(cap, first · 2^(attempt−1)),
+    /// drawn uniformly from [(1 − jitter)·d, d].</summary>
+    internal TimeSpan Backoff(int attempt)
+    {
+        var d = Math.Min(Options.MaxRetryDelaySeconds, Options.FirstRetryDelay * Math.Pow(2, attempt - 1));
+        var jitter = Math.Clamp(Options.RetryJitter, 0, 1);
+        return TimeSpan.FromSeconds(jitter == 0 ? d : d * (1 - jitter * Random.Shared.NextDouble()));
     }
 
     /// <summary>429, 408, 5xx, and status 0 (the transport failed before any response).</summary>

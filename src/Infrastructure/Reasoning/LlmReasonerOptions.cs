@@ -12,7 +12,7 @@ namespace RoleGen.Infrastructure.Reasoning;
 /// there is no implicit <c>DefaultAzureCredential</c>: a host that wants Entra ID passes its credential explicitly
 /// (the Azure OpenAI account in infra/ has local auth disabled, so Azure deployments need the credential).
 /// </remarks>
-public sealed class LlmReasonerOptions
+public sealed class LlmReasonerOptions : IValidatableObject
 {
     public const string SectionName = "RoleGen:Reasoner:Llm";
 
@@ -66,6 +66,66 @@ public sealed class LlmReasonerOptions
     /// <summary>Trajectory steps sent to the model (the most recent ones).</summary>
     [Range(1, 500)]
     public int MaxSteps { get; set; } = 30;
+
+    /// <summary>
+    /// Requests per minute the deployment allows (its RPM quota). A token bucket shared by every reasoner of the process
+    /// on this deployment (<see cref="LlmDeploymentGate"/>) holds calls to it: 1/60 of it is added each second, and
+    /// it holds at most 10 seconds' worth (Azure OpenAI enforces the quota over short windows).
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int RequestsPerMinute { get; set; } = 180;
+
+    /// <summary>Tokens per minute the deployment allows (its TPM quota): the second shared bucket, from which each call
+    /// takes its worst case (estimated prompt + <see cref="MaxOutputTokens"/>) before it is sent. At least <see cref="MaxTokensPerUser"/>.</summary>
+    [Range(1, 100_000_000)]
+    public int TokensPerMinute { get; set; } = 30_000;
+
+    /// <summary>LLM calls in flight at once within one shard (users are still answered in input order).</summary>
+    [Range(1, 64)]
+    public int MaxParallelCalls { get; set; } = 4;
+
+    /// <summary>Random spread of each backoff without Retry-After: the wait is drawn from [(1 − j)·d, d] (0 = none).</summary>
+    [Range(0.0, 1.0)]
+    public double RetryJitter { get; set; } = 0.25;
+
+    /// <summary>Circuit breaker: the share of failed calls (429, 5xx, timeouts) within <see cref="BreakerSamplingSeconds"/>
+    /// that opens it. Open, it refuses calls to the deployment for <see cref="BreakerBreakSeconds"/>, and a shard that met it
+    /// sends the rest of its users to the embedded reasoner (fallback reason <c>circuitopen</c>).</summary>
+    [Range(0.01, 1.0)]
+    public double BreakerFailureRatio { get; set; } = 0.5;
+
+    /// <summary>Calls within the sampling window before the breaker may open.</summary>
+    [Range(2, 10_000)]
+    public int BreakerMinimumThroughput { get; set; } = 10;
+
+    [Range(0.5, 3_600.0)]
+    public double BreakerSamplingSeconds { get; set; } = 30;
+
+    [Range(0.5, 3_600.0)]
+    public double BreakerBreakSeconds { get; set; } = 60;
+
+    /// <summary>Cross-field checks (the ranges are attributes).</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (TokensPerMinute < MaxTokensPerUser)
+        {
+            yield return new ValidationResult($"TokensPerMinute ({TokensPerMinute}) must be at least MaxTokensPerUser ({MaxTokensPerUser}): a call could never get its tokens.",
+                [nameof(TokensPerMinute), nameof(MaxTokensPerUser)]);
+        }
+        if (MaxOutputTokens >= MaxTokensPerUser)
+        {
+            yield return new ValidationResult($"MaxOutputTokens ({MaxOutputTokens}) must be below MaxTokensPerUser ({MaxTokensPerUser}): no prompt would fit.",
+                [nameof(MaxOutputTokens), nameof(MaxTokensPerUser)]);
+        }
+    }
+
+    /// <summary>Every error of these options (data annotations and cross-field checks); empty when valid.</summary>
+    public IReadOnlyList<string> Errors()
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
+        return [.. results.Select(r => r.ErrorMessage ?? "invalid")];
+    }
 
     /// <summary>True when an endpoint and a deployment are configured.</summary>
     public bool IsEnabled => Endpoint is not null && !string.IsNullOrWhiteSpace(Deployment);

@@ -14,6 +14,8 @@ public sealed class LlmReasonerStats
     private long _promptTokens;
     private long _completionTokens;
     private long _retries;
+    private long _throttled;
+    private long _circuitOpen;
 
     /// <summary>HTTP calls made (every attempt, including retried ones).</summary>
     public long Calls => Interlocked.Read(ref _calls);
@@ -46,8 +48,22 @@ public sealed class LlmReasonerStats
     /// <summary>Attempts after the first (HTTP retries and retries after an invalid answer).</summary>
     public long Retries => Interlocked.Read(ref _retries);
 
+    /// <summary>HTTP calls answered 429.</summary>
+    public long Throttled => Interlocked.Read(ref _throttled);
+
+    /// <summary>Users not sent because the deployment's circuit breaker was open (for this shard or the process).</summary>
+    public long CircuitOpen => Interlocked.Read(ref _circuitOpen);
+
     public LlmReasonerStatsSnapshot Snapshot() => new(Calls, Ok, Cached, Invalid, Failed, BudgetExhausted, DroppedIds, DroppedRoles,
-        PromptTokens, CompletionTokens, Retries);
+        PromptTokens, CompletionTokens, Retries)
+    {
+        Throttled = Throttled,
+        CircuitOpen = CircuitOpen,
+    };
+
+    internal void AddThrottled() => Interlocked.Increment(ref _throttled);
+
+    internal void AddCircuitOpen() => Interlocked.Increment(ref _circuitOpen);
 
     internal void AddCall() => Interlocked.Increment(ref _calls);
 
@@ -88,4 +104,9 @@ public sealed record LlmReasonerStatsSnapshot(
     long DroppedRoles,
     long PromptTokens,
     long CompletionTokens,
-    long Retries);
+    long Retries)
+{
+    public long Throttled { get; init; }
+
+    public long CircuitOpen { get; init; }
+}

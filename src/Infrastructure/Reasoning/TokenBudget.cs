@@ -13,10 +13,31 @@ public sealed class TokenBudget
     public TokenBudget(long maxTokens)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxTokens);
-        MaxTokens = maxTokens;
+        _max = maxTokens;
     }
 
-    public long MaxTokens { get; }
+    private long _max;
+
+    public long MaxTokens
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _max;
+            }
+        }
+    }
+
+    /// <summary>Lowers the budget to <paramref name="maxTokens"/> (0 allowed: nothing more is reserved); never raises it.</summary>
+    public void LimitTo(long maxTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
+        lock (_lock)
+        {
+            _max = Math.Min(_max, maxTokens);
+        }
+    }
 
     /// <summary>Tokens consumed (settled) so far.</summary>
     public long Used
@@ -37,7 +58,7 @@ public sealed class TokenBudget
         {
             lock (_lock)
             {
-                return Math.Max(0, MaxTokens - _used - _reserved);
+                return Math.Max(0, _max - _used - _reserved);
             }
         }
     }
@@ -48,7 +69,7 @@ public sealed class TokenBudget
         ArgumentOutOfRangeException.ThrowIfNegative(tokens);
         lock (_lock)
         {
-            if (_used + _reserved + tokens > MaxTokens)
+            if (_used + _reserved + tokens > _max)
             {
                 return false;
             }

@@ -52,6 +52,9 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
         var watch = Stopwatch.StartNew();
         var executions = await CountExecutionAsync(input).ConfigureAwait(false);
         var statsPath = input.Reasoning?.StatsPath;
+        // The run-level LLM budget: this shard's share, less what its earlier attempts spent (the ledger).
+        var budgeted = input.LlmTokens is not null && statsPath is not null && pipelines.HasLlm;
+        var spentBefore = budgeted ? await ReadLedgerAsync(input).ConfigureAwait(false) : 0;
         ShardRecommender pipeline;
         try
         {
@@ -60,6 +63,7 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
                 TopK = input.TopK,
                 Reasoner = input.Reasoning?.Options ?? new ReasonerOptions(),
                 Experiment = input.Experiment,
+                LlmTokenLimit = budgeted ? Math.Max(0, input.LlmTokens!.Value - spentBefore) : null,
             }).ConfigureAwait(false);
         }
         catch (BlobNotFoundException ex) when (statsPath is not null && ex.Path == statsPath)
@@ -71,6 +75,8 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
             throw new PermanentFailureException($"Model '{input.Model.Kind}' version {input.Model.Version} is missing at {ex.Path}.", ex);
         }
 
+        var refining = pipeline.Fuses ? pipeline.Reasoner as LlmRefiningReasoner : null;
+        long SpentSoFar() => spentBefore + (refining?.LlmTokensSpent ?? 0);
         var candidatesPath = BlobLayout.ShardCandidates(input.RunId, input.Shard);
         var reasoningPath = BlobLayout.ShardReasoning(input.RunId, input.Shard);
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -102,6 +108,10 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
                         using var reasonSpan = RoleGenTelemetry.Source.StartActivity("reason");
                         reasoned = await pipeline.ReasonAsync(batch).ConfigureAwait(false);
                         await JsonLines.WriteAsync(reasoning, reasoned).ConfigureAwait(false);
+                        if (budgeted)
+                        {
+                            await WriteLedgerAsync(input, SpentSoFar()).ConfigureAwait(false);
+                        }
                     }
                     reasonSeconds += step.Elapsed.TotalSeconds;
                     step.Restart();
@@ -129,7 +139,14 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
         catch (InvalidDataException ex)
         {
             // A corrupt shard input will be corrupt on every attempt: fail the shard now, with the line that is wrong.
+            await SaveLedgerOnFailureAsync().ConfigureAwait(false);
             throw new PermanentFailureException($"Shard {input.Shard}: {ex.Message}", ex);
+        }
+        catch (Exception)
+        {
+            // A failed attempt's tokens are spent all the same: record them so the retry gets only what is left.
+            await SaveLedgerOnFailureAsync().ConfigureAwait(false);
+            throw;
         }
         finally
         {
@@ -160,6 +177,8 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
             CategoriesBeforeFusion = ShardOutcome.Top(tally.CategoriesBeforeFusion),
             CategoriesAfterFusion = ShardOutcome.Top(tally.CategoriesAfterFusion),
             UsersByArm = input.Experiment is null ? null : tally.UsersByArm,
+            LlmTokenShare = budgeted ? input.LlmTokens : null,
+            LlmTokensSpent = refining is null ? null : SpentSoFar(),
             Executions = executions,
         };
         RecordMetrics(outcome, pipeline, reasonSeconds, scoreSeconds, ioSeconds);
@@ -173,8 +192,48 @@ public sealed class RecommendShardActivity(IBlobStore store, ShardRecommenderFac
             logger.LogWarning("LLM reasoner unusable for {Fallbacks} of {Users} users of shard {Shard} (embedded result kept): {Reasons}",
                 fallbacks, users, input.Shard, string.Join(", ", (pipeline.Reasoner as LlmRefiningReasoner)?.FallbackReasons.Select(kv => $"{kv.Key} {kv.Value}") ?? []));
         }
-        return new RecommendShardResult(input.Shard, users, published, candidatesPath, reportPath, started, Math.Round(watch.Elapsed.TotalSeconds, 3), executions);
+        if (budgeted)
+        {
+            await WriteLedgerAsync(input, SpentSoFar()).ConfigureAwait(false);
+        }
+        return new RecommendShardResult(input.Shard, users, published, candidatesPath, reportPath, started, Math.Round(watch.Elapsed.TotalSeconds, 3), executions)
+        {
+            LlmTokensSpent = budgeted ? SpentSoFar() : refining?.LlmTokensSpent ?? 0,
+        };
+
+        async Task SaveLedgerOnFailureAsync()
+        {
+            if (!budgeted)
+            {
+                return;
+            }
+            try
+            {
+                await WriteLedgerAsync(input, SpentSoFar()).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogWarning(ex, "Shard {Shard}: could not record the LLM tokens of the failed attempt", input.Shard);
+            }
+        }
     }
+
+    /// <summary>Tokens the shard's earlier attempts of this run spent (0 for the first, or for a re-run of the same id).</summary>
+    private async Task<long> ReadLedgerAsync(RecommendShardInput input)
+    {
+        var path = BlobLayout.ShardLlmLedger(input.RunId, input.Shard);
+        if (!await store.ExistsAsync(path).ConfigureAwait(false))
+        {
+            return 0;
+        }
+        var parts = (await store.ReadTextAsync(path).ConfigureAwait(false)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return parts.Length == 2 && parts[0] == input.RunStartedAt.Ticks.ToString(CultureInfo.InvariantCulture)
+            && long.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var spent) && spent >= 0 ? spent : 0;
+    }
+
+    private Task WriteLedgerAsync(RecommendShardInput input, long spent) =>
+        store.WriteTextAsync(BlobLayout.ShardLlmLedger(input.RunId, input.Shard),
+            string.Create(CultureInfo.InvariantCulture, $"{input.RunStartedAt.Ticks} {spent}"));
 
     /// <summary>The shard's counts and step durations as metrics (aggregates only; no user id leaves as an attribute).</summary>
     private static void RecordMetrics(ShardOutcome outcome, ShardRecommender pipeline, double reasonSeconds, double scoreSeconds, double ioSeconds)

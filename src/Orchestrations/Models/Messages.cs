@@ -40,6 +40,9 @@ public sealed record ShardBatchWork(string RunId, int Batch, IReadOnlyList<int> 
     /// <summary>Null: no reasoning (the reasoner is off, or its statistics could not be built); shards are scored by the
     /// model alone.</summary>
     public ReasoningWork? Reasoning { get; init; }
+
+    /// <summary>This batch's part of the run's LLM token budget (<see cref="ReasonerOptions.LlmTokensPerRun"/>); null: none.</summary>
+    public long? LlmTokens { get; init; }
 }
 
 /// <summary>What a shard needs to reason: where the run's behaviour-graph statistics are and the reasoner options.</summary>
@@ -69,9 +72,17 @@ public sealed record RecommendShardInput(string RunId, int Shard, string UsersPa
     public ReasoningWork? Reasoning { get; init; }
 
     public Core.Experiments.ExperimentOptions? Experiment { get; init; }
+
+    /// <summary>The shard's share of the run's LLM token budget, the same on every attempt (the activity subtracts what
+    /// earlier attempts spent, from the shard's ledger); null: no run-level budget.</summary>
+    public long? LlmTokens { get; init; }
 }
 
-public sealed record RecommendShardResult(int Shard, int Users, int Published, string CandidatesPath, string ReportPath, DateTime StartedAt, double Seconds, int Executions);
+public sealed record RecommendShardResult(int Shard, int Users, int Published, string CandidatesPath, string ReportPath, DateTime StartedAt, double Seconds, int Executions)
+{
+    /// <summary>LLM tokens the shard spent over all its attempts (what the batch does not give back to the pool).</summary>
+    public long LlmTokensSpent { get; init; }
+}
 
 public sealed record ResolveScoringModelInput(string RunId)
 {

@@ -116,12 +116,16 @@ public sealed class NightlyRunOrchestrator : TaskOrchestrator<RunRequest, RunSum
             var total = shards.Length;
             var size = BatchSize(total);
             var width = Math.Max(1, (input.MaxParallelShards + BatchesInFlight - 1) / BatchesInFlight);
+            // The run's LLM budget is split across batches by users (floor: the parts never add up to more than the budget).
+            var llmBudget = reasoningWork?.Options.LlmTokensPerRun;
+            var allUsers = Math.Max(1, shards.Sum(s => (long)prepared!.ShardUsers[s]));
             var work = shards.Chunk(size).Select((chunk, b) => new ShardBatchWork(input.RunId, b, chunk, [.. chunk.Select(s => prepared!.ShardUsers[s])],
                 model, input.TopK, input.MaxAttempts, input.FirstRetrySeconds, Math.Min(width, input.MaxParallelShards))
             {
                 Reasoning = reasoningWork,
                 Experiment = input.Experiment,
                 RunStartedAt = started,
+                LlmTokens = llmBudget is { } budget ? (long)Math.Floor((double)budget * chunk.Sum(s => (long)prepared!.ShardUsers[s]) / allUsers) : null,
             }).ToArray();
             var queue = new Queue<ShardBatchWork>(work);
             var inFlight = new Dictionary<Task<ShardBatchResult>, ShardBatchWork>();

@@ -14,6 +14,10 @@ namespace RoleGen.Orchestrations.Orchestrators;
 /// that keeps failing is reported in <see cref="ShardBatchResult.Failures"/>, never thrown. The result is small (counts and
 /// failures): each shard's full outcome is in its <c>shard.json</c>. Batches keep the run's history bounded at thousands
 /// of shards (one sub-orchestration result per batch instead of one per shard).
+/// With a run-level LLM budget (<see cref="ShardBatchWork.LlmTokens"/>) the batch is a pool: each shard, when it starts,
+/// gets its share of what is unallocated by its users (among the shards not yet started); a shard that succeeds gives
+/// back what it did not spend; a failed shard's share stays spent (its attempts may have used it). Every attempt of a
+/// shard carries the same share, and the activity subtracts what earlier attempts spent: retries never add budget.
 /// </summary>
 public sealed class ShardBatchOrchestrator : TaskOrchestrator<ShardBatchWork, ShardBatchResult>
 {
@@ -33,12 +37,23 @@ public sealed class ShardBatchOrchestrator : TaskOrchestrator<ShardBatchWork, Sh
         var failures = new List<ShardFailure>();
         int succeeded = 0, interruptions = 0;
         long published = 0;
+        var shares = new long?[input.Shards.Count];
+        long unallocated = Math.Max(0, input.LlmTokens ?? 0), usersNotStarted = input.Users.Sum(u => (long)Math.Max(0, u));
         double activitySeconds = 0, downtime = 0;
         while (queue.Count > 0 || inFlight.Count > 0)
         {
             while (inFlight.Count < Math.Max(1, input.Width) && queue.Count > 0)
             {
-                inFlight.Add(RunShardAsync(context, input, queue.Dequeue()));
+                var next = queue.Dequeue();
+                if (input.LlmTokens is not null)
+                {
+                    var users = Math.Max(0, input.Users[next]);
+                    var share = usersNotStarted <= 0 ? unallocated : (long)Math.Floor((double)unallocated * users / usersNotStarted);
+                    shares[next] = share;
+                    unallocated -= share;
+                    usersNotStarted -= users;
+                }
+                inFlight.Add(RunShardAsync(context, input, next, shares[next]));
             }
             var done = await Task.WhenAny(inFlight);
             inFlight.Remove(done);
@@ -52,6 +67,10 @@ public sealed class ShardBatchOrchestrator : TaskOrchestrator<ShardBatchWork, Sh
             {
                 succeeded++;
                 published += result.Published;
+                if (shares[index] is { } share)
+                {
+                    unallocated += Math.Max(0, share - result.LlmTokensSpent);
+                }
                 activitySeconds += result.Seconds;
             }
             else
@@ -68,7 +87,7 @@ public sealed class ShardBatchOrchestrator : TaskOrchestrator<ShardBatchWork, Sh
     }
 
     private static async Task<(int Index, RecommendShardResult? Result, ShardFailure? Failure, double QueueSeconds)> RunShardAsync(
-        TaskOrchestrationContext context, ShardBatchWork work, int index)
+        TaskOrchestrationContext context, ShardBatchWork work, int index, long? llmTokens)
     {
         var shard = work.Shards[index];
         var users = work.Users[index];
@@ -85,6 +104,7 @@ public sealed class ShardBatchOrchestrator : TaskOrchestrator<ShardBatchWork, Sh
                         Reasoning = work.Reasoning,
                         Experiment = work.Experiment,
                         RunStartedAt = work.RunStartedAt,
+                        LlmTokens = llmTokens,
                     });
                 return (index, result, null, Math.Max(0, (result.StartedAt - scheduled).TotalSeconds));
             }

@@ -29,7 +29,8 @@ public sealed class ReasonerFixture : IDisposable
 
     public ReasonerFixture(Action<LlmReasonerOptions>? configure = null, InMemoryBlobStore? store = null)
     {
-        Options = new LlmReasonerOptions { Endpoint = new Uri("https://oai-rolegen-test.openai.azure.com/"), Deployment = Deployment, ApiKey = ApiKey };
+        // No jitter: these tests assert the exact backoff (LlmResilienceTests covers the jitter).
+        Options = new LlmReasonerOptions { Endpoint = new Uri("https://oai-rolegen-test.openai.azure.com/"), Deployment = Deployment, ApiKey = ApiKey, RetryJitter = 0 };
         configure?.Invoke(Options);
         Store = store ?? new InMemoryBlobStore();
         _http = new HttpClient(Handler);

@@ -183,6 +183,8 @@ public sealed class RecommendShardActivityTests
             ["llm.droppedIds"] = 1,
             ["llm.promptTokens"] = 220,
             ["llm.completionTokens"] = 70,
+            ["llm.requests"] = 0, // the scripted LLM reports no HTTP requests
+            ["llm.throttled"] = 0,
         }, r.Llm);
     }
 
@@ -420,16 +422,95 @@ public sealed class RecommendShardActivityTests
         Assert.Equal(700, (await LinesAsync<CandidateRow>(store, result.CandidatesPath)).Select(r => r.UserId).Distinct().Count());
     }
 
+    /// <summary>An LLM that charges 100 tokens per user while its budget lasts (then answers BudgetExhausted), like the
+    /// Azure OpenAI reasoner's token budget.</summary>
+    private sealed class MeteredLlm : ILlmReasoner
+    {
+        public long Budget { get; private set; } = 1_000_000;
+
+        public string PromptVersion => "v1";
+
+        public int MaxParallelCalls => 1;
+
+        public long TokensSpent { get; private set; }
+
+        public void LimitTokens(long maxTokens) => Budget = Math.Min(Budget, maxTokens);
+
+        public Task<LlmReasoningResult> ReasonAsync(LlmReasoningRequest request, CancellationToken cancellationToken = default)
+        {
+            if (TokensSpent + 100 > Budget)
+            {
+                return Task.FromResult(new LlmReasoningResult(LlmOutcome.BudgetExhausted, null, null, null, 0, 0, 0, "budget"));
+            }
+            TokensSpent += 100;
+            return Task.FromResult(new LlmReasoningResult(LlmOutcome.Ok, request.EmbeddedRoles, request.CandidatePaths, "llm", 0, 80, 20, null));
+        }
+    }
+
+    [Fact]
+    public async Task RunAsync_RunBudget_ARetriedShardSpendsOnlyWhatItsFailedAttemptLeft()
+    {
+        var store = await ReasoningShardWorld.StoreAsync();
+        var input = Input with { LlmTokens = 250 };
+        // Attempt 1 reasons (2 users fit in 250 tokens: 200 spent), then scoring fails: the activity throws.
+        var first = new MeteredLlm();
+        var (failing, recommender, _) = Activity(store, first);
+        recommender.Setup(r => r.Recommend(It.IsAny<IReadOnlyList<UserTrajectory>>(), It.IsAny<int>())).Throws(new TimeoutException("scorer down"));
+        await Assert.ThrowsAsync<TimeoutException>(() => failing.RunAsync(Mock.Of<TaskActivityContext>(), input));
+        Assert.Equal(250, first.Budget);
+        Assert.Equal(200, first.TokensSpent);
+
+        // Attempt 2 (a fresh reasoner, as DI gives each activity) gets only the 50 left: no user fits.
+        var second = new MeteredLlm();
+        var (activity, _, _) = Activity(store, second);
+        var result = await activity.RunAsync(Mock.Of<TaskActivityContext>(), input with { Attempt = 2 });
+
+        Assert.Equal(50, second.Budget);
+        Assert.Equal(0, second.TokensSpent);
+        Assert.Equal(200, result.LlmTokensSpent); // over both attempts: within the share of 250 (before: 200 + 200)
+        var outcome = await OutcomeAsync(store);
+        Assert.Equal(250, outcome.LlmTokenShare);
+        Assert.Equal(200, outcome.LlmTokensSpent);
+        Assert.Equal(3, outcome.Reasoning!.Llm!["llm.budgetexhausted"]);
+    }
+
+    [Fact]
+    public async Task RunAsync_RunBudget_ARerunOfTheSameIdStartsAFreshLedger()
+    {
+        var store = await ReasoningShardWorld.StoreAsync();
+        await store.WriteTextAsync(BlobLayout.ShardLlmLedger("r", 0), $"{new DateTime(2026, 11, 30, 2, 0, 0, DateTimeKind.Utc).Ticks} 250");
+        var llm = new MeteredLlm();
+        var (activity, _, _) = Activity(store, llm);
+
+        var result = await activity.RunAsync(Mock.Of<TaskActivityContext>(), Input with { LlmTokens = 250 });
+
+        Assert.Equal(250, llm.Budget); // the ledger was another run's (another start time)
+        Assert.Equal(200, result.LlmTokensSpent);
+        Assert.Equal($"{Input.RunStartedAt.Ticks} 200", await store.ReadTextAsync(BlobLayout.ShardLlmLedger("r", 0)));
+    }
+
     private sealed class ScriptedLlm(string promptVersion, Func<LlmReasoningRequest, LlmReasoningResult> answer) : ILlmReasoner
     {
         public List<LlmReasoningRequest> Requests { get; } = [];
 
         public string PromptVersion => promptVersion;
 
+        /// <summary>One at a time: the scripted answers are recorded in call order.</summary>
+        public int MaxParallelCalls => 1;
+
+        public long TokensSpent { get; private set; }
+
+        /// <summary>The budget the activity gave this instance (null: none).</summary>
+        public long? Limit { get; private set; }
+
+        public void LimitTokens(long maxTokens) => Limit = Math.Min(Limit ?? long.MaxValue, maxTokens);
+
         public Task<LlmReasoningResult> ReasonAsync(LlmReasoningRequest request, CancellationToken cancellationToken = default)
         {
             Requests.Add(request);
-            return Task.FromResult(answer(request));
+            var result = answer(request);
+            TokensSpent += result.PromptTokens + result.CompletionTokens;
+            return Task.FromResult(result);
         }
     }
 }

@@ -72,6 +72,31 @@ public sealed class NightlyRunOrchestratorTests
     }
 
     [Fact]
+    public async Task The_runs_llm_budget_is_split_across_batches_by_users_and_never_exceeds_the_budget()
+    {
+        var shards = Enumerable.Range(0, 40).Where(s => s % 3 != 1).ToArray(); // 27 shards, 2 per batch: 14 batches
+        var h = new Harness { Prepare = _ => Task.FromResult(Prepared(shards)), Batch = work => Task.FromResult(Succeeded(work)) };
+        var request = Request() with { Reasoner = new ReasonerOptions { LlmTokensPerRun = 1_000_003 } };
+
+        await new NightlyRunOrchestrator().RunAsync(h.Context.Object, request).WaitAsync(TimeSpan.FromSeconds(5));
+
+        var all = shards.Sum(s => 100L + s);
+        Assert.All(h.SubOrchestrations, b => Assert.Equal((long)Math.Floor(1_000_003.0 * b.Work.Users.Sum(u => (long)u) / all), b.Work.LlmTokens));
+        var total = h.SubOrchestrations.Sum(b => b.Work.LlmTokens!.Value);
+        Assert.InRange(total, 1_000_003 - h.SubOrchestrations.Count, 1_000_003); // flooring loses less than a token per batch
+    }
+
+    [Fact]
+    public async Task Without_a_run_llm_budget_batches_carry_none()
+    {
+        var h = new Harness { Prepare = _ => Task.FromResult(Prepared(0, 1)), Batch = work => Task.FromResult(Succeeded(work)) };
+
+        await new NightlyRunOrchestrator().RunAsync(h.Context.Object, Request()).WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.All(h.SubOrchestrations, b => Assert.Null(b.Work.LlmTokens));
+    }
+
+    [Fact]
     public async Task Failing_statistics_degrade_the_run_to_model_only_scoring_with_a_note()
     {
         var h = new Harness { Prepare = _ => Task.FromResult(Prepared(true, false, 0, 1) with { StatisticsNote = "behaviour-graph statistics failed: IOException: stats blob down" }) };

@@ -54,6 +54,41 @@ public sealed class ShardBatchOrchestratorTests
             OrchestrationContextMock.Now.AddSeconds(1), 0.25, input.Attempt);
 
     [Fact]
+    public async Task Run_budget_is_shared_by_users_unspent_tokens_go_to_later_shards_and_retries_keep_their_share()
+    {
+        // Shards 3, 5, 9 with 103, 105, 109 users; a pool of 3,170 tokens; one shard at a time.
+        var h = new Harness();
+        var spentByShard = new Dictionary<int, long> { [3] = 100, [5] = 600, [9] = 0 };
+        var failedOnce = false;
+        h.Shard = input =>
+        {
+            if (input.Shard == 5 && !failedOnce)
+            {
+                failedOnce = true;
+                return Task.FromException<RecommendShardResult>(OrchestrationContextMock.Failure(nameof(RecommendShardActivity), new IOException("blob timeout")));
+            }
+            return Task.FromResult(Ok(input) with { LlmTokensSpent = spentByShard[input.Shard] });
+        };
+
+        await new ShardBatchOrchestrator().RunAsync(h.Context.Object, Work(width: 1) with { LlmTokens = 3_170 });
+
+        var shares = h.Calls.Select(c => (c.Shard, c.Attempt, c.LlmTokens)).ToArray();
+        // 3: 3170·103/317 = 1030 (spends 100: 930 back). 5: (3170 − 1030 + 930)·105/214 = 1506, twice (the retry keeps it).
+        // 9: what is left, 3070 − 1506 + (1506 − 600) = 2470.
+        Assert.Equal([(3, 1, (long?)1030), (5, 1, 1506), (5, 2, 1506), (9, 1, 2470)], shares);
+    }
+
+    [Fact]
+    public async Task Without_a_run_budget_shards_get_none()
+    {
+        var h = new Harness();
+
+        await new ShardBatchOrchestrator().RunAsync(h.Context.Object, Work());
+
+        Assert.All(h.Calls, c => Assert.Null(c.LlmTokens));
+    }
+
+    [Fact]
     public async Task Every_shard_is_recommended_once_with_its_inputs_and_the_batch_counts_them()
     {
         var h = new Harness();
