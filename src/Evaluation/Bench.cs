@@ -25,7 +25,7 @@ public static class Bench
 
     /// <summary>Times each graph in <paramref name="graphs"/> on the same random backbone and inputs, interleaved: each of
     /// <paramref name="rounds"/> rounds measures the FP32 GEMM peak (<see cref="GemmPeak"/>, same thread count), then runs every
-    /// graph for <paramref name="seconds"/> / rounds. The FLOPs per call are <see cref="ScoringFlops"/> (analytic).</summary>
+    /// graph for <paramref name="seconds"/> / rounds (the order rotates from round to round). The FLOPs per call are <see cref="ScoringFlops"/> (analytic).</summary>
     public static IReadOnlyList<ScoreBenchRow> Score(IReadOnlyList<int> itemCounts, IReadOnlyList<int> batches, int dim, int threads, double seconds,
         long seed, Action<string> log, CancellationToken cancellationToken, int feedForwardDim = 0, IReadOnlyList<ScoringGraph>? graphs = null, int rounds = 3,
         int profileCalls = 0, IReadOnlyList<bool>? spinning = null)
@@ -98,8 +98,9 @@ public static class Bench
                         var peak = GemmPeak.Peak(threads, 0.15, repeats: 2);
                         peaks.Add(peak.GflopsPerSecond);
                         log(string.Create(ci, $"    round {r + 1}: FP32 GEMM peak {peak.GflopsPerSecond:F1} GFLOP/s ({peak.M}x{peak.K}x{peak.N}, spinning {(peak.Spinning ? "on" : "off")})"));
-                        for (var s = 0; s < sessions.Count; s++)
+                        for (var i = 0; i < sessions.Count; i++)
                         {
+                            var s = (i + r) % sessions.Count; // rotate the order from round to round: no variant always runs first
                             var calls = 0;
                             var clock = Stopwatch.StartNew();
                             while (clock.Elapsed.TotalSeconds < seconds / rounds || calls < 3)

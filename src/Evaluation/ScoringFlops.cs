@@ -18,7 +18,7 @@ namespace RoleGen.Evaluation;
 /// <item>heads: conversion (2·B·d + 2·B), repeat gate (2·B·d + 2·B·L with the window bonus)</item>
 /// </list>
 /// TopK, gathers, comparisons and the candidate re-rank (O(B·(k + E + L)·L)) are not floating-point arithmetic and are
-/// left out. At 20k items, d = 64, L = 50, 1 block, f = d, B = 64 the output layer is 74% of the 221 MFLOP.
+/// left out. At 20k items, d = 64, L = 50, 1 block, f = d, B = 64 the output layer is 74% of the 222.0 MFLOP.
 /// </summary>
 public sealed record ScoringFlops(double Embeddings, double Norms, double Projections, double Attention, double FeedForward,
     double OutputLayer, double Heads)

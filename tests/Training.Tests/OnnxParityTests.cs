@@ -297,7 +297,7 @@ public sealed class OnnxParityTests : IDisposable
         Assert.DoesNotContain(0L, onnx.Items);
     }
 
-    /// <summary>The candidate graph (TopK picks k + E candidates, the exclusion is applied to those only) gives the reference
+    /// <summary>The default candidate graph (TopK picks k + E candidates, the exclusion is applied to those only) gives the reference
     /// graph's top items and scores: random batches with repeats and exclusions, a strongly positive and a strongly negative
     /// repeat head (history items pushed into or out of the top), k = V with exclusions and k above V, no exclusion column.</summary>
     [Theory]
@@ -327,7 +327,7 @@ public sealed class OnnxParityTests : IDisposable
         }
         using var options = new SessionOptions { IntraOpNumThreads = 1 };
         using var candidates = new InferenceSession(BackboneOnnxExporter.ExportToBytes(net, graph: ScoringGraph.Candidates), options);
-        using var reference = new InferenceSession(BackboneOnnxExporter.ExportToBytes(net), options);
+        using var reference = new InferenceSession(BackboneOnnxExporter.ExportToBytes(net, graph: ScoringGraph.Reference), options);
         var rng = new Random(seed);
         const int batch = 24;
         var histories = Enumerable.Range(0, batch).Select(b =>
@@ -395,12 +395,12 @@ public sealed class OnnxParityTests : IDisposable
     {
         var proto = ModelProto.Parser.ParseFrom(BackboneOnnxExporter.ExportToBytes(_trained.Model));
         Assert.Equal(17, proto.OpsetImport.Single(o => o.Domain == "").Version);
-        Assert.Contains(proto.Graph.Node, n => n.OpType == "TopK");
-        Assert.Contains(proto.Graph.Node, n => n.OpType == "ScatterElements");
-        var candidateGraph = BackboneOnnxExporter.Build(_trained.Model, graph: ScoringGraph.Candidates).Graph;
-        Assert.Equal(2, candidateGraph.Node.Count(n => n.OpType == "TopK")); // candidates, then the top-K among them
-        Assert.Single(candidateGraph.Node, n => n.OpType == "ScatterElements"); // the repeat bonus only: no exclusion pass over [B, V]
-        Assert.Contains(candidateGraph.Initializer, t => t.Name == "item_emb.weight_t" && t.Dims.SequenceEqual(new long[] { 32, NumItems }));
+        Assert.Equal(2, proto.Graph.Node.Count(n => n.OpType == "TopK")); // candidates, then the top-K among them
+        Assert.Single(proto.Graph.Node, n => n.OpType == "ScatterElements"); // the repeat bonus only: no exclusion pass over [B, V]
+        Assert.Contains(proto.Graph.Initializer, t => t.Name == "item_emb.weight_t" && t.Dims.SequenceEqual(new long[] { 32, NumItems }));
+        var referenceGraph = BackboneOnnxExporter.Build(_trained.Model, graph: ScoringGraph.Reference).Graph;
+        Assert.Single(referenceGraph.Node, n => n.OpType == "TopK");
+        Assert.Equal(2, referenceGraph.Node.Count(n => n.OpType == "ScatterElements")); // repeat bonus, exclusion
         Assert.Contains(proto.Graph.Initializer, t => t.Name == "item_emb.weight" && t.Dims.SequenceEqual(new long[] { NumItems + 1, 32 }));
         var meta = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
         Assert.Equal("rolegen-backbone-onnx/1", meta["rolegen.format"]);
