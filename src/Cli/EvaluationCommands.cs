@@ -82,7 +82,11 @@ public static class EvaluationCommands
     public static readonly Option<int> BenchDim = new("--dim") { Description = "Backbone width d (2 layers, 2 heads, L=50).", DefaultValueFactory = _ => 64 };
     public static readonly Option<int> BenchFfn = new("--ffn") { Description = "Feed-forward width (0 = d, the training default: SASRec's point-wise width; 256 = 4 × d)." };
     public static readonly Option<int> BenchThreads = new("--threads") { Description = "Intra-op threads.", DefaultValueFactory = _ => 2 };
-    public static readonly Option<double> BenchSeconds = new("--seconds") { Description = "Timed seconds per (items, batch) after warm-up.", DefaultValueFactory = _ => 5 };
+    public static readonly Option<double> BenchSeconds = new("--seconds") { Description = "Timed seconds per (items, batch, graph) after warm-up, split over the rounds.", DefaultValueFactory = _ => 6 };
+    public static readonly Option<string> BenchGraphs = new("--graphs") { Description = "Comma-separated scoring graphs timed side by side: reference (full passes over all items), candidates (the exported default: exclusion on the top k + E candidates only).", DefaultValueFactory = _ => "reference,candidates" };
+    public static readonly Option<int> BenchProfile = new("--profile") { Description = "Also profile this many calls of each graph with ONNX Runtime's profiler and print the kernel time per operator type (0 = off)." };
+    public static readonly Option<string> BenchSpinning = new("--spinning") { Description = "Comma-separated intra-op spinning settings timed side by side: off (the scoring default), on (ONNX Runtime's default).", DefaultValueFactory = _ => "on,off" };
+    public static readonly Option<int> BenchRounds = new("--rounds") { Description = "Interleaved rounds per (items, batch): each measures the FP32 GEMM peak, then times every graph; medians are reported.", DefaultValueFactory = _ => 3 };
     public static readonly Option<FileInfo> BenchData = new("--data") { Description = "Amazon Beauty file (SASRec format).", Required = true };
     public static readonly Option<int> BenchEpochs = new("--epochs") { Description = "Epochs to time.", DefaultValueFactory = _ => 2 };
     public static readonly Option<int> BenchTrainThreads = new("--threads") { Description = "torch intra-op threads (0 = all cores)." };
@@ -103,9 +107,9 @@ public static class EvaluationCommands
         };
         eval.SetAction(EvalAsync);
 
-        var score = new Command("score", "Users scored per second through OnnxBackbone (CPU) with a randomly initialised backbone: random full-length histories, 5 excluded items, top-20.")
+        var score = new Command("score", "Users scored per second through OnnxBackbone (CPU) with a randomly initialised backbone (random full-length histories, 5 excluded items, top-20), the graph's GFLOP/s (analytic count) and its share of the FP32 GEMM peak measured in the same process.")
         {
-            BenchItems, BenchBatches, BenchDim, BenchFfn, BenchThreads, BenchSeconds,
+            BenchItems, BenchBatches, BenchDim, BenchFfn, BenchThreads, BenchSeconds, BenchGraphs, BenchRounds, BenchProfile, BenchSpinning,
         };
         score.SetAction(ScoreAsync);
         var train = new Command("train", "Seconds per training epoch of the backbone on Amazon Beauty (default sizes).")
@@ -397,7 +401,34 @@ public static class EvaluationCommands
         {
             throw new CliException(ExitCodes.BadInput, "--dim must be an even number >= 2 (2 heads).");
         }
-        var rows = Bench.Score(items, batches, dim, parse.GetValue(BenchThreads), parse.GetValue(BenchSeconds), 42, Console.WriteLine, cancellationToken, parse.GetValue(BenchFfn));
+        var graphs = (parse.GetValue(BenchGraphs) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(g => Enum.TryParse<RoleGen.Training.Onnx.ScoringGraph>(g, ignoreCase: true, out var graph)
+                ? graph
+                : throw new CliException(ExitCodes.BadInput, $"--graphs: '{g}' is not one of reference, candidates."))
+            .Distinct().ToArray();
+        if (graphs.Length == 0)
+        {
+            throw new CliException(ExitCodes.BadInput, "--graphs needs at least one of reference, candidates.");
+        }
+        var spinning = (parse.GetValue(BenchSpinning) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(x => x.ToLowerInvariant() switch
+            {
+                "on" => true,
+                "off" => false,
+                _ => throw new CliException(ExitCodes.BadInput, $"--spinning: '{x}' is not on or off."),
+            })
+            .Distinct().ToArray();
+        if (spinning.Length == 0)
+        {
+            throw new CliException(ExitCodes.BadInput, "--spinning needs on, off or both.");
+        }
+        var rounds = parse.GetValue(BenchRounds);
+        if (rounds < 1)
+        {
+            throw new CliException(ExitCodes.BadInput, "--rounds must be at least 1.");
+        }
+        var rows = Bench.Score(items, batches, dim, parse.GetValue(BenchThreads), parse.GetValue(BenchSeconds), 42, Console.WriteLine, cancellationToken,
+            parse.GetValue(BenchFfn), graphs, rounds, parse.GetValue(BenchProfile), spinning);
         Console.WriteLine();
         Console.WriteLine(Bench.ScoreTable(rows));
         return Task.FromResult(ExitCodes.Ok);

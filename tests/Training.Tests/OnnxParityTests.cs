@@ -297,13 +297,110 @@ public sealed class OnnxParityTests : IDisposable
         Assert.DoesNotContain(0L, onnx.Items);
     }
 
+    /// <summary>The default candidate graph (TopK picks k + E candidates, the exclusion is applied to those only) gives the reference
+    /// graph's top items and scores: random batches with repeats and exclusions, a strongly positive and a strongly negative
+    /// repeat head (history items pushed into or out of the top), k = V with exclusions and k above V, no exclusion column.</summary>
+    [Theory]
+    [InlineData(40, 0f, 10, 401)]
+    [InlineData(40, 20f, 10, 402)]
+    [InlineData(40, -20f, 10, 403)]
+    [InlineData(40, 0f, 40, 404)]
+    [InlineData(40, 3f, 1000, 405)]
+    [InlineData(300, 0f, 20, 406)]
+    [InlineData(300, 8f, 20, 407)]
+    [InlineData(300, -8f, 20, 408)]
+    [InlineData(300, 2f, 1, 409)]
+    public void Candidate_graph_matches_the_reference_graph(int numItems, float gateBias, long k, int seed)
+    {
+        torch.random.manual_seed(seed);
+        using var model = numItems == NumItems ? null : new SequenceBackbone(numItems, TestSupport.TinyModel(maxLength: L) with { Dim = 32, Heads = 4 });
+        var net = model ?? _trained.Model;
+        net.eval();
+        using (torch.no_grad())
+        {
+            if (gateBias != 0f)
+            {
+                net.RepeatGate!.bias!.fill_(gateBias);
+                net.RepeatRecency!.copy_(torch.linspace(1.0, -1.0, L));
+                net.RepeatAction!.copy_(torch.tensor(new float[] { 0f, 0.5f, -0.5f, 1f, 2f }));
+            }
+        }
+        using var options = new SessionOptions { IntraOpNumThreads = 1 };
+        using var candidates = new InferenceSession(BackboneOnnxExporter.ExportToBytes(net, graph: ScoringGraph.Candidates), options);
+        using var reference = new InferenceSession(BackboneOnnxExporter.ExportToBytes(net, graph: ScoringGraph.Reference), options);
+        var rng = new Random(seed);
+        const int batch = 24;
+        var histories = Enumerable.Range(0, batch).Select(b =>
+            Enumerable.Range(0, rng.Next(1, L + 6)).Select(_ => rng.Next(1, b % 2 == 0 ? 8 : numItems + 1)).ToArray()).ToArray(); // even rows: many repeats
+        var actionRows = histories.Select(h => h.Select(_ => rng.Next(1, 5)).ToArray()).ToArray();
+        var items = SequenceBatch.RightAligned(histories, L);
+        var actions = SequenceBatch.RightAligned(actionRows, L);
+        foreach (var width in new[] { 0, 5 })
+        {
+            // Excluded: some history items, some random items, pads.
+            var exclude = new long[batch * width];
+            for (var i = 0; i < exclude.Length; i++)
+            {
+                exclude[i] = rng.Next(3) switch { 0 => 0, 1 => histories[i / width][rng.Next(histories[i / width].Length)], _ => rng.Next(1, numItems + 1) };
+            }
+            var a = RunOnnx(candidates, items, actions, exclude, batch, width, k);
+            var r = RunOnnx(reference, items, actions, exclude, batch, width, k);
+            Assert.Equal(r.K, a.K);
+            Assert.Equal(r.Conversion, a.Conversion);
+            var maxDelta = 0f;
+            for (var b = 0; b < batch; b++)
+            {
+                var finite = r.Scores.Skip(b * r.K).Take(r.K).Count(float.IsFinite);
+                Assert.Equal(r.Items.Skip(b * r.K).Take(finite), a.Items.Skip(b * a.K).Take(finite)); // same items, same order
+                // Past the available items both list the excluded ones at −∞ (each once; their order is not part of the contract).
+                Assert.Equal(r.Items.Skip(b * r.K + finite).Take(r.K - finite).Order(), a.Items.Skip(b * a.K + finite).Take(a.K - finite).Order());
+                Assert.Equal(a.K, a.Items.Skip(b * a.K).Take(a.K).Distinct().Count());
+                for (var j = 0; j < r.K; j++)
+                {
+                    var (x, y) = (a.Scores[b * a.K + j], r.Scores[b * r.K + j]);
+                    Assert.Equal(float.IsFinite(y), float.IsFinite(x));
+                    if (float.IsFinite(y))
+                    {
+                        maxDelta = Math.Max(maxDelta, Math.Abs(x - y));
+                    }
+                }
+            }
+            _output.WriteLine($"V={numItems}, gate bias {gateBias}, k={k}, E={width}: max |Δscore| {maxDelta:E2}");
+            Assert.True(maxDelta <= 1e-5, $"max |Δscore| = {maxDelta}");
+        }
+    }
+
+    /// <summary>Intra-op spinning is off by default (measured faster on this shared machine) and does not change a score.</summary>
+    [Fact]
+    public void Scoring_without_intra_op_spinning_is_the_default_and_gives_the_same_scores()
+    {
+        Assert.False(new RoleGen.Infrastructure.Scoring.ScoringOptions().IntraOpSpinning);
+        var (items, actions, exclude, width) = RandomBatch(16, 501);
+        var bytes = BackboneOnnxExporter.ExportToBytes(_trained.Model);
+        (long[], float[], float[]) Run(bool spinning)
+        {
+            using var backbone = RoleGen.Infrastructure.Scoring.OnnxBackbone.Create(bytes, L,
+                new RoleGen.Infrastructure.Scoring.ScoringOptions { IntraOpThreads = 2, IntraOpSpinning = spinning }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            return backbone.Run(items, actions, exclude, 16, width, 10);
+        }
+        var (spinItems, spinScores, spinConversion) = Run(true);
+        var (items2, scores2, conversion2) = Run(false);
+        Assert.Equal(spinItems, items2);
+        Assert.Equal(spinScores, scores2);
+        Assert.Equal(spinConversion, conversion2);
+    }
+
     [Fact]
     public void Graph_declares_the_contract()
     {
         var proto = ModelProto.Parser.ParseFrom(BackboneOnnxExporter.ExportToBytes(_trained.Model));
         Assert.Equal(17, proto.OpsetImport.Single(o => o.Domain == "").Version);
-        Assert.Contains(proto.Graph.Node, n => n.OpType == "TopK");
-        Assert.Contains(proto.Graph.Node, n => n.OpType == "ScatterElements");
+        Assert.Equal(2, proto.Graph.Node.Count(n => n.OpType == "TopK")); // candidates, then the top-K among them
+        Assert.Single(proto.Graph.Node, n => n.OpType == "ScatterElements"); // the repeat bonus only: no exclusion pass over [B, V]
+        Assert.Contains(proto.Graph.Initializer, t => t.Name == "item_emb.weight_t" && t.Dims.SequenceEqual(new long[] { 32, NumItems }));
+        var referenceGraph = BackboneOnnxExporter.Build(_trained.Model, graph: ScoringGraph.Reference).Graph;
+        Assert.Single(referenceGraph.Node, n => n.OpType == "TopK");
+        Assert.Equal(2, referenceGraph.Node.Count(n => n.OpType == "ScatterElements")); // repeat bonus, exclusion
         Assert.Contains(proto.Graph.Initializer, t => t.Name == "item_emb.weight" && t.Dims.SequenceEqual(new long[] { NumItems + 1, 32 }));
         var meta = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
         Assert.Equal("rolegen-backbone-onnx/1", meta["rolegen.format"]);

@@ -82,6 +82,10 @@ public sealed class OnnxBackbone : IDisposable
         {
             so.IntraOpNumThreads = options.IntraOpThreads;
         }
+        if (!options.IntraOpSpinning)
+        {
+            so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        }
         return so;
     }
 

@@ -26,4 +26,10 @@ public sealed class ScoringOptions
     /// <summary>Intra-op threads (0 = ONNX Runtime's default: one per physical core).</summary>
     [Range(0, 256)]
     public int IntraOpThreads { get; set; }
+
+    /// <summary>Whether idle intra-op threads spin between operators (ONNX Runtime's default, true) or sleep
+    /// (<c>session.intra_op.allow_spinning = 0</c>, the default here). With more runnable threads than cores (parallel
+    /// shard activities, other processes) a spinning worker takes the core its own session's other thread needs: on this
+    /// 2-core machine under load, 2 threads without spinning scored 2.1–2.6× the users/s (README, `bench score`).</summary>
+    public bool IntraOpSpinning { get; set; }
 }

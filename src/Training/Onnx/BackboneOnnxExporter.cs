@@ -9,6 +9,19 @@ using DataType = RoleGen.Training.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace RoleGen.Training.Onnx;
 
+/// <summary>How the exported graph turns the last hidden state into the top-K items (both give the same scores).</summary>
+public enum ScoringGraph
+{
+    /// <summary>The default: the repeat bonus is added to the [B, V] scores (ScatterElements, reduction add), TopK picks
+    /// min(k + E, V) candidates and the exclusion is applied to those only (no exclusion pass, pad column or slice over
+    /// [B, V + 1]). Measured 1.2–2.0× the reference's users/s side by side (README, `rolegen bench score`).</summary>
+    Candidates,
+
+    /// <summary>The straightforward graph: repeat bonus, exclusion and pad mask as passes over [B, V + 1], then TopK. Kept
+    /// for `rolegen bench score`, which times both, and for the equivalence test.</summary>
+    Reference,
+}
+
 /// <summary>
 /// Writes a trained <see cref="SequenceBackbone"/> as an ONNX model (opset 17, IR 8), built node by node from C#
 /// with every weight as an initializer. The graph is the contract in ONNX-CONTRACT.md:
@@ -39,8 +52,9 @@ public static class BackboneOnnxExporter
         proto.WriteTo(stream);
     }
 
-    public static byte[] ExportToBytes(SequenceBackbone model, IReadOnlyDictionary<string, string>? metadata = null) =>
-        Build(model, metadata).ToByteArray();
+    public static byte[] ExportToBytes(SequenceBackbone model, IReadOnlyDictionary<string, string>? metadata = null,
+        ScoringGraph graph = ScoringGraph.Candidates) =>
+        Build(model, metadata, graph: graph).ToByteArray();
 
     /// <summary>The conversion-only graph (<c>conversion.onnx</c>): inputs <c>items</c>, <c>actions</c>; output
     /// <c>conversion</c>. The counterfactual world model asks only for P(conversion), so this graph leaves out the output
@@ -48,7 +62,8 @@ public static class BackboneOnnxExporter
     public static byte[] ExportConversionToBytes(SequenceBackbone model, IReadOnlyDictionary<string, string>? metadata = null) =>
         Build(model, metadata, conversionOnly: true).ToByteArray();
 
-    public static ModelProto Build(SequenceBackbone model, IReadOnlyDictionary<string, string>? metadata = null, bool conversionOnly = false)
+    public static ModelProto Build(SequenceBackbone model, IReadOnlyDictionary<string, string>? metadata = null, bool conversionOnly = false,
+        ScoringGraph graph = ScoringGraph.Candidates)
     {
         ArgumentNullException.ThrowIfNull(model);
         var options = model.Options;
@@ -116,7 +131,14 @@ public static class BackboneOnnxExporter
         var last = g.Node("Gather", [hidden, zeroI64], null, OnnxGraphBuilder.Int("axis", 1)); // [B, d]
         if (!conversionOnly)
         {
-            ItemScores(g, model, last, d, v, axes1);
+            if (graph == ScoringGraph.Candidates)
+            {
+                ItemScoresCandidates(g, model, last, d, v);
+            }
+            else
+            {
+                ItemScoresReference(g, model, last, d, v, axes1);
+            }
         }
 
         var head = model.ConversionHead;
@@ -168,8 +190,78 @@ public static class BackboneOnnxExporter
         return proto;
     }
 
-    /// <summary>Last hidden state → tied-embedding scores → exclusion mask → TopK (outputs top_items, top_scores).</summary>
-    private static void ItemScores(OnnxGraphBuilder g, SequenceBackbone model, string last, int d, int v, string axes1)
+    /// <summary>Item scores by <see cref="ScoringGraph.Candidates"/>: one MatMul over the real items, the repeat bonus
+    /// scattered into its [B, V] output, one TopK pass picking C = min(k + E, V) candidates, the exclusion on those only.
+    /// Exact: at most E candidates are excluded, so the k best non-excluded items are among them. Ties resolve to the lower
+    /// candidate index (ONNX TopK), so when fewer than k items are left the excluded ones (−∞) fill the tail, each once.</summary>
+    private static void ItemScoresCandidates(OnnxGraphBuilder g, SequenceBackbone model, string last, int d, int v)
+    {
+        var numItems = g.Int64Initializer("const_num_items", [v], 1);
+        var one = g.Int64Initializer("const_one", [1], 1);
+        var axes1 = g.Int64Initializer("const_cand_axes_1", [1], 1);
+        var axesMinus1 = g.Int64Initializer("const_axes_minus_1", [-1], 1);
+        var minusInfF = g.FloatScalar("const_minus_inf", float.NegativeInfinity);
+        var zeroF = g.FloatScalar("const_cand_zero_f", 0f);
+        // The output layer reads a transposed copy of the (tied) item table without the pad row: a constant [d, V] MatMul
+        // operand is pre-packed by ONNX Runtime, and column j is token j + 1, so pad can never be a candidate.
+        using var itemEmbT = model.ItemEmbedding.detach().narrow(0, 1, v).t().contiguous();
+        var itemEmbTransposed = g.FloatInitializer("item_emb.weight_t", Floats(itemEmbT), d, v);
+        var logits = g.Node("MatMul", [last, itemEmbTransposed]); // [B, V]: scores of tokens 1..V
+        if (model.RepeatGate is not null)
+        {
+            logits = RepeatBonusScatter(g, model, last, d, logits, g.Node("Sub", [ItemsInput, one]));
+        }
+        var excludeWidth = g.Node("Slice", [g.Node("Shape", [ExcludeInput]), one, g.Int64Initializer("const_two", [2], 1)]); // [1] = E
+        var k = g.Node("Min", [KInput, numItems]);
+        var c = g.Node("Min", [g.Node("Add", [KInput, excludeWidth]), numItems]);
+        var plainScores = g.Fresh("candidate_scores");
+        var plainIndex = g.Fresh("candidate_index");
+        g.AddNode("TopK", [logits, c], [plainScores, plainIndex],
+            OnnxGraphBuilder.Int("axis", 1), OnnxGraphBuilder.Int("largest", 1), OnnxGraphBuilder.Int("sorted", 1));
+        var candidateTokens = g.Node("Add", [plainIndex, one]); // [B, C]
+
+        // Exclusion on the candidates only. One pad column is appended (token 0 matches no candidate): ONNX Runtime's
+        // ReduceSum over an empty axis (E = 0) returns an empty tensor instead of zeros.
+        var excludePadded = g.Node("Pad", [ExcludeInput, g.Int64Initializer("const_exclude_pads", [0, 0, 0, 1], 4)]); // [B, E + 1]
+        var excludedHits = g.Node("ReduceSum", [g.Node("Cast", [g.Node("Equal", [g.Node("Unsqueeze", [candidateTokens, axesMinus1]),
+            g.Node("Unsqueeze", [excludePadded, axes1])])], null, OnnxGraphBuilder.Int("to", (long)DataType.Float)), axesMinus1], null,
+            OnnxGraphBuilder.Int("keepdims", 0)); // [B, C]
+        var masked = g.Node("Where", [g.Node("Greater", [excludedHits, zeroF]), minusInfF, plainScores]);
+        var topIndex = g.Fresh("top_index");
+        g.AddNode("TopK", [masked, k], [TopScoresOutput, topIndex],
+            OnnxGraphBuilder.Int("axis", 1), OnnxGraphBuilder.Int("largest", 1), OnnxGraphBuilder.Int("sorted", 1));
+        g.Node("GatherElements", [candidateTokens, topIndex], TopItemsOutput, OnnxGraphBuilder.Int("axis", 1));
+    }
+
+    /// <summary>scores[column[j]] += gate(h) + ρ[L-1-j] + α[actions[j]] for every non-pad window position j (duplicates add
+    /// up; ScatterElements with reduction add). <paramref name="columns"/> maps each window token to its score column.</summary>
+    private static string RepeatBonusScatter(OnnxGraphBuilder g, SequenceBackbone model, string last, int d, string logits, string columns)
+    {
+        var gate = model.RepeatGate!;
+        // Repeat head: scores[items[j]] += gate(h) + ρ[L-1-j] + α[actions[j]] for every non-pad column j (duplicates add up).
+        var l = model.Options.MaxLength;
+        var rho = Floats(model.RepeatRecency!);
+        var rhoByColumn = new float[l];
+        for (var j = 0; j < l; j++)
+        {
+            rhoByColumn[j] = rho[l - 1 - j];
+        }
+        var gateW = g.FloatInitializer("repeat_gate.weight", Floats(gate.weight!), 1, d);
+        var gateB = g.FloatInitializer("repeat_gate.bias", Floats(gate.bias!), 1);
+        var rhoName = g.FloatInitializer("repeat_recency.by_column", rhoByColumn, 1, l);
+        var alphaName = g.FloatInitializer("repeat_action.weight", Floats(model.RepeatAction!), ActionTokens.Count);
+        var gateValue = g.Node("Gemm", [last, gateW, gateB], null, OnnxGraphBuilder.Int("transB", 1)); // [B, 1]
+        var bonus = g.Node("Add", [g.Node("Add", [gateValue, rhoName]), g.Node("Gather", [alphaName, ActionsInput])]); // [B, L]
+        var keyValid = g.Node("Not", [g.Node("Equal", [ItemsInput, g.Int64Scalar("const_repeat_zero_i64", 0)])]);
+        var repeatMasked = g.Node("Where", [keyValid, bonus, g.FloatScalar("const_repeat_zero_f", 0f)]);
+        return g.Node("ScatterElements", [logits, g.Node("Where", [keyValid, columns, g.Int64Scalar("const_repeat_zero_col", 0)]), repeatMasked], null,
+            OnnxGraphBuilder.Int("axis", 1), OnnxGraphBuilder.String("reduction", "add"));
+    }
+
+    /// <summary>Last hidden state → tied-embedding scores → exclusion mask → TopK (outputs top_items, top_scores): the
+    /// straightforward graph (<see cref="ScoringGraph.Reference"/>), full passes over [B, V + 1] for the repeat bonus, the
+    /// exclusion, the pad column and the slice.</summary>
+    private static void ItemScoresReference(OnnxGraphBuilder g, SequenceBackbone model, string last, int d, int v, string axes1)
     {
         var numItems = g.Int64Initializer("const_num_items", [v], 1);
         var numItemsPlusOne = g.Int64Initializer("const_num_items_plus_one", [v + 1L], 1);
@@ -182,26 +274,9 @@ public static class BackboneOnnxExporter
         using var itemEmbT = model.ItemEmbedding.detach().t().contiguous();
         var itemEmbTransposed = g.FloatInitializer("item_emb.weight_t", Floats(itemEmbT), d, v + 1);
         var logits = g.Node("MatMul", [last, itemEmbTransposed]); // [B, V+1]
-        if (model.RepeatGate is { } gate)
+        if (model.RepeatGate is not null)
         {
-            // Repeat head: scores[items[j]] += gate(h) + ρ[L-1-j] + α[actions[j]] for every non-pad column j (duplicates add up).
-            var l = model.Options.MaxLength;
-            var rho = Floats(model.RepeatRecency!);
-            var rhoByColumn = new float[l];
-            for (var j = 0; j < l; j++)
-            {
-                rhoByColumn[j] = rho[l - 1 - j];
-            }
-            var gateW = g.FloatInitializer("repeat_gate.weight", Floats(gate.weight!), 1, d);
-            var gateB = g.FloatInitializer("repeat_gate.bias", Floats(gate.bias!), 1);
-            var rhoName = g.FloatInitializer("repeat_recency.by_column", rhoByColumn, 1, l);
-            var alphaName = g.FloatInitializer("repeat_action.weight", Floats(model.RepeatAction!), ActionTokens.Count);
-            var gateValue = g.Node("Gemm", [last, gateW, gateB], null, OnnxGraphBuilder.Int("transB", 1)); // [B, 1]
-            var bonus = g.Node("Add", [g.Node("Add", [gateValue, rhoName]), g.Node("Gather", [alphaName, ActionsInput])]); // [B, L]
-            var keyValid = g.Node("Not", [g.Node("Equal", [ItemsInput, g.Int64Scalar("const_repeat_zero_i64", 0)])]);
-            var repeatMasked = g.Node("Where", [keyValid, bonus, g.FloatScalar("const_repeat_zero_f", 0f)]);
-            logits = g.Node("ScatterElements", [logits, ItemsInput, repeatMasked], null,
-                OnnxGraphBuilder.Int("axis", 1), OnnxGraphBuilder.String("reduction", "add"));
+            logits = RepeatBonusScatter(g, model, last, d, logits, ItemsInput);
         }
         var minusInf = new TensorProto { DataType = (int)DataType.Float, RawData = ByteString.CopyFrom(BitConverter.GetBytes(float.NegativeInfinity)) };
         minusInf.Dims.Add(1);
