@@ -228,7 +228,7 @@ public static class ReflectionEngine
             return null;
         }
         var (impressions, clicks, _) = PerItem(events);
-        if (!row.Items.Any(i => impressions.ContainsKey(i.ItemId) && KeyOf(i) != BackboneKey && !clicks.ContainsKey(i.ItemId)))
+        if (!HasIgnoredReasonedItem(row, impressions, clicks))
         {
             return null;
         }
@@ -240,6 +240,24 @@ public static class ReflectionEngine
             .ToArray();
         return row with { Items = items };
     }
+
+    /// <summary>True when <see cref="Refine"/> returns a list for <paramref name="row"/> with these <paramref name="events"/>,
+    /// whatever the weights: a treatment user with a reasoned item shown and not clicked. The feedback step keeps only
+    /// these rows (with their events) for the reflection, so the reflection never re-reads the run's candidates.</summary>
+    public static bool IsRefinable(CandidateRow row, IReadOnlyList<OutcomeEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(events);
+        if (row.Arm != Arm.Treatment || events.Count == 0)
+        {
+            return false;
+        }
+        var (impressions, clicks, _) = PerItem(events);
+        return HasIgnoredReasonedItem(row, impressions, clicks);
+    }
+
+    private static bool HasIgnoredReasonedItem(CandidateRow row, Dictionary<string, long> impressions, Dictionary<string, long> clicks) =>
+        row.Items.Any(i => impressions.ContainsKey(i.ItemId) && KeyOf(i) != BackboneKey && !clicks.ContainsKey(i.ItemId));
 
     private static (Dictionary<string, long> Impressions, Dictionary<string, long> Clicks, Dictionary<string, long> Orders) PerItem(IEnumerable<OutcomeEvent> events)
     {

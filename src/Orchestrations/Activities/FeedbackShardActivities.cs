@@ -143,10 +143,13 @@ internal static class ShardLoopInputs
     }
 }
 
-/// <summary>One shard's feedback sums (<see cref="FeedbackPartial.Of"/>): its candidates joined with its outcomes, and the
-/// LLM fallbacks its report counted. Writes the whole partial to <c>runs/{runId}/feedback/partials/{shard}.json</c> (the
-/// reflection reads its category tallies there) and returns it without the categories (what the orchestration
-/// carries). Idempotent: the same inputs give the same file.</summary>
+/// <summary>One shard's feedback sums (<see cref="FeedbackPartial.Of(IReadOnlyList{CandidateRow}, FeedbackAttribution, IEnumerable{UserReasoning}?)"/>):
+/// its candidates joined with its outcomes, and the LLM fallbacks its report counted. Writes the rows the reflection may
+/// refine, with their attributed outcomes, to <c>runs/{runId}/feedback/refinable/{shard}.jsonl</c> (when the shard has
+/// candidates; possibly empty), then the whole partial to <c>runs/{runId}/feedback/partials/{shard}.json</c> (the
+/// reflection reads its category tallies there), and returns the partial without the categories (what the orchestration
+/// carries). The shard's candidates are read here only: the reflection reads the refinable rows. Idempotent: the same
+/// inputs give the same files.</summary>
 public sealed class FeedbackShardActivity(IBlobStore store) : TaskActivity<FeedbackShardInput, FeedbackPartial>
 {
     public override async Task<FeedbackPartial> RunAsync(TaskActivityContext context, FeedbackShardInput input)
@@ -155,7 +158,12 @@ public sealed class FeedbackShardActivity(IBlobStore store) : TaskActivity<Feedb
         var candidates = await ShardLoopInputs.CandidatesAsync(store, input.RunId, input.Shard, input.HasCandidates).ConfigureAwait(false);
         var outcomes = await ShardLoopInputs.OutcomesAsync(store, input.RunId, input.Shard, input.HasOutcomes).ConfigureAwait(false);
         var reasoning = input.HasCandidates ? await FallbacksAsync(input.RunId, input.Shard).ConfigureAwait(false) : [];
-        var partial = FeedbackPartial.Of(input.RunId, input.WindowStart, input.WindowEnd, candidates, outcomes, reasoning);
+        var attribution = FeedbackCalculator.Attribute(input.RunId, input.WindowStart, input.WindowEnd, candidates, outcomes);
+        var partial = FeedbackPartial.Of(candidates, attribution, reasoning);
+        if (input.HasCandidates)
+        {
+            await store.WriteJsonLinesAsync(BlobLayout.FeedbackRefinable(input.RunId, input.Shard), RefinableRow.Select(candidates, attribution)).ConfigureAwait(false);
+        }
         await store.WriteJsonAsync(BlobLayout.FeedbackPartial(input.RunId, input.Shard), partial).ConfigureAwait(false);
         return partial.WithoutCategories();
     }
@@ -245,18 +253,17 @@ public sealed class PlanReflectionActivity(IBlobStore store) : TaskActivity<Refl
 }
 
 /// <summary>One shard's refined lists (<see cref="ReflectionEngine.Refine"/>) written to
-/// <c>priors/{version}/candidates/{shard}.jsonl</c> (removed when the shard has none): returns how many.</summary>
+/// <c>priors/{version}/candidates/{shard}.jsonl</c> (removed when the shard has none): returns how many. Reads the
+/// shard's refinable rows the feedback step wrote (<see cref="BlobLayout.FeedbackRefinable"/>); only when they are missing
+/// (feedback written before they existed) does it attribute the shard's candidates and outcomes again.</summary>
 public sealed class RefineShardActivity(IBlobStore store) : TaskActivity<RefineShardInput, int>
 {
     public override async Task<int> RunAsync(TaskActivityContext context, RefineShardInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var candidates = await ShardLoopInputs.CandidatesAsync(store, input.RunId, input.Shard, present: true).ConfigureAwait(false);
-        var outcomes = await ShardLoopInputs.OutcomesAsync(store, input.RunId, input.Shard, present: true).ConfigureAwait(false);
-        var attribution = FeedbackCalculator.Attribute(input.RunId, input.WindowStart, input.WindowEnd, candidates, outcomes);
-        var byUser = attribution.Users.ToDictionary(u => u.UserId, u => u.Events, StringComparer.Ordinal);
-        var refined = candidates
-            .Select(row => ReflectionEngine.Refine(row, byUser.GetValueOrDefault(row.UserId) ?? [], input.Previous, input.Weights))
+        var refinable = await RefinableAsync(input).ConfigureAwait(false);
+        var refined = refinable
+            .Select(r => ReflectionEngine.Refine(r.Row, r.Events, input.Previous, input.Weights))
             .OfType<CandidateRow>()
             .ToArray();
         var path = BlobLayout.PriorsCandidates(input.Version, input.Shard);
@@ -269,5 +276,24 @@ public sealed class RefineShardActivity(IBlobStore store) : TaskActivity<RefineS
             await store.DeleteAsync(path).ConfigureAwait(false);
         }
         return refined.Length;
+    }
+
+    private async Task<List<RefinableRow>> RefinableAsync(RefineShardInput input)
+    {
+        var rows = new List<RefinableRow>();
+        var path = BlobLayout.FeedbackRefinable(input.RunId, input.Shard);
+        if (await store.ExistsAsync(path).ConfigureAwait(false))
+        {
+            await foreach (var row in store.ReadJsonLinesAsync<RefinableRow>(path).ConfigureAwait(false))
+            {
+                rows.Add(row);
+            }
+            return rows;
+        }
+        var candidates = await ShardLoopInputs.CandidatesAsync(store, input.RunId, input.Shard, present: true).ConfigureAwait(false);
+        var outcomes = await ShardLoopInputs.OutcomesAsync(store, input.RunId, input.Shard, present: true).ConfigureAwait(false);
+        var attribution = FeedbackCalculator.Attribute(input.RunId, input.WindowStart, input.WindowEnd, candidates, outcomes);
+        rows.AddRange(RefinableRow.Select(candidates, attribution));
+        return rows;
     }
 }
