@@ -133,14 +133,15 @@ public sealed record FeedbackPartial(
     }
 }
 
-/// <summary>A candidate row the reflection may refine (<see cref="ReflectionEngine.IsRefinable"/>) with the outcomes
-/// attributed to its user: one line of <c>runs/{runId}/feedback/refinable/{shard}.jsonl</c>, written by the feedback step
-/// in candidate order so the reflection re-ranks these rows without reading the run's candidates again.</summary>
-public sealed record RefinableRow(CandidateRow Row, IReadOnlyList<OutcomeEvent> Events)
+/// <summary>A candidate row the reflection may refine (<see cref="ReflectionEngine.IsRefinable"/>) with the items its user
+/// was shown and did not click (all the refinement needs of the outcomes): one line of
+/// <c>runs/{runId}/feedback/refinable/{shard}.jsonl</c>, written by the feedback step in candidate order so the reflection
+/// re-ranks these rows without reading the run's candidates or outcomes again.</summary>
+public sealed record RefinableRow(CandidateRow Row, IReadOnlyList<string> Ignored)
 {
-    /// <summary>The rows of <paramref name="rows"/> the reflection may refine, in input order, each with the attributed
-    /// outcomes of its user (a repeated row of a user gets the first row's events, as <see cref="FeedbackCalculator.Attribute"/>
-    /// keeps the first row).</summary>
+    /// <summary>The rows of <paramref name="rows"/> the reflection may refine, in input order, each with its ignored items
+    /// from the attributed outcomes of its user (a repeated row of a user gets the first row's outcomes, as
+    /// <see cref="FeedbackCalculator.Attribute"/> keeps the first row).</summary>
     public static IEnumerable<RefinableRow> Select(IEnumerable<CandidateRow> rows, FeedbackAttribution attribution)
     {
         ArgumentNullException.ThrowIfNull(rows);
@@ -155,9 +156,13 @@ public sealed record RefinableRow(CandidateRow Row, IReadOnlyList<OutcomeEvent> 
         }
         foreach (var row in rows)
         {
-            if (byUser.TryGetValue(row.UserId, out var events) && ReflectionEngine.IsRefinable(row, events))
+            if (row.Arm == Arm.Treatment && byUser.TryGetValue(row.UserId, out var events))
             {
-                yield return new RefinableRow(row, events);
+                var ignored = ReflectionEngine.IgnoredItems(row, events);
+                if (ReflectionEngine.IsRefinable(row, ignored))
+                {
+                    yield return new RefinableRow(row, ignored);
+                }
             }
         }
     }

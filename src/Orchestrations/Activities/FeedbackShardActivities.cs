@@ -145,7 +145,7 @@ internal static class ShardLoopInputs
 
 /// <summary>One shard's feedback sums (<see cref="FeedbackPartial.Of(IReadOnlyList{CandidateRow}, FeedbackAttribution, IEnumerable{UserReasoning}?)"/>):
 /// its candidates joined with its outcomes, and the LLM fallbacks its report counted. Writes the rows the reflection may
-/// refine, with their attributed outcomes, to <c>runs/{runId}/feedback/refinable/{shard}.jsonl</c> (when the shard has
+/// refine, with their ignored items, to <c>runs/{runId}/feedback/refinable/{shard}.jsonl</c> (when the shard has
 /// candidates; possibly empty), then the whole partial to <c>runs/{runId}/feedback/partials/{shard}.json</c> (the
 /// reflection reads its category tallies there), and returns the partial without the categories (what the orchestration
 /// carries). The shard's candidates are read here only: the reflection reads the refinable rows. Idempotent: the same
@@ -263,7 +263,7 @@ public sealed class RefineShardActivity(IBlobStore store) : TaskActivity<RefineS
         ArgumentNullException.ThrowIfNull(input);
         var refinable = await RefinableAsync(input).ConfigureAwait(false);
         var refined = refinable
-            .Select(r => ReflectionEngine.Refine(r.Row, r.Events, input.Previous, input.Weights))
+            .Select(r => ReflectionEngine.Refine(r.Row, r.Ignored, input.Previous, input.Weights))
             .OfType<CandidateRow>()
             .ToArray();
         var path = BlobLayout.PriorsCandidates(input.Version, input.Shard);

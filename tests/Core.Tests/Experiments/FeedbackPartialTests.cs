@@ -157,7 +157,7 @@ public sealed class FeedbackPartialTests
             kept += lines.Length;
             refined.AddRange(lines
                 .Select(l => JsonSerializer.Deserialize<RefinableRow>(l, RoleGenJson.Options)!)
-                .Select(r => ReflectionEngine.Refine(r.Row, r.Events, previous, whole.Weights))
+                .Select(r => ReflectionEngine.Refine(r.Row, r.Ignored, previous, whole.Weights))
                 .OfType<CandidateRow>());
         }
 
@@ -179,7 +179,7 @@ public sealed class FeedbackPartialTests
         foreach (var row in candidates)
         {
             var events = byUser.GetValueOrDefault(row.UserId) ?? [];
-            var isRefinable = ReflectionEngine.IsRefinable(row, events);
+            var isRefinable = ReflectionEngine.IsRefinable(row, ReflectionEngine.IgnoredItems(row, events));
             Assert.Equal(ReflectionEngine.Refine(row, events, previous, next) is not null, isRefinable);
             refinable += isRefinable ? 1 : 0;
         }
