@@ -15,8 +15,9 @@ namespace RoleGen.Orchestrations.Activities;
 /// The feedback step's one read of the experiment's outcomes: streams every outcome file once and splits the events by
 /// the run's shard of their user (<see cref="ShardPlan.ShardOf"/> with the run's shard count) into
 /// <c>runs/{runId}/feedback/outcomes/{shard}.jsonl</c> (spooled to local files, then uploaded), so each shard's feedback
-/// reads only its own outcomes. Outcomes carrying another run's id are counted here and not written. Memory is one row
-/// and a write buffer per shard. Skips with a reason when the run or its outcomes are missing.
+/// reads only its own outcomes. Outcomes carrying another run's id are counted here and not written; the rest are written
+/// without their run id (null and this run's id are attributed alike), as UTF-8 JSON lines. Memory is one row and a write
+/// buffer per shard. Skips with a reason when the run or its outcomes are missing.
 /// </summary>
 public sealed class PartitionOutcomesActivity(IBlobStore store, ILogger<PartitionOutcomesActivity> logger) : TaskActivity<FeedbackRequest, FeedbackPlan>
 {
@@ -38,7 +39,7 @@ public sealed class PartitionOutcomesActivity(IBlobStore store, ILogger<Partitio
         var (start, end) = RunArtifacts.Window(manifest);
         var directory = Path.Combine(Path.GetTempPath(), "rolegen-spool", $"{input.RunId}-outcomes-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
-        var writers = new StreamWriter?[shardCount];
+        var writers = new FileStream?[shardCount];
         try
         {
             long events = 0, otherRun = 0;
@@ -51,8 +52,10 @@ public sealed class PartitionOutcomesActivity(IBlobStore store, ILogger<Partitio
                     return;
                 }
                 var shard = ShardPlan.ShardOf(e.UserId, shardCount);
-                var writer = writers[shard] ??= new StreamWriter(Path.Combine(directory, $"{shard}.jsonl"), append: false, System.Text.Encoding.UTF8, bufferSize: 4096);
-                writer.WriteLine(JsonSerializer.Serialize(e, RoleGenJson.Options));
+                var writer = writers[shard] ??= new FileStream(Path.Combine(directory, $"{shard}.jsonl"), FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 16384);
+                // Written without the run id: what is left is this run's or unknown, which attribution treats alike.
+                writer.Write(JsonSerializer.SerializeToUtf8Bytes(e.RunId is null ? e : e with { RunId = null }, RoleGenJson.Options));
+                writer.WriteByte((byte)'\n');
             }).ConfigureAwait(false);
             if (events == 0)
             {
