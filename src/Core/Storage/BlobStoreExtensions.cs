@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
@@ -147,15 +148,35 @@ public static class JsonLines
 {
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
+    /// <summary>Writes one JSON document per line, serialized to UTF-8 in memory and written in blocks of about 64 KiB
+    /// (one asynchronous write per block, not two per row).</summary>
     public static async Task<int> WriteAsync<T>(Stream stream, IEnumerable<T> rows, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(rows);
+        const int Block = 1 << 16;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(Block * 2);
         var count = 0;
-        foreach (var row in rows)
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = RoleGenJson.Options.Encoder, SkipValidation = true }))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            await JsonSerializer.SerializeAsync(stream, row, RoleGenJson.Options, cancellationToken).ConfigureAwait(false);
-            await stream.WriteAsync(NewLine, cancellationToken).ConfigureAwait(false);
-            count++;
+            foreach (var row in rows)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                JsonSerializer.Serialize(writer, row, RoleGenJson.Options);
+                writer.Flush();
+                writer.Reset();
+                buffer.Write(NewLine);
+                count++;
+                if (buffer.WrittenCount >= Block)
+                {
+                    await stream.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                    buffer.ResetWrittenCount();
+                }
+            }
+        }
+        if (buffer.WrittenCount > 0)
+        {
+            await stream.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
         }
         return count;
     }

@@ -58,4 +58,18 @@ public sealed class JsonLinesReadTests
         Assert.StartsWith("x/rows.jsonl:2:", nul.Message, StringComparison.Ordinal);
         Assert.Empty(await ReadAsync([]));
     }
+
+    [Fact]
+    public async Task Written_lines_are_each_rows_serialization_and_a_newline_and_read_back()
+    {
+        var rows = Enumerable.Range(0, 400).Select(i => Row(i, 1 + (i % 40))).ToList();
+        var expected = string.Concat(rows.Select(r => System.Text.Json.JsonSerializer.Serialize(r, RoleGenJson.Options) + "\n"));
+        Assert.True(expected.Length > 3 * 65536);
+        var store = new InMemoryBlobStore();
+
+        Assert.Equal(rows.Count, await store.WriteJsonLinesAsync("x/rows.jsonl", rows));
+
+        Assert.Equal(expected, await store.ReadTextAsync("x/rows.jsonl"));
+        Assert.Equal(expected, string.Concat((await ReadAsync(Encoding.UTF8.GetBytes(expected))).Select(r => System.Text.Json.JsonSerializer.Serialize(r, RoleGenJson.Options) + "\n")));
+    }
 }
