@@ -153,21 +153,30 @@ internal static class ShardLoopInputs
 /// reflection reads its category tallies there), and returns the partial without the categories (what the orchestration
 /// carries). The shard's candidates are read here only: the reflection reads the refinable rows. Idempotent: the same
 /// inputs give the same files.</summary>
-public sealed class FeedbackShardActivity(IBlobStore store) : TaskActivity<FeedbackShardInput, FeedbackPartial>
+/// <remarks>Logs (Information) where the shard's time went: reading candidates, reading outcomes, attributing and summing,
+/// writing.</remarks>
+public sealed class FeedbackShardActivity(IBlobStore store, ILogger<FeedbackShardActivity>? logger = null) : TaskActivity<FeedbackShardInput, FeedbackPartial>
 {
     public override async Task<FeedbackPartial> RunAsync(TaskActivityContext context, FeedbackShardInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var watch = Stopwatch.StartNew();
         var candidates = await ShardLoopInputs.CandidatesAsync(store, input.RunId, input.Shard, input.HasCandidates).ConfigureAwait(false);
+        var readCandidates = watch.Elapsed.TotalSeconds;
         var outcomes = await ShardLoopInputs.OutcomesAsync(store, input.RunId, input.Shard, input.HasOutcomes).ConfigureAwait(false);
+        var readOutcomes = watch.Elapsed.TotalSeconds;
         var reasoning = input.HasCandidates ? await FallbacksAsync(input.RunId, input.Shard).ConfigureAwait(false) : [];
         var attribution = FeedbackCalculator.Attribute(input.RunId, input.WindowStart, input.WindowEnd, candidates, outcomes);
         var partial = FeedbackPartial.Of(candidates, attribution, reasoning);
+        var computed = watch.Elapsed.TotalSeconds;
+        var refinable = 0;
         if (input.HasCandidates)
         {
-            await store.WriteJsonLinesAsync(BlobLayout.FeedbackRefinable(input.RunId, input.Shard), RefinableRow.Select(candidates, attribution)).ConfigureAwait(false);
+            refinable = await store.WriteJsonLinesAsync(BlobLayout.FeedbackRefinable(input.RunId, input.Shard), RefinableRow.Select(candidates, attribution)).ConfigureAwait(false);
         }
         await store.WriteJsonAsync(BlobLayout.FeedbackPartial(input.RunId, input.Shard), partial).ConfigureAwait(false);
+        logger?.LogInformation("Feedback shard {Shard} of run {RunId}: {Rows} candidate rows read in {Candidates:F2} s, {Events} outcomes in {Outcomes:F2} s, attributed and summed in {Compute:F2} s, {Refinable} refinable rows and the partial written in {Write:F2} s",
+            input.Shard, input.RunId, candidates.Count, readCandidates, outcomes.Count, readOutcomes - readCandidates, computed - readOutcomes, refinable, watch.Elapsed.TotalSeconds - computed);
         return partial.WithoutCategories();
     }
 
@@ -259,12 +268,14 @@ public sealed class PlanReflectionActivity(IBlobStore store) : TaskActivity<Refl
 /// <c>priors/{version}/candidates/{shard}.jsonl</c> (removed when the shard has none): returns how many. Reads the
 /// shard's refinable rows the feedback step wrote (<see cref="BlobLayout.FeedbackRefinable"/>); only when they are missing
 /// (feedback written before they existed) does it attribute the shard's candidates and outcomes again.</summary>
-public sealed class RefineShardActivity(IBlobStore store) : TaskActivity<RefineShardInput, int>
+public sealed class RefineShardActivity(IBlobStore store, ILogger<RefineShardActivity>? logger = null) : TaskActivity<RefineShardInput, int>
 {
     public override async Task<int> RunAsync(TaskActivityContext context, RefineShardInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var watch = Stopwatch.StartNew();
         var refinable = await RefinableAsync(input).ConfigureAwait(false);
+        var read = watch.Elapsed.TotalSeconds;
         var refined = refinable
             .Select(r => ReflectionEngine.Refine(r.Row, r.Ignored, input.Previous, input.Weights))
             .OfType<CandidateRow>()
@@ -278,6 +289,8 @@ public sealed class RefineShardActivity(IBlobStore store) : TaskActivity<RefineS
         {
             await store.DeleteAsync(path).ConfigureAwait(false);
         }
+        logger?.LogInformation("Refine shard {Shard} of run {RunId}: {Rows} refinable rows read in {Read:F2} s, {Refined} refined lists computed and written in {Write:F2} s",
+            input.Shard, input.RunId, refinable.Count, read, refined.Length, watch.Elapsed.TotalSeconds - read);
         return refined.Length;
     }
 
