@@ -122,9 +122,9 @@ public static class EvaluationCommands
             ReasonUsers, ReasonItems, ReasonInterventions, ReasonBatch, ReasonThreads, ReasonRepeats,
         };
         reason.SetAction(ReasonAsync);
-        var bench = new Command("bench", "Benchmarks: bench nightly | score | reason | train (rolegen bench --help).")
+        var bench = new Command("bench", "Benchmarks: bench nightly | loop | score | reason | train (rolegen bench --help).")
         {
-            BenchNightlyCommand.Build(), score, reason, train,
+            BenchNightlyCommand.Build(), BenchLoopCommand.Build(), score, reason, train,
         };
         return [eval, bench];
     }

@@ -91,7 +91,15 @@ public sealed record FeedbackPartial(
         IEnumerable<UserReasoning>? reasoning = null)
     {
         var rows = candidates as IReadOnlyList<CandidateRow> ?? candidates.ToArray();
-        var attribution = FeedbackCalculator.Attribute(runId, windowStart, windowEnd, rows, outcomes);
+        return Of(rows, FeedbackCalculator.Attribute(runId, windowStart, windowEnd, rows, outcomes), reasoning);
+    }
+
+    /// <summary>The partial of <paramref name="rows"/> given their <paramref name="attribution"/>
+    /// (<see cref="FeedbackCalculator.Attribute"/> over the same rows): for a caller that also needs the attribution.</summary>
+    public static FeedbackPartial Of(IReadOnlyList<CandidateRow> rows, FeedbackAttribution attribution, IEnumerable<UserReasoning>? reasoning = null)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(attribution);
         var control = ArmSums.Zero;
         var treatment = ArmSums.Zero;
         foreach (var u in attribution.Users)
@@ -122,5 +130,40 @@ public sealed record FeedbackPartial(
         return new FeedbackPartial(attribution.Counts, control, treatment, Sum(roles, Empty.Roles, (a, b) => a.Add(b)),
             Sum(categoryImpressions, Empty.CategoryImpressions, (a, b) => a + b), Sum(categoryOrders, Empty.CategoryOrders, (a, b) => a + b), fallbacks.Length,
             [.. fallbacks.Take(MaxFallbackExamples)]);
+    }
+}
+
+/// <summary>A candidate row the reflection may refine (<see cref="ReflectionEngine.IsRefinable"/>) with the items its user
+/// was shown and did not click (all the refinement needs of the outcomes): one line of
+/// <c>runs/{runId}/feedback/refinable/{shard}.jsonl</c>, written by the feedback step in candidate order so the reflection
+/// re-ranks these rows without reading the run's candidates or outcomes again.</summary>
+public sealed record RefinableRow(CandidateRow Row, IReadOnlyList<string> Ignored)
+{
+    /// <summary>The rows of <paramref name="rows"/> the reflection may refine, in input order, each with its ignored items
+    /// from the attributed outcomes of its user (a repeated row of a user gets the first row's outcomes, as
+    /// <see cref="FeedbackCalculator.Attribute"/> keeps the first row).</summary>
+    public static IEnumerable<RefinableRow> Select(IEnumerable<CandidateRow> rows, FeedbackAttribution attribution)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(attribution);
+        var byUser = new Dictionary<string, IReadOnlyList<OutcomeEvent>>(attribution.Users.Count, StringComparer.Ordinal);
+        foreach (var u in attribution.Users)
+        {
+            if (u.Events.Count > 0)
+            {
+                byUser[u.UserId] = u.Events;
+            }
+        }
+        foreach (var row in rows)
+        {
+            if (row.Arm == Arm.Treatment && byUser.TryGetValue(row.UserId, out var events))
+            {
+                var ignored = ReflectionEngine.IgnoredItems(row, events);
+                if (ReflectionEngine.IsRefinable(row, ignored))
+                {
+                    yield return new RefinableRow(row, ignored);
+                }
+            }
+        }
     }
 }

@@ -256,23 +256,56 @@ public static class ReflectionEngine
     {
         ArgumentNullException.ThrowIfNull(row);
         ArgumentNullException.ThrowIfNull(events);
-        if (row.Arm != Arm.Treatment || events.Count == 0)
-        {
-            return null;
-        }
-        var (impressions, clicks, _) = PerItem(events);
-        if (!row.Items.Any(i => impressions.ContainsKey(i.ItemId) && KeyOf(i) != BackboneKey && !clicks.ContainsKey(i.ItemId)))
+        return row.Arm != Arm.Treatment || events.Count == 0 ? null : Refine(row, IgnoredItems(row, events), previous, weights);
+    }
+
+    /// <summary><see cref="Refine(CandidateRow, IReadOnlyList{OutcomeEvent}, FusionWeights, FusionWeights)"/> given the
+    /// user's <paramref name="ignored"/> items (<see cref="IgnoredItems"/>: all that list needs of the outcomes).</summary>
+    public static CandidateRow? Refine(CandidateRow row, IReadOnlyCollection<string> ignored, FusionWeights previous, FusionWeights weights)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(ignored);
+        var set = ignored as IReadOnlySet<string> ?? ignored.ToHashSet(StringComparer.Ordinal);
+        if (row.Arm != Arm.Treatment || !HasIgnoredReasonedItem(row, set))
         {
             return null;
         }
         var items = row.Items
-            .Select(i => (Item: i, Ignored: impressions.ContainsKey(i.ItemId) && !clicks.ContainsKey(i.ItemId),
+            .Select(i => (Item: i, Ignored: set.Contains(i.ItemId),
                 Score: i.Source == "backbone" || i.Role is null ? i.Score : RescoreReasoned(i, previous, weights)))
             .OrderBy(x => x.Ignored).ThenByDescending(x => x.Score).ThenBy(x => x.Item.Rank)
             .Select((x, rank) => x.Item with { Rank = rank + 1, Score = Math.Round(x.Score, 6), Source = x.Ignored ? x.Item.Source + "+ignored" : x.Item.Source })
             .ToArray();
         return row with { Items = items };
     }
+
+    /// <summary>The items of <paramref name="row"/> that <paramref name="events"/> show and do not click, in list order
+    /// (distinct).</summary>
+    public static IReadOnlyList<string> IgnoredItems(CandidateRow row, IReadOnlyList<OutcomeEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0)
+        {
+            return [];
+        }
+        var (impressions, clicks, _) = PerItem(events);
+        return [.. row.Items.Where(i => impressions.ContainsKey(i.ItemId) && !clicks.ContainsKey(i.ItemId)).Select(i => i.ItemId).Distinct(StringComparer.Ordinal)];
+    }
+
+    /// <summary>True when <see cref="Refine(CandidateRow, IReadOnlyList{OutcomeEvent}, FusionWeights, FusionWeights)"/>
+    /// returns a list for <paramref name="row"/> with these <paramref name="ignored"/> items, whatever the weights: a
+    /// treatment user with a reasoned item shown and not clicked. The feedback step keeps only these rows (with their
+    /// ignored items) for the reflection, so the reflection never re-reads the run's candidates or outcomes.</summary>
+    public static bool IsRefinable(CandidateRow row, IReadOnlyCollection<string> ignored)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(ignored);
+        return row.Arm == Arm.Treatment && ignored.Count > 0 && HasIgnoredReasonedItem(row, ignored as IReadOnlySet<string> ?? ignored.ToHashSet(StringComparer.Ordinal));
+    }
+
+    private static bool HasIgnoredReasonedItem(CandidateRow row, IReadOnlySet<string> ignored) =>
+        row.Items.Any(i => ignored.Contains(i.ItemId) && KeyOf(i) != BackboneKey);
 
     private static (Dictionary<string, long> Impressions, Dictionary<string, long> Clicks, Dictionary<string, long> Orders) PerItem(IEnumerable<OutcomeEvent> events)
     {

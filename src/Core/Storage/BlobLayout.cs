@@ -148,6 +148,12 @@ public static class BlobLayout
     public static string FeedbackOutcomes(string runId, int shard) =>
         RunFeedbackWork(runId) + "outcomes/" + shard.ToString("D5", CultureInfo.InvariantCulture) + ".jsonl";
 
+    /// <summary>The shard's candidate rows the reflection may refine, with their users' attributed outcomes
+    /// (<see cref="Experiments.RefinableRow"/>): written by the feedback step, read by the reflection instead of the
+    /// shard's candidates and outcomes.</summary>
+    public static string FeedbackRefinable(string runId, int shard) =>
+        RunFeedbackWork(runId) + "refinable/" + shard.ToString("D5", CultureInfo.InvariantCulture) + ".jsonl";
+
     public static string FeedbackPartial(string runId, int shard) =>
         RunFeedbackWork(runId) + "partials/" + shard.ToString("D5", CultureInfo.InvariantCulture) + ".json";
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
@@ -52,34 +53,94 @@ public static class BlobStoreExtensions
         return await JsonLines.WriteAsync(stream, rows, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Reads one JSON document per line (blank lines skipped, a UTF-8 byte order mark and '\r' before '\n'
+    /// ignored). Each line is deserialized from its UTF-8 bytes: no string per line, no transcoding to UTF-16 and back.</summary>
     public static async IAsyncEnumerable<T> ReadJsonLinesAsync<T>(this IBlobStore store, string path,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var stream = await store.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        var lineNumber = 0;
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
         {
-            lineNumber++;
-            if (line.Length == 0)
+            int start = 0, end = 0, lineNumber = 0;
+            var eof = false;
+            var first = true;
+            while (true)
             {
-                continue;
+                var newline = IndexOfNewline(buffer, start, end - start);
+                if (newline < 0 && !eof)
+                {
+                    // Keep the partial line at the start of the buffer (grown when one line fills it) and read more.
+                    if (start > 0)
+                    {
+                        Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                        end -= start;
+                        start = 0;
+                    }
+                    if (end == buffer.Length)
+                    {
+                        var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        Buffer.BlockCopy(buffer, 0, larger, 0, end);
+                        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+                    var read = await stream.ReadAsync(buffer.AsMemory(end), cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        eof = true;
+                    }
+                    end += read;
+                    if (first && end >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF)
+                    {
+                        start = 3;
+                    }
+                    first = first && end < 3 && !eof;
+                    continue;
+                }
+                if (newline < 0 && start == end)
+                {
+                    break;
+                }
+                var lineEnd = newline < 0 ? end : newline;
+                var length = lineEnd - start;
+                if (length > 0 && buffer[lineEnd - 1] == (byte)'\r')
+                {
+                    length--;
+                }
+                var lineStart = start;
+                start = newline < 0 ? end : newline + 1;
+                lineNumber++;
+                if (length == 0)
+                {
+                    continue;
+                }
+                yield return JsonLine<T>(buffer, lineStart, length, path, lineNumber);
             }
-            T? value;
-            try
-            {
-                value = JsonSerializer.Deserialize<T>(line, RoleGenJson.Options);
-            }
-            catch (JsonException ex)
-            {
-                throw new InvalidDataException($"{path}:{lineNumber}: not a valid {typeof(T).Name} JSON line ({ex.Message}).", ex);
-            }
-            if (value is null)
-            {
-                throw new InvalidDataException($"{path}:{lineNumber}: JSON null where a {typeof(T).Name} was expected.");
-            }
-            yield return value;
         }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static int IndexOfNewline(byte[] buffer, int start, int count)
+    {
+        var i = buffer.AsSpan(start, count).IndexOf((byte)'\n');
+        return i < 0 ? -1 : start + i;
+    }
+
+    private static T JsonLine<T>(byte[] buffer, int start, int length, string path, int lineNumber)
+    {
+        T? value;
+        try
+        {
+            value = JsonSerializer.Deserialize<T>(new ReadOnlySpan<byte>(buffer, start, length), RoleGenJson.Options);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{path}:{lineNumber}: not a valid {typeof(T).Name} JSON line ({ex.Message}).", ex);
+        }
+        return value ?? throw new InvalidDataException($"{path}:{lineNumber}: JSON null where a {typeof(T).Name} was expected.");
     }
 }
 
@@ -87,15 +148,35 @@ public static class JsonLines
 {
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
+    /// <summary>Writes one JSON document per line, serialized to UTF-8 in memory and written in blocks of about 64 KiB
+    /// (one asynchronous write per block, not two per row).</summary>
     public static async Task<int> WriteAsync<T>(Stream stream, IEnumerable<T> rows, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(rows);
+        const int Block = 1 << 16;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(Block * 2);
         var count = 0;
-        foreach (var row in rows)
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = RoleGenJson.Options.Encoder, SkipValidation = true }))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            await JsonSerializer.SerializeAsync(stream, row, RoleGenJson.Options, cancellationToken).ConfigureAwait(false);
-            await stream.WriteAsync(NewLine, cancellationToken).ConfigureAwait(false);
-            count++;
+            foreach (var row in rows)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                JsonSerializer.Serialize(writer, row, RoleGenJson.Options);
+                writer.Flush();
+                writer.Reset();
+                buffer.Write(NewLine);
+                count++;
+                if (buffer.WrittenCount >= Block)
+                {
+                    await stream.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                    buffer.ResetWrittenCount();
+                }
+            }
+        }
+        if (buffer.WrittenCount > 0)
+        {
+            await stream.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
         }
         return count;
     }

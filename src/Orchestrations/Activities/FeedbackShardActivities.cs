@@ -15,8 +15,9 @@ namespace RoleGen.Orchestrations.Activities;
 /// The feedback step's one read of the experiment's outcomes: streams every outcome file once and splits the events by
 /// the run's shard of their user (<see cref="ShardPlan.ShardOf"/> with the run's shard count) into
 /// <c>runs/{runId}/feedback/outcomes/{shard}.jsonl</c> (spooled to local files, then uploaded), so each shard's feedback
-/// reads only its own outcomes. Outcomes carrying another run's id are counted here and not written. Memory is one row
-/// and a write buffer per shard. Skips with a reason when the run or its outcomes are missing.
+/// reads only its own outcomes. Outcomes carrying another run's id are counted here and not written; the rest are written
+/// without their run id (null and this run's id are attributed alike), as UTF-8 JSON lines. Memory is one row and a write
+/// buffer per shard. Skips with a reason when the run or its outcomes are missing.
 /// </summary>
 public sealed class PartitionOutcomesActivity(IBlobStore store, ILogger<PartitionOutcomesActivity> logger) : TaskActivity<FeedbackRequest, FeedbackPlan>
 {
@@ -38,7 +39,7 @@ public sealed class PartitionOutcomesActivity(IBlobStore store, ILogger<Partitio
         var (start, end) = RunArtifacts.Window(manifest);
         var directory = Path.Combine(Path.GetTempPath(), "rolegen-spool", $"{input.RunId}-outcomes-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
-        var writers = new StreamWriter?[shardCount];
+        var writers = new FileStream?[shardCount];
         try
         {
             long events = 0, otherRun = 0;
@@ -51,8 +52,10 @@ public sealed class PartitionOutcomesActivity(IBlobStore store, ILogger<Partitio
                     return;
                 }
                 var shard = ShardPlan.ShardOf(e.UserId, shardCount);
-                var writer = writers[shard] ??= new StreamWriter(Path.Combine(directory, $"{shard}.jsonl"), append: false, System.Text.Encoding.UTF8, bufferSize: 4096);
-                writer.WriteLine(JsonSerializer.Serialize(e, RoleGenJson.Options));
+                var writer = writers[shard] ??= new FileStream(Path.Combine(directory, $"{shard}.jsonl"), FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 16384);
+                // Written without the run id: what is left is this run's or unknown, which attribution treats alike.
+                writer.Write(JsonSerializer.SerializeToUtf8Bytes(e.RunId is null ? e : e with { RunId = null }, RoleGenJson.Options));
+                writer.WriteByte((byte)'\n');
             }).ConfigureAwait(false);
             if (events == 0)
             {
@@ -143,20 +146,37 @@ internal static class ShardLoopInputs
     }
 }
 
-/// <summary>One shard's feedback sums (<see cref="FeedbackPartial.Of"/>): its candidates joined with its outcomes, and the
-/// LLM fallbacks its report counted. Writes the whole partial to <c>runs/{runId}/feedback/partials/{shard}.json</c> (the
-/// reflection reads its category tallies there) and returns it without the categories (what the orchestration
-/// carries). Idempotent: the same inputs give the same file.</summary>
-public sealed class FeedbackShardActivity(IBlobStore store) : TaskActivity<FeedbackShardInput, FeedbackPartial>
+/// <summary>One shard's feedback sums (<see cref="FeedbackPartial.Of(IReadOnlyList{CandidateRow}, FeedbackAttribution, IEnumerable{UserReasoning}?)"/>):
+/// its candidates joined with its outcomes, and the LLM fallbacks its report counted. Writes the rows the reflection may
+/// refine, with their ignored items, to <c>runs/{runId}/feedback/refinable/{shard}.jsonl</c> (when the shard has
+/// candidates; possibly empty), then the whole partial to <c>runs/{runId}/feedback/partials/{shard}.json</c> (the
+/// reflection reads its category tallies there), and returns the partial without the categories (what the orchestration
+/// carries). The shard's candidates are read here only: the reflection reads the refinable rows. Idempotent: the same
+/// inputs give the same files.</summary>
+/// <remarks>Logs (Information) where the shard's time went: reading candidates, reading outcomes, attributing and summing,
+/// writing.</remarks>
+public sealed class FeedbackShardActivity(IBlobStore store, ILogger<FeedbackShardActivity>? logger = null) : TaskActivity<FeedbackShardInput, FeedbackPartial>
 {
     public override async Task<FeedbackPartial> RunAsync(TaskActivityContext context, FeedbackShardInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var watch = Stopwatch.StartNew();
         var candidates = await ShardLoopInputs.CandidatesAsync(store, input.RunId, input.Shard, input.HasCandidates).ConfigureAwait(false);
+        var readCandidates = watch.Elapsed.TotalSeconds;
         var outcomes = await ShardLoopInputs.OutcomesAsync(store, input.RunId, input.Shard, input.HasOutcomes).ConfigureAwait(false);
+        var readOutcomes = watch.Elapsed.TotalSeconds;
         var reasoning = input.HasCandidates ? await FallbacksAsync(input.RunId, input.Shard).ConfigureAwait(false) : [];
-        var partial = FeedbackPartial.Of(input.RunId, input.WindowStart, input.WindowEnd, candidates, outcomes, reasoning);
+        var attribution = FeedbackCalculator.Attribute(input.RunId, input.WindowStart, input.WindowEnd, candidates, outcomes);
+        var partial = FeedbackPartial.Of(candidates, attribution, reasoning);
+        var computed = watch.Elapsed.TotalSeconds;
+        var refinable = 0;
+        if (input.HasCandidates)
+        {
+            refinable = await store.WriteJsonLinesAsync(BlobLayout.FeedbackRefinable(input.RunId, input.Shard), RefinableRow.Select(candidates, attribution)).ConfigureAwait(false);
+        }
         await store.WriteJsonAsync(BlobLayout.FeedbackPartial(input.RunId, input.Shard), partial).ConfigureAwait(false);
+        logger?.LogInformation("Feedback shard {Shard} of run {RunId}: {Rows} candidate rows read in {Candidates:F2} s, {Events} outcomes in {Outcomes:F2} s, attributed and summed in {Compute:F2} s, {Refinable} refinable rows and the partial written in {Write:F2} s",
+            input.Shard, input.RunId, candidates.Count, readCandidates, outcomes.Count, readOutcomes - readCandidates, computed - readOutcomes, refinable, watch.Elapsed.TotalSeconds - computed);
         return partial.WithoutCategories();
     }
 
@@ -245,18 +265,19 @@ public sealed class PlanReflectionActivity(IBlobStore store) : TaskActivity<Refl
 }
 
 /// <summary>One shard's refined lists (<see cref="ReflectionEngine.Refine"/>) written to
-/// <c>priors/{version}/candidates/{shard}.jsonl</c> (removed when the shard has none): returns how many.</summary>
-public sealed class RefineShardActivity(IBlobStore store) : TaskActivity<RefineShardInput, int>
+/// <c>priors/{version}/candidates/{shard}.jsonl</c> (removed when the shard has none): returns how many. Reads the
+/// shard's refinable rows the feedback step wrote (<see cref="BlobLayout.FeedbackRefinable"/>); only when they are missing
+/// (feedback written before they existed) does it attribute the shard's candidates and outcomes again.</summary>
+public sealed class RefineShardActivity(IBlobStore store, ILogger<RefineShardActivity>? logger = null) : TaskActivity<RefineShardInput, int>
 {
     public override async Task<int> RunAsync(TaskActivityContext context, RefineShardInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var candidates = await ShardLoopInputs.CandidatesAsync(store, input.RunId, input.Shard, present: true).ConfigureAwait(false);
-        var outcomes = await ShardLoopInputs.OutcomesAsync(store, input.RunId, input.Shard, present: true).ConfigureAwait(false);
-        var attribution = FeedbackCalculator.Attribute(input.RunId, input.WindowStart, input.WindowEnd, candidates, outcomes);
-        var byUser = attribution.Users.ToDictionary(u => u.UserId, u => u.Events, StringComparer.Ordinal);
-        var refined = candidates
-            .Select(row => ReflectionEngine.Refine(row, byUser.GetValueOrDefault(row.UserId) ?? [], input.Previous, input.Weights))
+        var watch = Stopwatch.StartNew();
+        var refinable = await RefinableAsync(input).ConfigureAwait(false);
+        var read = watch.Elapsed.TotalSeconds;
+        var refined = refinable
+            .Select(r => ReflectionEngine.Refine(r.Row, r.Ignored, input.Previous, input.Weights))
             .OfType<CandidateRow>()
             .ToArray();
         var path = BlobLayout.PriorsCandidates(input.Version, input.Shard);
@@ -268,6 +289,27 @@ public sealed class RefineShardActivity(IBlobStore store) : TaskActivity<RefineS
         {
             await store.DeleteAsync(path).ConfigureAwait(false);
         }
+        logger?.LogInformation("Refine shard {Shard} of run {RunId}: {Rows} refinable rows read in {Read:F2} s, {Refined} refined lists computed and written in {Write:F2} s",
+            input.Shard, input.RunId, refinable.Count, read, refined.Length, watch.Elapsed.TotalSeconds - read);
         return refined.Length;
+    }
+
+    private async Task<List<RefinableRow>> RefinableAsync(RefineShardInput input)
+    {
+        var rows = new List<RefinableRow>();
+        var path = BlobLayout.FeedbackRefinable(input.RunId, input.Shard);
+        if (await store.ExistsAsync(path).ConfigureAwait(false))
+        {
+            await foreach (var row in store.ReadJsonLinesAsync<RefinableRow>(path).ConfigureAwait(false))
+            {
+                rows.Add(row);
+            }
+            return rows;
+        }
+        var candidates = await ShardLoopInputs.CandidatesAsync(store, input.RunId, input.Shard, present: true).ConfigureAwait(false);
+        var outcomes = await ShardLoopInputs.OutcomesAsync(store, input.RunId, input.Shard, present: true).ConfigureAwait(false);
+        var attribution = FeedbackCalculator.Attribute(input.RunId, input.WindowStart, input.WindowEnd, candidates, outcomes);
+        rows.AddRange(RefinableRow.Select(candidates, attribution));
+        return rows;
     }
 }

@@ -136,4 +136,53 @@ public sealed class FeedbackPartialTests
         Assert.Equal(Json(wholeRefined.OrderBy(r => r.UserId, StringComparer.Ordinal)), Json(refined.OrderBy(r => r.UserId, StringComparer.Ordinal)));
         Assert.NotEqual(previous.ConverterPrior, summary.Weights.ConverterPrior);
     }
+
+    [Fact]
+    public void Refining_each_shards_refinable_rows_after_a_json_round_trip_equals_the_whole_reflection()
+    {
+        var (candidates, outcomes, reasoning) = World(seed: 17);
+        var previous = new FusionWeights { Version = "default" };
+        var attributed = FeedbackCalculator.Attribute(Run, Start, End, candidates, outcomes).Users.SelectMany(u => u.Events).ToArray();
+        var (whole, wholeRefined) = ReflectionEngine.Reflect(Run, previous, candidates, attributed, reasoning);
+
+        const int shards = 5;
+        var refined = new List<CandidateRow>();
+        var kept = 0;
+        for (var s = 0; s < shards; s++)
+        {
+            var rows = candidates.Where(r => ShardPlan.ShardOf(r.UserId, shards) == s).ToList();
+            var attribution = FeedbackCalculator.Attribute(Run, Start, End, rows, outcomes.Where(e => ShardPlan.ShardOf(e.UserId, shards) == s));
+            // What the feedback step writes and the reflection reads back (JSON lines).
+            var lines = RefinableRow.Select(rows, attribution).Select(r => JsonSerializer.Serialize(r, RoleGenJson.Options)).ToArray();
+            kept += lines.Length;
+            refined.AddRange(lines
+                .Select(l => JsonSerializer.Deserialize<RefinableRow>(l, RoleGenJson.Options)!)
+                .Select(r => ReflectionEngine.Refine(r.Row, r.Ignored, previous, whole.Weights))
+                .OfType<CandidateRow>());
+        }
+
+        // Every kept row is refined (eligibility does not depend on the weights), and far fewer rows are kept than read.
+        Assert.Equal(kept, refined.Count);
+        Assert.Equal(wholeRefined.Count, refined.Count);
+        Assert.True(refined.Count > 10 && refined.Count < candidates.Count / 2, $"{refined.Count} of {candidates.Count}");
+        Assert.Equal(Json(wholeRefined.OrderBy(r => r.UserId, StringComparer.Ordinal)), Json(refined.OrderBy(r => r.UserId, StringComparer.Ordinal)));
+    }
+
+    [Fact]
+    public void A_row_is_refinable_exactly_when_refine_returns_a_list()
+    {
+        var (candidates, outcomes, _) = World(seed: 19);
+        var previous = new FusionWeights { Version = "default" };
+        var next = previous with { ConverterPrior = previous.ConverterPrior * 2, Version = "next" };
+        var byUser = FeedbackCalculator.Attribute(Run, Start, End, candidates, outcomes).Users.ToDictionary(u => u.UserId, u => u.Events, StringComparer.Ordinal);
+        var refinable = 0;
+        foreach (var row in candidates)
+        {
+            var events = byUser.GetValueOrDefault(row.UserId) ?? [];
+            var isRefinable = ReflectionEngine.IsRefinable(row, ReflectionEngine.IgnoredItems(row, events));
+            Assert.Equal(ReflectionEngine.Refine(row, events, previous, next) is not null, isRefinable);
+            refinable += isRefinable ? 1 : 0;
+        }
+        Assert.InRange(refinable, 1, candidates.Count - 1);
+    }
 }

@@ -4,6 +4,7 @@ using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using RoleGen.Core.Demo;
 using RoleGen.Core.Experiments;
+using RoleGen.Core.Reasoning;
 using RoleGen.Core.Runs;
 using RoleGen.Core.Storage;
 using RoleGen.Orchestrations.Activities;
@@ -124,6 +125,22 @@ public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITes
         }
         Assert.Equal(night.Reflection.RefinedUsers, refinedRows);
 
+        // The refined lists are the whole run's reflection computed in memory (same weights, same rows in the same order).
+        var attributed = FeedbackCalculator.Attribute("chain-loop-n1", whole.WindowStart, whole.WindowEnd, candidates, outcomes.Events).Users.SelectMany(u => u.Events).ToArray();
+        var (wholeSummary, wholeRefined) = ReflectionEngine.Reflect("chain-loop-n1", n1.Request.Reasoner.Fusion, candidates, attributed, []);
+        var fusion = await fixture.Store.ReadJsonAsync<FusionWeights>(BlobLayout.PriorsFusion(version));
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(wholeSummary.Weights, RoleGenJson.Options), System.Text.Json.JsonSerializer.Serialize(fusion, RoleGenJson.Options));
+        var stitched = new List<CandidateRow>();
+        foreach (var file in refinedFiles.Order(StringComparer.Ordinal))
+        {
+            await foreach (var row in fixture.Store.ReadJsonLinesAsync<CandidateRow>(file))
+            {
+                stitched.Add(row);
+            }
+        }
+        Assert.True(stitched.Count > 0);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(wholeRefined, RoleGenJson.Options), System.Text.Json.JsonSerializer.Serialize(stitched, RoleGenJson.Options));
+
         // Idempotent: reflecting the same run again rewrites byte-identical priors and pointer.
         string[] paths = [BlobLayout.PriorsFusion(version), BlobLayout.PriorsReflection(version), BlobLayout.PriorsCurrent("t-loop"), .. refinedFiles];
         var before = new List<string>();
@@ -131,11 +148,29 @@ public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITes
         {
             before.Add(await fixture.Store.ReadTextAsync(p));
         }
+        var candidateReads = n1.Shards.Where(s => s.CandidatesPath is not null).Sum(s => fixture.Store.Reads(s.CandidatesPath!));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await fixture.Client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(ReflectionOrchestrator)), new ReflectionRequest("chain-loop-n1"),
             new StartOrchestrationOptions { InstanceId = "chain-loop-n1:reflect-again" }, timeout.Token);
         var again = await fixture.Client.WaitForInstanceCompletionAsync("chain-loop-n1:reflect-again", getInputsAndOutputs: true, timeout.Token);
         Assert.Equal(version, again.ReadOutputAs<ReflectionResult>()!.Version);
+        // The reflection reads the refinable rows the feedback step kept, never the run's candidates (the feedback read them once).
+        Assert.Equal(candidateReads, n1.Shards.Where(s => s.CandidatesPath is not null).Sum(s => fixture.Store.Reads(s.CandidatesPath!)));
+        for (var i = 0; i < paths.Length; i++)
+        {
+            Assert.Equal(before[i], await fixture.Store.ReadTextAsync(paths[i]));
+        }
+
+        // Feedback written before the refinable rows existed: the reflection attributes the candidates again, same output.
+        foreach (var shard in n1.Shards)
+        {
+            await fixture.Store.DeleteAsync(BlobLayout.FeedbackRefinable("chain-loop-n1", shard.Shard));
+        }
+        await fixture.Client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(ReflectionOrchestrator)), new ReflectionRequest("chain-loop-n1"),
+            new StartOrchestrationOptions { InstanceId = "chain-loop-n1:reflect-old-feedback" }, timeout.Token);
+        var old = await fixture.Client.WaitForInstanceCompletionAsync("chain-loop-n1:reflect-old-feedback", getInputsAndOutputs: true, timeout.Token);
+        Assert.Equal(night.Reflection.RefinedUsers, old.ReadOutputAs<ReflectionResult>()!.RefinedUsers);
+        Assert.True(n1.Shards.Where(s => s.CandidatesPath is not null).Sum(s => fixture.Store.Reads(s.CandidatesPath!)) > candidateReads);
         for (var i = 0; i < paths.Length; i++)
         {
             Assert.Equal(before[i], await fixture.Store.ReadTextAsync(paths[i]));
