@@ -175,9 +175,21 @@ public sealed class LocalDurableHost : IHostedService, IAsyncDisposable, IDispos
             MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestrations,
             MaxQueuePollingInterval = options.MaxQueuePollingInterval,
 
-            // Activity locks are renewed while the activity runs (SidecarOrchestrationService), so a short timeout
-            // only matters after a crash: the activity is redelivered within a minute instead of five.
-            WorkItemQueueVisibilityTimeout = TimeSpan.FromMinutes(1),
+            // Crash recovery (a killed rolegen, restarted with the same run id) waits for what the dead process held:
+            // the messages it had dequeued (invisible until their visibility timeout runs out) and its partition leases
+            // (until they expire). The backend's defaults (5 min, 5 min, 30 s) made a resume wait 5 minutes.
+            // Activity messages: renewed while the activity runs (SidecarOrchestrationService, every half timeout), so
+            // a short timeout is safe for long activities and only decides how soon a crashed one is redelivered.
+            WorkItemQueueVisibilityTimeout = RecoveryTimeouts.WorkItemVisibility,
+
+            // Control-queue messages (orchestration events) are not renewed: they are held only while an orchestration
+            // work item is processed (seconds here). One that outlives the timeout reappears and is dropped as a duplicate.
+            ControlQueueVisibilityTimeout = RecoveryTimeouts.ControlVisibility,
+
+            // Partition leases: a restarted process can take the dead one's partitions once they expire.
+            LeaseInterval = RecoveryTimeouts.LeaseInterval,
+            LeaseRenewInterval = RecoveryTimeouts.LeaseRenewInterval,
+            LeaseAcquireInterval = RecoveryTimeouts.LeaseAcquireInterval,
 
             // The app lease only arbitrates between app versions sharing a hub; it would make a process that restarts
             // after a crash wait for the old lease to expire.

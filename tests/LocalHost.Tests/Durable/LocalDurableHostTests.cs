@@ -32,6 +32,32 @@ public sealed class LocalDurableHostTests
     }
 
     [Fact]
+    public void Azure_storage_settings_let_a_restarted_process_take_over_a_killed_ones_work_within_45_seconds()
+    {
+        // The backend's defaults (5-minute visibility timeouts) made a run resumed after kill -9 wait 5 minutes for the
+        // messages the dead process had dequeued. The kill test (Integration.Tests KillResumeTests) measures it end to end.
+        var settings = LocalDurableHost.CreateSettings(new LocalDurableHostOptions { TaskHubName = "settings" }, loggerFactory: null);
+
+        Assert.Equal(RecoveryTimeouts.WorkItemVisibility, settings.WorkItemQueueVisibilityTimeout);
+        Assert.Equal(RecoveryTimeouts.ControlVisibility, settings.ControlQueueVisibilityTimeout);
+        Assert.Equal(RecoveryTimeouts.LeaseInterval, settings.LeaseInterval);
+        Assert.Equal(RecoveryTimeouts.LeaseRenewInterval, settings.LeaseRenewInterval);
+        Assert.Equal(RecoveryTimeouts.LeaseAcquireInterval, settings.LeaseAcquireInterval);
+        var longest = new[]
+        {
+            settings.WorkItemQueueVisibilityTimeout, settings.ControlQueueVisibilityTimeout, settings.LeaseInterval + settings.LeaseAcquireInterval,
+        }.Max();
+        Assert.True(longest <= TimeSpan.FromSeconds(45), $"a restarted process may wait {longest}");
+        Assert.Equal(longest, RecoveryTimeouts.WorstCaseWait);
+
+        // Safe while running: leases are renewed at least three times per lease, blob leases last 15-60 s, and an
+        // activity's message is renewed (every half timeout) at least every 10 s.
+        Assert.True(settings.LeaseRenewInterval * 3 <= settings.LeaseInterval, $"{settings.LeaseRenewInterval} vs {settings.LeaseInterval}");
+        Assert.InRange(settings.LeaseInterval, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(60));
+        Assert.True(settings.WorkItemQueueVisibilityTimeout >= TimeSpan.FromSeconds(10), $"{settings.WorkItemQueueVisibilityTimeout}");
+    }
+
+    [Fact]
     public async Task Delete_task_hub_checks_reachability_too()
     {
         var options = new LocalDurableHostOptions { StorageConnectionString = UnreachableStorage, TaskHubName = "unreachable" };
