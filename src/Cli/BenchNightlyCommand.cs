@@ -292,15 +292,19 @@ internal static class BenchNightlyCommand
     internal static string Table(IReadOnlyList<BenchRow> rows)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| users | events | dormant | shards | model | prepare s (users/s) | shards s (dormant/s) | finalize s | run s | overhead | run peak RSS | activities | events read | feedback + reflection s | loop peak RSS |");
+        sb.AppendLine("| users | events | dormant | shards | model | prepare s (users/s) | shards s (dormant/s) | finalize s | run s | overhead | run peak RSS (at its start) | activities | events read | feedback + reflection s | loop peak RSS (at its start) |");
         sb.AppendLine("|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in rows)
         {
             var eventsRead = r.EventBytes == 0 ? 0 : (double)r.RunBytesRead.GetValueOrDefault("events") / r.EventBytes;
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Users:N0} | {r.Events:N0} | {r.Dormant:N0} | {r.Shards} | {r.Model} | {r.PrepareSeconds:F1} ({Rate(r.UsersInWindow, r.PrepareSeconds)}) | {r.ShardsSeconds:F1} ({Rate(r.Dormant, r.ShardsSeconds)}) | {r.FinalizeSeconds:F1} | {r.RunSeconds:F1} | {r.Overhead:P1} | {r.RunPeakBytes / 1048576.0:N0} MiB | {r.RunActivities:N0} (+{r.ShardBatches} batches) | {eventsRead:F2}× | {(r.OutcomeEvents == 0 ? "—" : $"{r.FeedbackSeconds:F1} + {r.ReflectionSeconds:F1}")} | {(r.LoopPeakBytes == 0 ? "—" : $"{r.LoopPeakBytes / 1048576.0:N0} MiB")} |"));
+                $"| {r.Users:N0} | {r.Events:N0} | {r.Dormant:N0} | {r.Shards} | {r.Model} | {r.PrepareSeconds:F1} ({Rate(r.UsersInWindow, r.PrepareSeconds)}) | {r.ShardsSeconds:F1} ({Rate(r.Dormant, r.ShardsSeconds)}) | {r.FinalizeSeconds:F1} | {r.RunSeconds:F1} | {r.Overhead:P1} | {Peak(r.RunPeakBytes, r.RunStartBytes)} | {r.RunActivities:N0} (+{r.ShardBatches} batches) | {eventsRead:F2}× | {(r.OutcomeEvents == 0 ? "—" : $"{r.FeedbackSeconds:F1} + {r.ReflectionSeconds:F1}")} | {(r.LoopPeakBytes == 0 ? "—" : Peak(r.LoopPeakBytes, r.LoopStartBytes))} |"));
         }
         return sb.ToString();
+
+        // The process's peak and, in brackets, its RSS when the phase started (heap settled): what earlier phases left
+        // resident (native ONNX Runtime arenas, the durable host) is in the peak, the phase's own growth is the difference.
+        static string Peak(long peak, long start) => string.Create(CultureInfo.InvariantCulture, $"{peak / 1048576.0:N0} MiB (from {start / 1048576.0:N0})");
 
         static string Rate(long n, double seconds) => seconds <= 0 ? "—" : (n / seconds).ToString("N0", CultureInfo.InvariantCulture);
     }
