@@ -185,16 +185,27 @@ public static class JsonLines
 /// <summary>One JSON convention for everything RoleGen writes: camelCase, enums as strings.</summary>
 public static class RoleGenJson
 {
-    public static readonly JsonSerializerOptions Options = Create(indented: false);
-    public static readonly JsonSerializerOptions Indented = Create(indented: true);
+    public static readonly JsonSerializerOptions Options = Create(indented: false, hot: true);
+    public static readonly JsonSerializerOptions Indented = Create(indented: true, hot: true);
 
-    private static JsonSerializerOptions Create(bool indented)
+    /// <summary><see cref="Options"/> without the hand-written converters of the hot row types (<see cref="HotJson"/>):
+    /// the general serializer they fall back to, and what their tests compare them with.</summary>
+    public static readonly JsonSerializerOptions General = Create(indented: false, hot: false);
+
+    private static JsonSerializerOptions Create(bool indented, bool hot)
     {
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
             WriteIndented = indented,
             DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
         };
+        if (hot)
+        {
+            foreach (var converter in HotJson.Converters)
+            {
+                options.Converters.Add(converter);
+            }
+        }
         options.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
