@@ -15,6 +15,8 @@ public sealed class CountingBlobStoreTests
     [InlineData("models/backbone/v1/model.onnx", "models")]
     [InlineData("runs/r1/reasoning/graph-stats.json", "graph statistics")]
     [InlineData("runs/r1/feedback/outcomes/00001.jsonl", "outcomes by shard")]
+    [InlineData("runs/r1/feedback/outcomes/00001.jsonl.gz", "outcomes by shard")]
+    [InlineData("runs/r1/feedback/refinable/00001.jsonl.gz", "refinable rows")]
     [InlineData("feedback/exp/r1.csv", "outcome files")]
     [InlineData("runs/r1/manifest.json", "run metadata")]
     [InlineData("priors/v/fusion.json", "priors")]

@@ -152,7 +152,7 @@ public class ShardPlanTests
     {
         Assert.Equal("runs/r1/shards/00003/", BlobLayout.ShardFolder("r1", 3));
         Assert.Equal("runs/r1/shards/00003/users.jsonl", BlobLayout.ShardUsers("r1", 3));
-        Assert.Equal("runs/r1/feedback/outcomes/00012.jsonl", BlobLayout.FeedbackOutcomes("r1", 12));
+        Assert.Equal("runs/r1/feedback/outcomes/00012.jsonl.gz", BlobLayout.FeedbackOutcomes("r1", 12));
         Assert.Equal("runs/r1/feedback/partials/00012.json", BlobLayout.FeedbackPartial("r1", 12));
         Assert.Equal("priors/v1/candidates/00012.jsonl", BlobLayout.PriorsCandidates("v1", 12));
         Assert.Equal("runs/r1/shards/00012/candidates.jsonl", BlobLayout.ShardCandidates("r1", 12));

@@ -145,14 +145,21 @@ public static class BlobLayout
     /// partial sums (what feedback.json and the reflection add up).</summary>
     public static string RunFeedbackWork(string runId) => RunPrefix(runId) + "feedback/";
 
+    /// <summary>The outcomes of the shard's users, as gzip-compressed JSON lines (<see cref="BlobStoreExtensions.GzipExtension"/>).</summary>
     public static string FeedbackOutcomes(string runId, int shard) =>
-        RunFeedbackWork(runId) + "outcomes/" + shard.ToString("D5", CultureInfo.InvariantCulture) + ".jsonl";
+        RunFeedbackWork(runId) + "outcomes/" + shard.ToString("D5", CultureInfo.InvariantCulture) + ".jsonl.gz";
 
     /// <summary>The shard's candidate rows the reflection may refine, with their users' attributed outcomes
-    /// (<see cref="Experiments.RefinableRow"/>): written by the feedback step, read by the reflection instead of the
-    /// shard's candidates and outcomes.</summary>
+    /// (<see cref="Experiments.RefinableRow"/>), as gzip-compressed JSON lines: written by the feedback step, read by the
+    /// reflection instead of the shard's candidates and outcomes.</summary>
     public static string FeedbackRefinable(string runId, int shard) =>
-        RunFeedbackWork(runId) + "refinable/" + shard.ToString("D5", CultureInfo.InvariantCulture) + ".jsonl";
+        RunFeedbackWork(runId) + "refinable/" + shard.ToString("D5", CultureInfo.InvariantCulture) + ".jsonl.gz";
+
+    /// <summary>Where a version before compression wrote a working file (<see cref="FeedbackOutcomes"/>,
+    /// <see cref="FeedbackRefinable"/>): the same path without <see cref="BlobStoreExtensions.GzipExtension"/>. Read when
+    /// the compressed file is missing, so a feedback step split by the previous version still reads back.</summary>
+    public static string Uncompressed(string path) =>
+        BlobStoreExtensions.IsGzip(path) ? path[..^BlobStoreExtensions.GzipExtension.Length] : path;
 
     public static string FeedbackPartial(string runId, int shard) =>
         RunFeedbackWork(runId) + "partials/" + shard.ToString("D5", CultureInfo.InvariantCulture) + ".json";

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 
@@ -46,19 +47,46 @@ public static class BlobStoreExtensions
         return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Writes one JSON document per line.</summary>
+    /// <summary>The extension of a gzip-compressed blob: <see cref="OpenContentWriteAsync"/> and
+    /// <see cref="OpenContentReadAsync"/> (so <see cref="WriteJsonLinesAsync{T}"/> and <see cref="ReadJsonLinesAsync{T}"/>)
+    /// compress and decompress paths ending in it. Used for the loop's working files, which JSON makes about six times
+    /// larger than their gzip form (less to move through storage at a small CPU cost).</summary>
+    public const string GzipExtension = ".gz";
+
+    public static bool IsGzip(string path) => path.EndsWith(GzipExtension, StringComparison.Ordinal);
+
+    /// <summary>A stream writing the blob's content: gzip-compressed (fastest level) when <paramref name="path"/> ends in
+    /// <see cref="GzipExtension"/>, as is otherwise. Disposing it completes the blob.</summary>
+    public static async Task<Stream> OpenContentWriteAsync(this IBlobStore store, string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var stream = await store.OpenWriteAsync(path, cancellationToken).ConfigureAwait(false);
+        return IsGzip(path) ? new GZipStream(stream, CompressionLevel.Fastest, leaveOpen: false) : stream;
+    }
+
+    /// <summary>A stream reading the blob's content: decompressed when <paramref name="path"/> ends in
+    /// <see cref="GzipExtension"/>, as is otherwise.</summary>
+    public static async Task<Stream> OpenContentReadAsync(this IBlobStore store, string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var stream = await store.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
+        return IsGzip(path) ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: false) : stream;
+    }
+
+    /// <summary>Writes one JSON document per line (gzip-compressed when the path ends in <see cref="GzipExtension"/>).</summary>
     public static async Task<int> WriteJsonLinesAsync<T>(this IBlobStore store, string path, IEnumerable<T> rows, CancellationToken cancellationToken = default)
     {
-        await using var stream = await store.OpenWriteAsync(path, cancellationToken).ConfigureAwait(false);
+        await using var stream = await store.OpenContentWriteAsync(path, cancellationToken).ConfigureAwait(false);
         return await JsonLines.WriteAsync(stream, rows, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads one JSON document per line (blank lines skipped, a UTF-8 byte order mark and '\r' before '\n'
-    /// ignored). Each line is deserialized from its UTF-8 bytes: no string per line, no transcoding to UTF-16 and back.</summary>
+    /// ignored; decompressed when the path ends in <see cref="GzipExtension"/>). Each line is deserialized from its UTF-8
+    /// bytes: no string per line, no transcoding to UTF-16 and back.</summary>
     public static async IAsyncEnumerable<T> ReadJsonLinesAsync<T>(this IBlobStore store, string path,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await using var stream = await store.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
+        await using var stream = await store.OpenContentReadAsync(path, cancellationToken).ConfigureAwait(false);
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {

@@ -37,6 +37,10 @@ public sealed class CountingBlobStore(IBlobStore inner) : IBlobStore
             {
                 return "feedback partials";
             }
+            if (path.Contains("/feedback/refinable/", StringComparison.Ordinal))
+            {
+                return "refinable rows";
+            }
             var name = path[(path.LastIndexOf('/') + 1)..];
             return name switch
             {

@@ -14,7 +14,7 @@ namespace RoleGen.Orchestrations.Activities;
 /// <summary>
 /// The feedback step's one read of the experiment's outcomes: streams every outcome file once and splits the events by
 /// the run's shard of their user (<see cref="ShardPlan.ShardOf"/> with the run's shard count) into
-/// <c>runs/{runId}/feedback/outcomes/{shard}.jsonl</c> (spooled to local files, then uploaded), so each shard's feedback
+/// <c>runs/{runId}/feedback/outcomes/{shard}.jsonl.gz</c> (spooled to local files, then uploaded compressed), so each shard's feedback
 /// reads only its own outcomes. Outcomes carrying another run's id are counted here and not written; the rest are written
 /// without their run id (null and this run's id are attributed alike), as UTF-8 JSON lines. Memory is one row and a write
 /// buffer per shard. Skips with a reason when the run or its outcomes are missing.
@@ -72,14 +72,16 @@ public sealed class PartitionOutcomesActivity(IBlobStore store, ILogger<Partitio
                     outcomeShards.Add(shard);
                 }
             }
+            var scanned = watch.Elapsed.TotalSeconds;
+            // Compressed on the way up (the blob path ends in .gz): about a sixth of the JSON to move through storage.
             await Parallel.ForEachAsync(outcomeShards, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (shard, ct) =>
             {
                 await using var file = File.OpenRead(Path.Combine(directory, $"{shard}.jsonl"));
-                await using var output = await store.OpenWriteAsync(BlobLayout.FeedbackOutcomes(input.RunId, shard), ct).ConfigureAwait(false);
+                await using var output = await store.OpenContentWriteAsync(BlobLayout.FeedbackOutcomes(input.RunId, shard), ct).ConfigureAwait(false);
                 await file.CopyToAsync(output, ct).ConfigureAwait(false);
             }).ConfigureAwait(false);
-            logger.LogInformation("Feedback of run {RunId}: {Events} outcome events of {Files} files split over {Shards} shards ({OtherRun} of other runs) in {Seconds:F1} s",
-                input.RunId, events, scan.Files, outcomeShards.Count, otherRun, watch.Elapsed.TotalSeconds);
+            logger.LogInformation("Feedback of run {RunId}: {Events} outcome events of {Files} files split over {Shards} shards ({OtherRun} of other runs) in {Seconds:F1} s (read and split {Scan:F1} s, uploaded {Upload:F1} s)",
+                input.RunId, events, scan.Files, outcomeShards.Count, otherRun, watch.Elapsed.TotalSeconds, scanned, watch.Elapsed.TotalSeconds - scanned);
             return new FeedbackPlan(input.RunId, null)
             {
                 Experiment = experiment,
@@ -134,8 +136,7 @@ internal static class ShardLoopInputs
     public static async Task<List<OutcomeEvent>> OutcomesAsync(IBlobStore store, string runId, int shard, bool present)
     {
         var events = new List<OutcomeEvent>();
-        var path = BlobLayout.FeedbackOutcomes(runId, shard);
-        if (present && await store.ExistsAsync(path).ConfigureAwait(false))
+        if (present && await ExistingAsync(store, BlobLayout.FeedbackOutcomes(runId, shard)).ConfigureAwait(false) is { } path)
         {
             await foreach (var e in store.ReadJsonLinesAsync<OutcomeEvent>(path).ConfigureAwait(false))
             {
@@ -144,16 +145,29 @@ internal static class ShardLoopInputs
         }
         return events;
     }
+
+    /// <summary>The working file at <paramref name="path"/>, else where a version before compression wrote it
+    /// (<see cref="BlobLayout.Uncompressed"/>), else null.</summary>
+    public static async Task<string?> ExistingAsync(IBlobStore store, string path)
+    {
+        if (await store.ExistsAsync(path).ConfigureAwait(false))
+        {
+            return path;
+        }
+        var legacy = BlobLayout.Uncompressed(path);
+        return legacy != path && await store.ExistsAsync(legacy).ConfigureAwait(false) ? legacy : null;
+    }
 }
 
 /// <summary>One shard's feedback sums (<see cref="FeedbackPartial.Of(IReadOnlyList{CandidateRow}, FeedbackAttribution, IEnumerable{UserReasoning}?)"/>):
 /// its candidates joined with its outcomes, and the LLM fallbacks its report counted. Writes the rows the reflection may
-/// refine, with their ignored items, to <c>runs/{runId}/feedback/refinable/{shard}.jsonl</c> (when the shard has
-/// candidates; possibly empty), then the whole partial to <c>runs/{runId}/feedback/partials/{shard}.json</c> (the
+/// refine, with their ignored items, to <c>runs/{runId}/feedback/refinable/{shard}.jsonl.gz</c> (when the shard has
+/// candidates; possibly empty) and the whole partial to <c>runs/{runId}/feedback/partials/{shard}.json</c> (the
 /// reflection reads its category tallies there), and returns the partial without the categories (what the orchestration
 /// carries). The shard's candidates are read here only: the reflection reads the refinable rows. Idempotent: the same
 /// inputs give the same files.</summary>
-/// <remarks>Logs (Information) where the shard's time went: reading candidates, reading outcomes, attributing and summing,
+/// <remarks>The shard's three reads go to storage at once, and so do its two writes: the step waits on storage more than
+/// it computes. Logs (Information) where the shard's time went: reading candidates and outcomes, attributing and summing,
 /// writing.</remarks>
 public sealed class FeedbackShardActivity(IBlobStore store, ILogger<FeedbackShardActivity>? logger = null) : TaskActivity<FeedbackShardInput, FeedbackPartial>
 {
@@ -161,23 +175,33 @@ public sealed class FeedbackShardActivity(IBlobStore store, ILogger<FeedbackShar
     {
         ArgumentNullException.ThrowIfNull(input);
         var watch = Stopwatch.StartNew();
-        var candidates = await ShardLoopInputs.CandidatesAsync(store, input.RunId, input.Shard, input.HasCandidates).ConfigureAwait(false);
-        var readCandidates = watch.Elapsed.TotalSeconds;
-        var outcomes = await ShardLoopInputs.OutcomesAsync(store, input.RunId, input.Shard, input.HasOutcomes).ConfigureAwait(false);
-        var readOutcomes = watch.Elapsed.TotalSeconds;
-        var reasoning = input.HasCandidates ? await FallbacksAsync(input.RunId, input.Shard).ConfigureAwait(false) : [];
+        // The three reads (and below the two writes) go to storage at once: the step waits on storage more than it computes.
+        var candidatesRead = Timed(ShardLoopInputs.CandidatesAsync(store, input.RunId, input.Shard, input.HasCandidates), watch);
+        var outcomesRead = Timed(ShardLoopInputs.OutcomesAsync(store, input.RunId, input.Shard, input.HasOutcomes), watch);
+        var reasoningRead = input.HasCandidates ? FallbacksAsync(input.RunId, input.Shard) : Task.FromResult(new List<UserReasoning>());
+        await Task.WhenAll(candidatesRead, outcomesRead, reasoningRead).ConfigureAwait(false);
+        var (candidates, readCandidates) = await candidatesRead.ConfigureAwait(false);
+        var (outcomes, readOutcomes) = await outcomesRead.ConfigureAwait(false);
+        var reasoning = await reasoningRead.ConfigureAwait(false);
+        var read = watch.Elapsed.TotalSeconds;
         var attribution = FeedbackCalculator.Attribute(input.RunId, input.WindowStart, input.WindowEnd, candidates, outcomes);
         var partial = FeedbackPartial.Of(candidates, attribution, reasoning);
         var computed = watch.Elapsed.TotalSeconds;
-        var refinable = 0;
-        if (input.HasCandidates)
-        {
-            refinable = await store.WriteJsonLinesAsync(BlobLayout.FeedbackRefinable(input.RunId, input.Shard), RefinableRow.Select(candidates, attribution)).ConfigureAwait(false);
-        }
-        await store.WriteJsonAsync(BlobLayout.FeedbackPartial(input.RunId, input.Shard), partial).ConfigureAwait(false);
-        logger?.LogInformation("Feedback shard {Shard} of run {RunId}: {Rows} candidate rows read in {Candidates:F2} s, {Events} outcomes in {Outcomes:F2} s, attributed and summed in {Compute:F2} s, {Refinable} refinable rows and the partial written in {Write:F2} s",
-            input.Shard, input.RunId, candidates.Count, readCandidates, outcomes.Count, readOutcomes - readCandidates, computed - readOutcomes, refinable, watch.Elapsed.TotalSeconds - computed);
+        var refinableWrite = input.HasCandidates
+            ? store.WriteJsonLinesAsync(BlobLayout.FeedbackRefinable(input.RunId, input.Shard), RefinableRow.Select(candidates, attribution))
+            : Task.FromResult(0);
+        var partialWrite = store.WriteJsonAsync(BlobLayout.FeedbackPartial(input.RunId, input.Shard), partial);
+        await Task.WhenAll(refinableWrite, partialWrite).ConfigureAwait(false);
+        var refinable = await refinableWrite.ConfigureAwait(false);
+        logger?.LogInformation("Feedback shard {Shard} of run {RunId}: {Rows} candidate rows read in {Candidates:F2} s and {Events} outcomes in {Outcomes:F2} s (at once), attributed and summed in {Compute:F2} s, {Refinable} refinable rows and the partial written in {Write:F2} s",
+            input.Shard, input.RunId, candidates.Count, readCandidates, outcomes.Count, readOutcomes, computed - read, refinable, watch.Elapsed.TotalSeconds - computed);
         return partial.WithoutCategories();
+    }
+
+    private static async Task<(T Value, double Seconds)> Timed<T>(Task<T> task, Stopwatch watch)
+    {
+        var value = await task.ConfigureAwait(false);
+        return (value, watch.Elapsed.TotalSeconds);
     }
 
     /// <summary>The shard's users the LLM could not serve (the reasoning file is read only when the shard's report counted some).</summary>
@@ -297,8 +321,7 @@ public sealed class RefineShardActivity(IBlobStore store, ILogger<RefineShardAct
     private async Task<List<RefinableRow>> RefinableAsync(RefineShardInput input)
     {
         var rows = new List<RefinableRow>();
-        var path = BlobLayout.FeedbackRefinable(input.RunId, input.Shard);
-        if (await store.ExistsAsync(path).ConfigureAwait(false))
+        if (await ShardLoopInputs.ExistingAsync(store, BlobLayout.FeedbackRefinable(input.RunId, input.Shard)).ConfigureAwait(false) is { } path)
         {
             await foreach (var row in store.ReadJsonLinesAsync<RefinableRow>(path).ConfigureAwait(false))
             {

@@ -72,4 +72,31 @@ public sealed class JsonLinesReadTests
         Assert.Equal(expected, await store.ReadTextAsync("x/rows.jsonl"));
         Assert.Equal(expected, string.Concat((await ReadAsync(Encoding.UTF8.GetBytes(expected))).Select(r => System.Text.Json.JsonSerializer.Serialize(r, RoleGenJson.Options) + "\n")));
     }
+
+    [Fact]
+    public async Task A_gz_path_is_written_gzip_compressed_and_reads_back_the_same_rows()
+    {
+        var store = new InMemoryBlobStore();
+        var rows = Enumerable.Range(0, 500).Select(i => Row(i, 20)).ToList();
+        Assert.Equal(rows.Count, await store.WriteJsonLinesAsync("x/rows.jsonl.gz", rows));
+        await store.WriteJsonLinesAsync("x/rows.jsonl", rows);
+        byte[] stored;
+        await using (var s = await store.OpenReadAsync("x/rows.jsonl.gz"))
+        using (var m = new MemoryStream())
+        {
+            await s.CopyToAsync(m);
+            stored = m.ToArray();
+        }
+        Assert.Equal(new byte[] { 0x1f, 0x8b }, stored[..2]);
+        var plain = await store.ReadTextAsync("x/rows.jsonl");
+        Assert.True(stored.Length * 4 < Encoding.UTF8.GetByteCount(plain), $"{stored.Length} compressed bytes for {plain.Length} characters");
+        var back = new List<CandidateRow>();
+        await foreach (var row in store.ReadJsonLinesAsync<CandidateRow>("x/rows.jsonl.gz"))
+        {
+            back.Add(row);
+        }
+        string Text(IEnumerable<CandidateRow> r) => System.Text.Json.JsonSerializer.Serialize(r, RoleGenJson.Options);
+        Assert.Equal(Text(rows), Text(back));
+        Assert.Equal(Text(rows), Text(await ReadAsync(Encoding.UTF8.GetBytes(plain))));
+    }
 }

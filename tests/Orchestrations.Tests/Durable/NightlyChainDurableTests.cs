@@ -161,10 +161,30 @@ public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITes
             Assert.Equal(before[i], await fixture.Store.ReadTextAsync(paths[i]));
         }
 
-        // Feedback written before the refinable rows existed: the reflection attributes the candidates again, same output.
+        // Working files as the version before compression wrote them (plain JSON lines, no .gz): read back, same output,
+        // and still no candidate read.
+        var moved = 0;
         foreach (var shard in n1.Shards)
         {
-            await fixture.Store.DeleteAsync(BlobLayout.FeedbackRefinable("chain-loop-n1", shard.Shard));
+            moved += await UncompressAsync(BlobLayout.FeedbackRefinable("chain-loop-n1", shard.Shard)) ? 1 : 0;
+        }
+        Assert.True(moved > 0);
+        await fixture.Client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(ReflectionOrchestrator)), new ReflectionRequest("chain-loop-n1"),
+            new StartOrchestrationOptions { InstanceId = "chain-loop-n1:reflect-uncompressed" }, timeout.Token);
+        var uncompressed = await fixture.Client.WaitForInstanceCompletionAsync("chain-loop-n1:reflect-uncompressed", getInputsAndOutputs: true, timeout.Token);
+        Assert.Equal(night.Reflection.RefinedUsers, uncompressed.ReadOutputAs<ReflectionResult>()!.RefinedUsers);
+        Assert.Equal(candidateReads, n1.Shards.Where(s => s.CandidatesPath is not null).Sum(s => fixture.Store.Reads(s.CandidatesPath!)));
+        for (var i = 0; i < paths.Length; i++)
+        {
+            Assert.Equal(before[i], await fixture.Store.ReadTextAsync(paths[i]));
+        }
+
+        // Feedback written before the refinable rows existed (and its outcomes split uncompressed): the reflection
+        // attributes the candidates again, same output.
+        foreach (var shard in n1.Shards)
+        {
+            await fixture.Store.DeleteAsync(BlobLayout.Uncompressed(BlobLayout.FeedbackRefinable("chain-loop-n1", shard.Shard)));
+            await UncompressAsync(BlobLayout.FeedbackOutcomes("chain-loop-n1", shard.Shard));
         }
         await fixture.Client.ScheduleNewOrchestrationInstanceAsync(new TaskName(nameof(ReflectionOrchestrator)), new ReflectionRequest("chain-loop-n1"),
             new StartOrchestrationOptions { InstanceId = "chain-loop-n1:reflect-old-feedback" }, timeout.Token);
@@ -175,6 +195,25 @@ public sealed class NightlyChainDurableTests(RoleGenDurableFixture fixture, ITes
         {
             Assert.Equal(before[i], await fixture.Store.ReadTextAsync(paths[i]));
         }
+    }
+
+    /// <summary>Rewrites a compressed working file as the version before compression wrote it (its path without .gz);
+    /// false when there is none.</summary>
+    private async Task<bool> UncompressAsync(string path)
+    {
+        if (!await fixture.Store.ExistsAsync(path))
+        {
+            return false;
+        }
+        string text;
+        await using (var stream = await fixture.Store.OpenContentReadAsync(path))
+        using (var reader = new StreamReader(stream))
+        {
+            text = await reader.ReadToEndAsync();
+        }
+        await fixture.Store.WriteTextAsync(BlobLayout.Uncompressed(path), text);
+        await fixture.Store.DeleteAsync(path);
+        return true;
     }
 
     [Fact]
