@@ -33,6 +33,40 @@ public sealed class AzureBlobStoreTests(AzuriteFixture azurite) : IClassFixture<
         Assert.True(await Store.ExistsAsync("pending/blob.bin"));
     }
 
+    /// <summary>More than one block (staged blocks, then the list) and one block or less (a single Put Blob) round trip,
+    /// and each replaces the other whole.</summary>
+    [Fact]
+    public async Task MultiBlockAndSingleBlockWrites_RoundTripAndReplaceEachOther()
+    {
+        var large = new byte[(5 << 20) + 123];
+        new Random(1).NextBytes(large);
+        await using (var w = await Store.OpenWriteAsync("blocks/blob.bin"))
+        {
+            for (var offset = 0; offset < large.Length; offset += 100_000)
+            {
+                await w.WriteAsync(large.AsMemory(offset, Math.Min(100_000, large.Length - offset)));
+            }
+        }
+        Assert.Equal(large, await ReadAllAsync("blocks/blob.bin"));
+        await Store.WriteTextAsync("blocks/blob.bin", "small");
+        Assert.Equal("small", await Store.ReadTextAsync("blocks/blob.bin"));
+        await using (var w = await Store.OpenWriteAsync("blocks/blob.bin"))
+        {
+            w.Write(large);
+        }
+        Assert.Equal(large, await ReadAllAsync("blocks/blob.bin"));
+        await (await Store.OpenWriteAsync("blocks/blob.bin")).DisposeAsync();
+        Assert.Empty(await ReadAllAsync("blocks/blob.bin"));
+    }
+
+    private async Task<byte[]> ReadAllAsync(string path)
+    {
+        await using var s = await Store.OpenReadAsync(path);
+        using var m = new MemoryStream();
+        await s.CopyToAsync(m);
+        return m.ToArray();
+    }
+
     [Fact]
     public async Task List_ReturnsPrefixInNameOrder_AndDeleteRemoves()
     {

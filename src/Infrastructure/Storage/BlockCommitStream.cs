@@ -5,7 +5,8 @@ namespace RoleGen.Infrastructure.Storage;
 
 /// <summary>A write stream that stages blocks as it goes and commits the block list only on dispose: until then the old
 /// blob (if any) stays intact and readers never see a partial or empty blob. (The SDK's OpenWrite(overwrite: true)
-/// truncates the blob at open.) Memory is one block.</summary>
+/// truncates the blob at open.) Content that fits in one block is sent as a single Put Blob on dispose (as atomic, one
+/// request instead of two). Memory is one block.</summary>
 internal sealed class BlockCommitStream(BlockBlobClient blob, int blockSize = 4 << 20) : Stream
 {
     private readonly List<string> _blocks = [];
@@ -97,11 +98,19 @@ internal sealed class BlockCommitStream(BlockBlobClient blob, int blockSize = 4 
         if (disposing && !_disposed)
         {
             _disposed = true;
-            if (_buffer.Length > 0)
+            if (_blocks.Count == 0)
             {
-                StageBuffer();
+                _buffer.Position = 0;
+                blob.Upload(_buffer);
             }
-            blob.CommitBlockList(_blocks);
+            else
+            {
+                if (_buffer.Length > 0)
+                {
+                    StageBuffer();
+                }
+                blob.CommitBlockList(_blocks);
+            }
             _buffer.Dispose();
         }
         base.Dispose(disposing);
@@ -112,11 +121,20 @@ internal sealed class BlockCommitStream(BlockBlobClient blob, int blockSize = 4 
         if (!_disposed)
         {
             _disposed = true;
-            if (_buffer.Length > 0)
+            if (_blocks.Count == 0)
             {
-                await StageBufferAsync(CancellationToken.None).ConfigureAwait(false);
+                // One block's worth or less (most blobs): one Put Blob instead of Put Block + Put Block List.
+                _buffer.Position = 0;
+                await blob.UploadAsync(_buffer).ConfigureAwait(false);
             }
-            await blob.CommitBlockListAsync(_blocks).ConfigureAwait(false);
+            else
+            {
+                if (_buffer.Length > 0)
+                {
+                    await StageBufferAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                await blob.CommitBlockListAsync(_blocks).ConfigureAwait(false);
+            }
             await _buffer.DisposeAsync().ConfigureAwait(false);
         }
         GC.SuppressFinalize(this);
