@@ -58,84 +58,69 @@ public static class OutcomeReader
         return ReadCore(text);
     }
 
-    /// <summary>The records of <paramref name="stream"/> (as <see cref="Read(Stream)"/>: same records, same order) each with
-    /// <paramref name="project"/> applied on the thread pool, in batches of <see cref="ParallelBatch"/> rows, while rows are
-    /// parsed one after another (so line numbers and the first-row header rule stay exact). <paramref name="project"/> must
-    /// not touch shared mutable state; for files of millions of rows whose per-row work (such as serializing) is a cost.</summary>
-    public static IEnumerable<(OutcomeRecord Record, T Value)> ReadParallel<T>(Stream stream, Func<OutcomeRecord, T> project)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        ArgumentNullException.ThrowIfNull(project);
-        return Read(stream).Chunk(ParallelBatch).AsParallel().AsOrdered()
-            .SelectMany(batch => Array.ConvertAll(batch, r => (r, project(r))));
-    }
-
-    /// <summary>Rows per batch handed to a pool thread by <see cref="ReadParallel{T}"/>.</summary>
-    public const int ParallelBatch = 4096;
-
-    // Ids may be quoted by export tools (as in the normalized event schema), so quotes are parsed and unescaped.
-    private static SepReader NewReader(TextReader text) => Sep.New(',').Reader(o => o with
-    {
-        HasHeader = false,
-        DisableColCountCheck = true,
-        Unescape = true,
-    }).From(text);
-
     private static IEnumerable<OutcomeRecord> ReadCore(TextReader text)
     {
         using (text)
         {
-            using var reader = NewReader(text);
+            // Ids may be quoted by export tools (as in the normalized event schema), so quotes are parsed and unescaped.
+            using var reader = Sep.New(',').Reader(o => o with
+            {
+                HasHeader = false,
+                DisableColCountCheck = true,
+                Unescape = true,
+            }).From(text);
+            var first = true;
             foreach (var row in reader)
             {
-                if (ParseRow(row) is { } record)
+                var line = (long)row.RowIndex + 1;
+                if (first)
                 {
-                    yield return record;
+                    first = false;
+                    if (IsHeader(row))
+                    {
+                        continue;
+                    }
                 }
+                if (row.ColCount == 1 && row[0].Span.Trim().IsEmpty)
+                {
+                    continue; // blank line
+                }
+                if (row.ColCount < 4)
+                {
+                    yield return Bad(line, Codes.TooFewFields, row.Span);
+                    continue;
+                }
+                if (row.ColCount > 5)
+                {
+                    yield return Bad(line, Codes.TooManyFields, row.Span);
+                    continue;
+                }
+                var user = row[0].Span.Trim();
+                if (user.IsEmpty)
+                {
+                    yield return Bad(line, Codes.EmptyUser, row.Span);
+                    continue;
+                }
+                var item = row[1].Span.Trim();
+                if (item.IsEmpty)
+                {
+                    yield return Bad(line, Codes.EmptyItem, row.Span);
+                    continue;
+                }
+                if (!TryParseType(row[2].Span, out var type))
+                {
+                    yield return Bad(line, Codes.BadType, row.Span);
+                    continue;
+                }
+                if (!TryParseTimestamp(row[3].Span, out var ts))
+                {
+                    yield return Bad(line, Codes.BadTimestamp, row.Span);
+                    continue;
+                }
+                var runId = row.ColCount == 5 ? row[4].Span.Trim() : default;
+                yield return new OutcomeRecord(line, new OutcomeEvent(user.ToString(), item.ToString(), type, ts, runId.IsEmpty ? null : runId.ToString()), null, null);
             }
         }
-    }
-
-    /// <summary>One row as a record; null for the header (only the first row can be one) and blank lines.</summary>
-    private static OutcomeRecord? ParseRow(SepReader.Row row)
-    {
-        var line = (long)row.RowIndex + 1;
-        if (row.RowIndex == 0 && IsHeader(row))
-        {
-            return null;
-        }
-        if (row.ColCount == 1 && row[0].Span.Trim().IsEmpty)
-        {
-            return null; // blank line
-        }
-        if (row.ColCount < 4)
-        {
-            return Bad(line, Codes.TooFewFields, row.Span);
-        }
-        if (row.ColCount > 5)
-        {
-            return Bad(line, Codes.TooManyFields, row.Span);
-        }
-        var user = row[0].Span.Trim();
-        if (user.IsEmpty)
-        {
-            return Bad(line, Codes.EmptyUser, row.Span);
-        }
-        var item = row[1].Span.Trim();
-        if (item.IsEmpty)
-        {
-            return Bad(line, Codes.EmptyItem, row.Span);
-        }
-        if (!TryParseType(row[2].Span, out var type))
-        {
-            return Bad(line, Codes.BadType, row.Span);
-        }
-        if (!TryParseTimestamp(row[3].Span, out var ts))
-        {
-            return Bad(line, Codes.BadTimestamp, row.Span);
-        }
-        var runId = row.ColCount == 5 ? row[4].Span.Trim() : default;
-        return new OutcomeRecord(line, new OutcomeEvent(user.ToString(), item.ToString(), type, ts, runId.IsEmpty ? null : runId.ToString()), null, null);
     }
 
     /// <summary>Parses an outcome type name or one of its accepted aliases (case-insensitive, surrounding spaces ignored).</summary>

@@ -38,28 +38,10 @@ public static class OutcomeStore
     /// to <paramref name="onEvent"/>, except names whose last segment starts with '_' or '.', which by the storage
     /// convention (<c>_ingest.json</c>, <c>_quarantine.jsonl</c>) are metadata, not data. Bad rows are counted, never
     /// thrown; nothing is written. Memory is one row; <see cref="OutcomeReadResult.Events"/> of the result is empty.</summary>
-    public static Task<OutcomeReadResult> ScanAsync(IBlobStore store, string experiment, Action<OutcomeEvent> onEvent, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(onEvent);
-        return ScanCoreAsync(store, experiment, stream => OutcomeReader.Read(stream).Select(r => (r, false)), (e, _) => onEvent(e), cancellationToken);
-    }
-
-    /// <summary>As <see cref="ScanAsync(IBlobStore, string, Action{OutcomeEvent}, CancellationToken)"/>, with each file's rows
-    /// parsed and <paramref name="project"/>ed on the thread pool (<see cref="OutcomeReader.ReadParallel"/>) while
-    /// <paramref name="onEvent"/> receives the events and their projections one at a time, in the same order: for a
-    /// night's millions of outcomes, where parsing and the projection (such as serializing) are the cost.</summary>
-    public static Task<OutcomeReadResult> ScanParallelAsync<T>(IBlobStore store, string experiment, Func<OutcomeEvent, T> project, Action<OutcomeEvent, T> onEvent,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(project);
-        ArgumentNullException.ThrowIfNull(onEvent);
-        return ScanCoreAsync(store, experiment, stream => OutcomeReader.ReadParallel(stream, r => r.Event is { } e ? project(e) : default!), onEvent, cancellationToken);
-    }
-
-    private static async Task<OutcomeReadResult> ScanCoreAsync<T>(IBlobStore store, string experiment, Func<Stream, IEnumerable<(OutcomeRecord Record, T Value)>> read,
-        Action<OutcomeEvent, T> onEvent, CancellationToken cancellationToken)
+    public static async Task<OutcomeReadResult> ScanAsync(IBlobStore store, string experiment, Action<OutcomeEvent> onEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(onEvent);
         var prefix = BlobLayout.FeedbackPrefix(experiment);
         var paths = new List<string>();
         await foreach (var entry in store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
@@ -79,12 +61,12 @@ public static class OutcomeStore
             var stream = await store.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
-                foreach (var (record, value) in read(stream))
+                foreach (var record in OutcomeReader.Read(stream))
                 {
                     rows++;
                     if (record.Event is { } e)
                     {
-                        onEvent(e, value);
+                        onEvent(e);
                         continue;
                     }
                     quarantined[record.Reason!] = quarantined.GetValueOrDefault(record.Reason!) + 1;

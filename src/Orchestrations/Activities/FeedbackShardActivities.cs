@@ -16,10 +16,8 @@ namespace RoleGen.Orchestrations.Activities;
 /// the run's shard of their user (<see cref="ShardPlan.ShardOf"/> with the run's shard count) into
 /// <c>runs/{runId}/feedback/outcomes/{shard}.jsonl.gz</c> (spooled to local files, then uploaded compressed), so each shard's feedback
 /// reads only its own outcomes. Outcomes carrying another run's id are counted here and not written; the rest are written
-/// without their run id (null and this run's id are attributed alike), as UTF-8 JSON lines. Rows are parsed one after
-/// another and their shards and JSON lines computed on the thread pool, in file order
-/// (<see cref="OutcomeStore.ScanParallelAsync{T}"/>); memory is a few row batches and a write buffer per shard. Skips with
-/// a reason when the run or its outcomes are missing.
+/// without their run id (null and this run's id are attributed alike), as UTF-8 JSON lines. Memory is one row and a write
+/// buffer per shard. Skips with a reason when the run or its outcomes are missing.
 /// </summary>
 public sealed class PartitionOutcomesActivity(IBlobStore store, ILogger<PartitionOutcomesActivity> logger) : TaskActivity<FeedbackRequest, FeedbackPlan>
 {
@@ -45,25 +43,18 @@ public sealed class PartitionOutcomesActivity(IBlobStore store, ILogger<Partitio
         try
         {
             long events = 0, otherRun = 0;
-            // Parsing, the shard of the user and the JSON line are computed on the thread pool (in file order); the writes here.
-            var scan = await OutcomeStore.ScanParallelAsync(store, experiment, e =>
-            {
-                if (e.RunId is not null && !string.Equals(e.RunId, input.RunId, StringComparison.Ordinal))
-                {
-                    return (Shard: -1, Line: (byte[]?)null);
-                }
-                // Written without the run id: what is left is this run's or unknown, which attribution treats alike.
-                return (Shard: ShardPlan.ShardOf(e.UserId, shardCount), Line: JsonSerializer.SerializeToUtf8Bytes(e.RunId is null ? e : e with { RunId = null }, RoleGenJson.Options));
-            }, (e, projected) =>
+            var scan = await OutcomeStore.ScanAsync(store, experiment, e =>
             {
                 events++;
-                if (projected.Line is not { } line)
+                if (e.RunId is not null && !string.Equals(e.RunId, input.RunId, StringComparison.Ordinal))
                 {
                     otherRun++;
                     return;
                 }
-                var writer = writers[projected.Shard] ??= new FileStream(Path.Combine(directory, $"{projected.Shard}.jsonl"), FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 16384);
-                writer.Write(line);
+                var shard = ShardPlan.ShardOf(e.UserId, shardCount);
+                var writer = writers[shard] ??= new FileStream(Path.Combine(directory, $"{shard}.jsonl"), FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 16384);
+                // Written without the run id: what is left is this run's or unknown, which attribution treats alike.
+                writer.Write(JsonSerializer.SerializeToUtf8Bytes(e.RunId is null ? e : e with { RunId = null }, RoleGenJson.Options));
                 writer.WriteByte((byte)'\n');
             }).ConfigureAwait(false);
             if (events == 0)

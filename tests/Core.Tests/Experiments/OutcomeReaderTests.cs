@@ -33,36 +33,6 @@ public class OutcomeReaderTests
     }
 
     [Fact]
-    public void ReadParallel_ManyRowsWithHeaderBadRowsAndBlankLines_GivesTheSequentialRecordsInOrderWithTheirProjections()
-    {
-        // Enough rows for Sep to parse many batches on the pool; every kind of row the reader distinguishes, scattered.
-        var text = new System.Text.StringBuilder("user,item,type,timestamp,runId\n");
-        var rng = new Random(5);
-        for (var i = 0; i < 60_000; i++)
-        {
-            text.Append(rng.Next(40) switch
-            {
-                0 => "u,i\n",
-                1 => "\n",
-                2 => $"u{i},i{i},view,{i}\n",
-                3 => $"u{i},\"i,{i}\",click,{i},run-{i % 3}\n",
-                4 => $"u{i},i{i},click,x{i}\n",
-                5 => $"u{i},i{i},click,{i},r,extra\n",
-                _ => $"u{i},i{i % 97},{(i % 3 == 0 ? "impression" : "order")},{1_000 + i}\n",
-            });
-        }
-        var sequential = Read(text.ToString());
-
-        var parallel = OutcomeReader.ReadParallel(Utf8(text.ToString()), r => r.Event?.UserId.Length ?? -1).ToList();
-
-        Assert.True(sequential.Count > 55_000, $"{sequential.Count} records");
-        Assert.Equal(sequential, parallel.Select(p => p.Record));
-        Assert.Equal(sequential.Select(r => r.Event?.UserId.Length ?? -1), parallel.Select(p => p.Value));
-        Assert.Contains(parallel, p => p.Record.Reason == OutcomeReader.Codes.BadType);
-        Assert.DoesNotContain(parallel, p => p.Record.Line == 1);
-    }
-
-    [Fact]
     public void Read_UserIdsStartingWithUser_AreDataNotHeader()
     {
         var rows = Read("user42,i1,click,100\nuser43,i1,order,101\n");
