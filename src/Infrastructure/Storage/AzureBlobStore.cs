@@ -28,8 +28,11 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IBlobStore
     {
         try
         {
-            return await Container.GetBlobClient(path).OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { BufferSize = 4 << 20 },
-                cancellationToken).ConfigureAwait(false);
+            // One GET streamed from the response (OpenRead would first fetch the properties, then GET 4 MiB ranges: three
+            // requests for a shard's 5 MB candidates file). The SDK resumes a broken download from where it stopped, on
+            // the same ETag, so a blob replaced mid-read fails the read instead of mixing two versions.
+            var response = await Container.GetBlobClient(path).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return response.Value.Content;
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
