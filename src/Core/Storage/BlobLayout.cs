@@ -17,7 +17,7 @@ namespace RoleGen.Core.Storage;
 /// experiments/{experiment}/latest-run.json  priors-current.json
 /// feedback/{experiment}/*.csv
 /// runs/{runId}/manifest.json  report.md  cohort.json  feedback.json  model/{kind}.bin  reasoning/graph-stats.json
-/// runs/{runId}/feedback/outcomes/{NNNNN}.jsonl  partials/{NNNNN}.json
+/// runs/{runId}/feedback/outcomes/{NNNNN}.jsonl.gz  refinable/{NNNNN}.jsonl.gz  partials/{NNNNN}.json
 /// runs/{runId}/shards/{NNNNN}/users.jsonl  reasoning.jsonl  candidates.jsonl  shard.json  executions.txt
 /// reasoning/llm-cache/{promptVersion}/{xx}/{key}.json
 /// tuning/{dataset}/current.json
