@@ -24,6 +24,46 @@ internal static class HotJson
 {
     public static readonly JsonConverter[] Converters = [new CandidateRowJsonConverter(), new OutcomeEventJsonConverter()];
 
+    /// <summary><see cref="NextProperty"/>: the object ended.</summary>
+    public const int End = -1;
+
+    /// <summary><see cref="NextProperty"/>: not the shape written here (an unknown or repeated name, truncated input): fall back.</summary>
+    public const int Other = -2;
+
+    /// <summary>Moves to the next property of the object being read and onto its value: the property's index in
+    /// <paramref name="names"/> (exact, case-sensitive match), <see cref="End"/> at the end of the object, or
+    /// <see cref="Other"/> for a name not in the list or already in <paramref name="seen"/> (a bit per index).</summary>
+    public static int NextProperty(ref Utf8JsonReader reader, byte[][] names, ref int seen)
+    {
+        if (!reader.Read())
+        {
+            return Other;
+        }
+        if (reader.TokenType == JsonTokenType.EndObject)
+        {
+            return End;
+        }
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (reader.ValueTextEquals(names[i]))
+            {
+                if ((seen & (1 << i)) != 0 || !reader.Read())
+                {
+                    return Other;
+                }
+                seen |= 1 << i;
+                return i;
+            }
+        }
+        return Other;
+    }
+
+    public static bool TryReadInt32(ref Utf8JsonReader reader, out int value)
+    {
+        value = 0;
+        return reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out value);
+    }
+
     /// <summary>A string value or null; false when the token is neither (the caller falls back).</summary>
     public static bool TryReadString(ref Utf8JsonReader reader, bool pooled, out string? value)
     {
@@ -85,6 +125,22 @@ internal static class EnumNames<TEnum> where TEnum : struct, Enum
         }
         value = default;
         return false;
+    }
+
+    /// <summary>Null, or a value as <see cref="TryRead"/> reads it.</summary>
+    public static bool TryReadNullable(ref Utf8JsonReader reader, out TEnum? value)
+    {
+        value = null;
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return true;
+        }
+        if (!TryRead(ref reader, out var v))
+        {
+            return false;
+        }
+        value = v;
+        return true;
     }
 
     /// <summary>The encoded name of a defined value; false for a value without one.</summary>
@@ -229,6 +285,10 @@ internal sealed class CandidateRowJsonConverter : JsonConverter<CandidateRow>
         return true;
     }
 
+    private static readonly byte[][] RowNames = [.. new[] { "runId", "userId", "shard", "items", "arm" }.Select(System.Text.Encoding.UTF8.GetBytes)];
+
+    private static readonly byte[][] CandidateNames = [.. new[] { "rank", "itemId", "categoryId", "score", "source", "role" }.Select(System.Text.Encoding.UTF8.GetBytes)];
+
     private static bool TryReadFast(ref Utf8JsonReader reader, out CandidateRow? row)
     {
         row = null;
@@ -241,89 +301,42 @@ internal sealed class CandidateRowJsonConverter : JsonConverter<CandidateRow>
         List<Candidate>? items = null;
         Arm? arm = null;
         var seen = 0;
-        while (reader.Read())
+        while (true)
         {
-            if (reader.TokenType == JsonTokenType.EndObject)
+            var index = HotJson.NextProperty(ref reader, RowNames, ref seen);
+            if (index == HotJson.End)
             {
                 row = new CandidateRow(runId!, userId!, shard, items!) { Arm = arm };
                 return true;
             }
-            int bit;
-            if (reader.ValueTextEquals("runId"u8))
+            var ok = index switch
             {
-                bit = 1;
-                if (!reader.Read() || !HotJson.TryReadString(ref reader, pooled: true, out runId))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("userId"u8))
-            {
-                bit = 2;
-                if (!reader.Read() || !HotJson.TryReadString(ref reader, pooled: false, out userId))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("shard"u8))
-            {
-                bit = 4;
-                if (!reader.Read() || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out shard))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("items"u8))
-            {
-                bit = 8;
-                if (!reader.Read())
-                {
-                    return false;
-                }
-                if (reader.TokenType == JsonTokenType.Null)
-                {
-                    items = null;
-                }
-                else if (reader.TokenType != JsonTokenType.StartArray || !TryReadItems(ref reader, out items))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("arm"u8))
-            {
-                bit = 16;
-                if (!reader.Read())
-                {
-                    return false;
-                }
-                if (reader.TokenType == JsonTokenType.Null)
-                {
-                    arm = null;
-                }
-                else if (EnumNames<Arm>.TryRead(ref reader, out var a))
-                {
-                    arm = a;
-                }
-                else
-                {
-                    return false;
-                }
-            }
-            else
+                0 => HotJson.TryReadString(ref reader, pooled: true, out runId),
+                1 => HotJson.TryReadString(ref reader, pooled: false, out userId),
+                2 => HotJson.TryReadInt32(ref reader, out shard),
+                3 => TryReadItems(ref reader, out items),
+                4 => EnumNames<Arm>.TryReadNullable(ref reader, out arm),
+                _ => false,
+            };
+            if (!ok)
             {
                 return false;
             }
-            if ((seen & bit) != 0)
-            {
-                return false;
-            }
-            seen |= bit;
         }
-        return false;
     }
 
+    /// <summary>Null or an array of candidates.</summary>
     private static bool TryReadItems(ref Utf8JsonReader reader, out List<Candidate>? items)
     {
+        items = null;
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return true;
+        }
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            return false;
+        }
         items = new List<Candidate>(32);
         while (reader.Read())
         {
@@ -348,85 +361,29 @@ internal sealed class CandidateRowJsonConverter : JsonConverter<CandidateRow>
         double score = 0;
         FunctionalRole? role = null;
         var seen = 0;
-        while (reader.Read())
+        while (true)
         {
-            if (reader.TokenType == JsonTokenType.EndObject)
+            var index = HotJson.NextProperty(ref reader, CandidateNames, ref seen);
+            if (index == HotJson.End)
             {
                 candidate = new Candidate(rank, itemId!, categoryId!, score, source!) { Role = role };
                 return true;
             }
-            int bit;
-            if (reader.ValueTextEquals("rank"u8))
+            var ok = index switch
             {
-                bit = 1;
-                if (!reader.Read() || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out rank))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("itemId"u8))
-            {
-                bit = 2;
-                if (!reader.Read() || !HotJson.TryReadString(ref reader, pooled: true, out itemId))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("categoryId"u8))
-            {
-                bit = 4;
-                if (!reader.Read() || !HotJson.TryReadString(ref reader, pooled: true, out categoryId))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("score"u8))
-            {
-                bit = 8;
-                if (!reader.Read() || reader.TokenType != JsonTokenType.Number || !reader.TryGetDouble(out score))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("source"u8))
-            {
-                bit = 16;
-                if (!reader.Read() || !HotJson.TryReadString(ref reader, pooled: true, out source))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("role"u8))
-            {
-                bit = 32;
-                if (!reader.Read())
-                {
-                    return false;
-                }
-                if (reader.TokenType == JsonTokenType.Null)
-                {
-                    role = null;
-                }
-                else if (EnumNames<FunctionalRole>.TryRead(ref reader, out var r))
-                {
-                    role = r;
-                }
-                else
-                {
-                    return false;
-                }
-            }
-            else
+                0 => HotJson.TryReadInt32(ref reader, out rank),
+                1 => HotJson.TryReadString(ref reader, pooled: true, out itemId),
+                2 => HotJson.TryReadString(ref reader, pooled: true, out categoryId),
+                3 => reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out score),
+                4 => HotJson.TryReadString(ref reader, pooled: true, out source),
+                5 => EnumNames<FunctionalRole>.TryReadNullable(ref reader, out role),
+                _ => false,
+            };
+            if (!ok)
             {
                 return false;
             }
-            if ((seen & bit) != 0)
-            {
-                return false;
-            }
-            seen |= bit;
         }
-        return false;
     }
 }
 
@@ -469,6 +426,8 @@ internal sealed class OutcomeEventJsonConverter : JsonConverter<OutcomeEvent>
         writer.WriteEndObject();
     }
 
+    private static readonly byte[][] EventNames = [.. new[] { "userId", "itemId", "type", "timestamp", "runId" }.Select(System.Text.Encoding.UTF8.GetBytes)];
+
     private static bool TryReadFast(ref Utf8JsonReader reader, out OutcomeEvent? e)
     {
         e = null;
@@ -480,64 +439,27 @@ internal sealed class OutcomeEventJsonConverter : JsonConverter<OutcomeEvent>
         OutcomeType type = default;
         long timestamp = 0;
         var seen = 0;
-        while (reader.Read())
+        while (true)
         {
-            if (reader.TokenType == JsonTokenType.EndObject)
+            var index = HotJson.NextProperty(ref reader, EventNames, ref seen);
+            if (index == HotJson.End)
             {
                 e = new OutcomeEvent(userId!, itemId!, type, timestamp, runId);
                 return true;
             }
-            int bit;
-            if (reader.ValueTextEquals("userId"u8))
+            var ok = index switch
             {
-                bit = 1;
-                if (!reader.Read() || !HotJson.TryReadString(ref reader, pooled: false, out userId))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("itemId"u8))
-            {
-                bit = 2;
-                if (!reader.Read() || !HotJson.TryReadString(ref reader, pooled: true, out itemId))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("type"u8))
-            {
-                bit = 4;
-                if (!reader.Read() || !EnumNames<OutcomeType>.TryRead(ref reader, out type))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("timestamp"u8))
-            {
-                bit = 8;
-                if (!reader.Read() || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out timestamp))
-                {
-                    return false;
-                }
-            }
-            else if (reader.ValueTextEquals("runId"u8))
-            {
-                bit = 16;
-                if (!reader.Read() || !HotJson.TryReadString(ref reader, pooled: true, out runId))
-                {
-                    return false;
-                }
-            }
-            else
+                0 => HotJson.TryReadString(ref reader, pooled: false, out userId),
+                1 => HotJson.TryReadString(ref reader, pooled: true, out itemId),
+                2 => EnumNames<OutcomeType>.TryRead(ref reader, out type),
+                3 => reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out timestamp),
+                4 => HotJson.TryReadString(ref reader, pooled: true, out runId),
+                _ => false,
+            };
+            if (!ok)
             {
                 return false;
             }
-            if ((seen & bit) != 0)
-            {
-                return false;
-            }
-            seen |= bit;
         }
-        return false;
     }
 }
