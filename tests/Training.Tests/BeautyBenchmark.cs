@@ -11,7 +11,8 @@ namespace RoleGen.Training.Tests;
 ///   dotnet tests/Training.Tests/bin/Release/net10.0/RoleGen.Training.Tests.dll beauty \
 ///       --data /work/shared/data/amazon-beauty/Beauty.txt --out /tmp/beauty-run [--loss sampled|full] [--epochs N]
 ///       [--batch N] [--lr X] [--dim N] [--layers N] [--heads N] [--ffn N] [--dropout X] [--maxlen N] [--patience N]
-///       [--budget-seconds S] [--threads N] [--seed N] [--negatives N] [--eval-every N]
+///       [--budget-seconds S] [--threads N] [--seed N] [--negatives N] [--sampling shared|per-position] [--eval-every N]
+///       [--weight-decay X] [--repeat-head true|false]
 /// Trains with early stopping on validation, evaluates the test split once, and writes model.onnx, vocab.json and
 /// train-metrics.json to --out (BackboneExport.TrainAndExport).
 ///   dotnet .../RoleGen.Training.Tests.dll onnx-eval --data <Beauty.txt> --out <dir of a run>
@@ -50,6 +51,7 @@ public static class BeautyBenchmark
             FeedForwardDim = GetInt("ffn", 0),
             MaxLength = GetInt("maxlen", 50),
             Dropout = GetDouble("dropout", 0.2),
+            RepeatHead = bool.Parse(Get("repeat-head", "true")),
         };
         var budget = GetDouble("budget-seconds", 0);
         var training = new TrainingOptions
@@ -63,6 +65,8 @@ public static class BeautyBenchmark
             Negatives = GetInt("negatives", new TrainingOptions().Negatives),
             EvalEvery = GetInt("eval-every", 1),
             Loss = Get("loss", "sampled") == "full" ? NextItemLoss.FullSoftmax : NextItemLoss.SampledSoftmax,
+            Sampling = Get("sampling", "shared") == "per-position" ? NegativeSampling.PerPosition : NegativeSampling.Shared,
+            WeightDecay = GetDouble("weight-decay", 0),
             TimeBudget = budget > 0 ? TimeSpan.FromSeconds(budget) : null,
             Log = Console.WriteLine,
         };

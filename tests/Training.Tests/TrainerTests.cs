@@ -2,6 +2,7 @@ using System.Text.Json;
 using RoleGen.Training.Data;
 using RoleGen.Training.Model;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace RoleGen.Training.Tests;
 
@@ -67,6 +68,92 @@ public sealed class TrainerTests
         var wb = b.Model.state_dict();
         Assert.All(wa, kv => Assert.True(kv.Value.eq(wb[kv.Key]).all().item<bool>(), kv.Key));
         Assert.NotEqual(a.Metrics.Epochs.Select(e => e.Loss), c.Metrics.Epochs.Select(e => e.Loss));
+    }
+
+    [Fact]
+    public void Per_position_sampled_loss_matches_a_hand_computation_with_the_repeat_bonus()
+    {
+        torch.random.manual_seed(3);
+        using var net = new SequenceBackbone(24, TestSupport.TinyModel(maxLength: 6) with { Dropout = 0 });
+        using (torch.no_grad())
+        {
+            foreach (var (name, parameter) in net.named_parameters().Where(p => p.name.StartsWith("repeat_", StringComparison.Ordinal)))
+            {
+                torch.nn.init.normal_(parameter, 0, 1.5); // the head starts at zero: give it bonuses to map
+            }
+        }
+        net.eval();
+        int[][] rows = [[3, 5, 3, 7, 5, 9], [0, 0, 2, 2, 4, 6], [1, 8, 8, 8, 10, 11]];
+        int[][] actionRows = [[1, 1, 3, 1, 2, 4], [0, 0, 1, 3, 1, 1], [1, 1, 1, 2, 1, 3]];
+        using var items = SequenceBatch.RightAlignedTensor(rows, 6);
+        using var actions = SequenceBatch.RightAlignedTensor(actionRows, 6);
+        // Targets chosen so that some are in their own window (the target gets its bonus) and some are not.
+        long[] flatIndex = [0, 2, 3, 5, 8, 9, 11, 12, 14, 17];
+        long[] targets = [3, 5, 3, 20, 2, 4, 6, 8, 8, 12];
+        using var hidden = net.forward(items, actions);
+        var repeat = net.RepeatBonus(hidden, items, actions)!.Value;
+        using var index = torch.tensor(flatIndex, ScalarType.Int64);
+        using var target = torch.tensor(targets, ScalarType.Int64);
+        using var flat = hidden.reshape(-1, 16).index_select(0, index);
+        const int negatives = 40; // > V: accidental hits and window items are drawn
+        torch.random.manual_seed(99);
+        using var loss = BackboneTrainer.PerPositionSampledLoss(net, flat, target, index, items, repeat, negatives);
+        torch.random.manual_seed(99);
+        using var sampled = torch.randint(1, 25, new long[] { flatIndex.Length, negatives }, dtype: ScalarType.Int64);
+
+        var s = sampled.data<long>().ToArray();
+        var h = hidden.reshape(-1, 16).data<float>().ToArray();
+        var e = net.ItemEmbedding.detach().data<float>().ToArray();
+        var bonus = repeat.Bonus.data<float>().ToArray(); // [B, l, l]
+        var keys = repeat.Keys.data<long>().ToArray();
+        double Score(long f, long token)
+        {
+            double dot = 0;
+            for (var k = 0; k < 16; k++)
+            {
+                dot += h[f * 16 + k] * e[token * 16 + k];
+            }
+            for (var j = 0; j < 6; j++)
+            {
+                if (keys[f * 6 + j] == token)
+                {
+                    dot += bonus[f * 6 + j];
+                }
+            }
+            return dot;
+        }
+        double expected = 0;
+        var hits = 0;
+        for (var p = 0; p < flatIndex.Length; p++)
+        {
+            var positive = Score(flatIndex[p], targets[p]);
+            var sum = Math.Exp(positive);
+            for (var k = 0; k < negatives; k++)
+            {
+                var token = s[p * negatives + k];
+                if (token == targets[p])
+                {
+                    hits++;
+                    continue;
+                }
+                sum += Math.Exp(Score(flatIndex[p], token));
+            }
+            expected += Math.Log(sum) - positive;
+        }
+        expected /= flatIndex.Length;
+        Assert.True(hits > 0, "the check needs accidental hits");
+        Assert.True(Math.Abs(repeat.Bonus.abs().sum().item<float>()) > 1, "the check needs a repeat bonus");
+        Assert.Equal(expected, loss.item<float>(), 4);
+    }
+
+    [Fact]
+    public void Per_position_sampling_learns_the_toy_world()
+    {
+        var corpus = TestSupport.ToyCorpus();
+        using var trained = BackboneTrainer.Train(corpus, TestSupport.TinyModel(),
+            Fast(epochs: 40) with { Loss = NextItemLoss.SampledSoftmax, Negatives = 8, Sampling = NegativeSampling.PerPosition });
+        Assert.True(trained.Metrics.BestValidation!.Recall > 0.9, $"validation Recall@10 {trained.Metrics.BestValidation.Recall}");
+        Assert.Equal(NegativeSampling.PerPosition, trained.Metrics.Training.Sampling);
     }
 
     [Fact]

@@ -98,7 +98,7 @@ public static class BackboneTrainer
         var rng = new Random(unchecked((int)options.Seed));
         log($"backbone: {numItems} items, {itemSeqs.Count} users ({trainUsers.Length} train, {split.Validation.Count} validation), " +
             $"{trainPositions} train positions, {parameterCount} parameters, d={model.Dim} layers={model.Layers} heads={model.Heads} L={model.MaxLength}, " +
-            $"{(net.HasCategoryEmbeddings ? "category embeddings, " : "")}{(model.RepeatHead ? "repeat head, " : "")}{(options.Loss == NextItemLoss.SampledSoftmax && options.Negatives < numItems ? $"sampled softmax ({options.Negatives} negatives)" : "full softmax")}, batch {options.BatchSize}, lr {options.LearningRate}, {threads} threads, seed {options.Seed}");
+            $"{(net.HasCategoryEmbeddings ? "category embeddings, " : "")}{(model.RepeatHead ? "repeat head, " : "")}{(options.Loss == NextItemLoss.SampledSoftmax && options.Negatives < numItems ? $"sampled softmax ({options.Negatives} negatives{(options.Sampling == NegativeSampling.PerPosition ? " per position" : "")})" : "full softmax")}, batch {options.BatchSize}, lr {options.LearningRate}, {threads} threads, seed {options.Seed}");
 
         var epochs = new List<EpochMetrics>();
         Dictionary<string, Tensor>? best = null;
@@ -340,6 +340,10 @@ public static class BackboneTrainer
             }
             itemLoss = nn.functional.cross_entropy(logits.narrow(1, 1, net.NumItems), target - 1);
         }
+        else if (options.Sampling == NegativeSampling.PerPosition)
+        {
+            itemLoss = PerPositionSampledLoss(net, flat, target, index, items, repeat, options.Negatives);
+        }
         else
         {
             var embedding = net.ItemEmbedding;
@@ -375,6 +379,38 @@ public static class BackboneTrainer
         }
         optimizer.step();
         return (loss.item<float>(), itemLoss.item<float>(), conversionLoss.item<float>(), valid.Count);
+    }
+
+    /// <summary>Sampled softmax with <paramref name="negatives"/> uniform items (with replacement) drawn for each of the n
+    /// positions on its own. <paramref name="flat"/> [n, d] hidden states of the valid positions, <paramref name="target"/> [n]
+    /// their target tokens, <paramref name="index"/> [n] their flat index into the [B, l] grid. With the repeat head, a
+    /// negative that occurs in its position's window gets that window's bonus, as the target does. A negative equal to the
+    /// target is masked (an accidental hit).</summary>
+    internal static Tensor PerPositionSampledLoss(SequenceBackbone net, Tensor flat, Tensor target, Tensor index, Tensor items,
+        (Tensor Bonus, Tensor Keys)? repeat, int negatives)
+    {
+        using var scope = torch.NewDisposeScope();
+        var n = flat.shape[0];
+        var d = flat.shape[1];
+        var embedding = net.ItemEmbedding;
+        var sampled = torch.randint(1, net.NumItems + 1, new long[] { n, negatives }, dtype: ScalarType.Int64); // [n, N]
+        var positive = (flat * embedding.index_select(0, target)).sum(-1, keepdim: true); // [n, 1]
+        var negativeVectors = embedding.index_select(0, sampled.flatten()).view(n, negatives, d); // [n, N, d]
+        var negative = negativeVectors.bmm(flat.unsqueeze(2)).squeeze(2); // [n, N]
+        if (repeat is (var bonus, var keys))
+        {
+            var l = items.shape[1];
+            var windowKeys = keys.reshape(-1, l).index_select(0, index); // [n, l] (0 where masked)
+            var windowBonus = bonus.reshape(-1, l).index_select(0, index); // [n, l]
+            var targetBonus = (windowBonus * windowKeys.eq(target.unsqueeze(1)).to_type(windowBonus.dtype)).sum(1, keepdim: true);
+            positive = positive + targetBonus;
+            // [n, N, l] matches of each negative against the window; sampled tokens are ≥ 1, so masked keys (0) never match.
+            var matches = sampled.unsqueeze(2).eq(windowKeys.unsqueeze(1)).to_type(windowBonus.dtype);
+            negative = negative + matches.bmm(windowBonus.unsqueeze(2)).squeeze(2);
+        }
+        negative = negative.masked_fill(sampled.eq(target.unsqueeze(1)), float.NegativeInfinity);
+        var logits = torch.cat(new[] { positive, negative }, 1);
+        return nn.functional.cross_entropy(logits, torch.zeros(n, dtype: ScalarType.Int64)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Seeded, length-bucketed batches of user indices.</summary>

@@ -14,6 +14,19 @@ public enum NextItemLoss
     SampledSoftmax,
 }
 
+/// <summary>How <see cref="NextItemLoss.SampledSoftmax"/> draws its negatives.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<NegativeSampling>))]
+public enum NegativeSampling
+{
+    /// <summary><see cref="TrainingOptions.Negatives"/> distinct uniform items per batch, shared by every position.</summary>
+    Shared,
+
+    /// <summary><see cref="TrainingOptions.Negatives"/> uniform items (with replacement) drawn for each position on its own,
+    /// as RecTools' SASRec (the tuned SASRec of blondered/transformer_benchmark) does: every item gets negative gradient
+    /// far more often per batch, at the cost of a [positions, N, d] gather.</summary>
+    PerPosition,
+}
+
 /// <summary>Optimisation settings. Defaults are the ones measured on Amazon Beauty (see the report in ONNX-CONTRACT.md).</summary>
 public sealed record TrainingOptions
 {
@@ -37,8 +50,12 @@ public sealed record TrainingOptions
     /// With <see cref="Negatives"/> ≥ the number of items, full softmax is used instead.</summary>
     public NextItemLoss Loss { get; init; } = NextItemLoss.SampledSoftmax;
 
-    /// <summary>Negatives per batch for <see cref="NextItemLoss.SampledSoftmax"/>.</summary>
+    /// <summary>Negatives per batch (<see cref="NegativeSampling.Shared"/>) or per position
+    /// (<see cref="NegativeSampling.PerPosition"/>) for <see cref="NextItemLoss.SampledSoftmax"/>.</summary>
     public int Negatives { get; init; } = 1024;
+
+    /// <summary>Where the sampled softmax's negatives come from (shared by the batch, or drawn per position).</summary>
+    public NegativeSampling Sampling { get; init; } = NegativeSampling.Shared;
 
     /// <summary>Weight of the conversion head's BCE in the total loss.</summary>
     public double ConversionLossWeight { get; init; } = 0.2;
