@@ -24,13 +24,14 @@ public static class EvalSuiteCommand
     public static readonly Option<double> Budget = new("--budget-seconds") { Description = "Backbone: training time budget per model (0 = none)." };
     public static readonly Option<int> Threads = new("--threads") { Description = "torch / ONNX Runtime intra-op threads (0 = all cores)." };
     public static readonly Option<int> Resamples = new("--resamples") { Description = "Bootstrap resamples.", DefaultValueFactory = _ => 1000 };
-    public static readonly Option<FileInfo> Out = new("--out") { Description = "Suite report JSON (the markdown is written next to it).", DefaultValueFactory = _ => new FileInfo("eval-suite.json") };
+    public static readonly Option<FileInfo> Out = new("--out") { Description = "Suite report JSON (the markdown is written next to it; each finished log × seed run is kept in {out}-runs/ as it ends).", DefaultValueFactory = _ => new FileInfo("eval-suite.json") };
+    public static readonly Option<bool> Resume = new("--resume") { Description = "Read the runs already in {out}-runs/ (same sources and settings, checked) instead of running them again: continue a suite that was stopped, or add logs and seeds to one." };
 
     public static Command Build()
     {
         var command = new Command("eval-suite", "RoleGen vs the strongest baseline over several logs and training seeds, with paired bootstrap CIs.")
         {
-            Logs, DemoSeeds, DemoUsers, Seeds, SkipBackbone, Epochs, Budget, Threads, Resamples, Out,
+            Logs, DemoSeeds, DemoUsers, Seeds, SkipBackbone, Epochs, Budget, Threads, Resamples, Out, Resume,
         };
         command.SetAction(RunAsync);
         return command;
@@ -86,7 +87,16 @@ public static class EvalSuiteCommand
             Resamples = Math.Max(1, parse.GetValue(Resamples)),
             WorkDir = Path.Combine(Path.GetDirectoryName(outFile) ?? ".", Path.GetFileNameWithoutExtension(outFile) + "-backbone"),
         };
-        var report = await EvalSuite.RunAsync(logs, seeds, options, Console.WriteLine, cancellationToken).ConfigureAwait(false);
+        var store = new SuiteRunStore(Path.Combine(Path.GetDirectoryName(outFile) ?? ".", Path.GetFileNameWithoutExtension(outFile) + "-runs"), parse.GetValue(Resume));
+        SuiteReport report;
+        try
+        {
+            report = await EvalSuite.RunAsync(logs, seeds, options, Console.WriteLine, store, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CliException(ExitCodes.BadInput, e.Message);
+        }
         var markdown = report.ToMarkdown();
         Console.WriteLine();
         Console.WriteLine(markdown);

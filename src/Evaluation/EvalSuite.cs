@@ -83,7 +83,12 @@ public static class EvalSuite
     public static readonly IReadOnlyList<string> Metrics = [MetricNames.Recall(1), MetricNames.Recall(10), MetricNames.Ndcg(10)];
 
     public static async Task<SuiteReport> RunAsync(IReadOnlyList<SuiteLog> logs, IReadOnlyList<long> seeds, EvalOptions options, Action<string> log,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) => await RunAsync(logs, seeds, options, log, null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>As above; with <paramref name="store"/>, each finished (log, seed) run is written there as it ends, and with
+    /// its resume on, runs already there are read instead of run again (same source and <see cref="Settings"/> required).</summary>
+    public static async Task<SuiteReport> RunAsync(IReadOnlyList<SuiteLog> logs, IReadOnlyList<long> seeds, EvalOptions options, Action<string> log,
+        SuiteRunStore? store, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(logs);
         ArgumentNullException.ThrowIfNull(seeds);
@@ -105,12 +110,25 @@ public static class EvalSuite
             foreach (var seed in runSeeds)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                log(string.Create(CultureInfo.InvariantCulture, $"suite: {l.Name}, seed {seed}"));
-                var report = await Evaluator.RunAsync(data, l.Source, options with
+                var settings = Settings(options);
+                var report = store is null ? null : await store.TryReadAsync(l.Name, seed, l.Source, settings, cancellationToken).ConfigureAwait(false);
+                if (report is not null)
                 {
-                    Seed = seed,
-                    WorkDir = string.Create(CultureInfo.InvariantCulture, $"{options.WorkDir}-{l.Name}-s{seed}"),
-                }, line => log("  " + line), cancellationToken).ConfigureAwait(false);
+                    log(string.Create(CultureInfo.InvariantCulture, $"suite: {l.Name}, seed {seed}: read from {store!.PathOf(l.Name, seed)} (--resume)"));
+                }
+                else
+                {
+                    log(string.Create(CultureInfo.InvariantCulture, $"suite: {l.Name}, seed {seed}"));
+                    report = await Evaluator.RunAsync(data, l.Source, options with
+                    {
+                        Seed = seed,
+                        WorkDir = string.Create(CultureInfo.InvariantCulture, $"{options.WorkDir}-{l.Name}-s{seed}"),
+                    }, line => log("  " + line), cancellationToken).ConfigureAwait(false);
+                    if (store is not null)
+                    {
+                        await store.WriteAsync(l.Name, seed, l.Source, settings, report, cancellationToken).ConfigureAwait(false);
+                    }
+                }
                 runs.Add((l.Name, seed, report));
                 foreach (var h in report.Headline())
                 {
@@ -120,6 +138,15 @@ public static class EvalSuite
             notes.AddRange(runs.Where(r => r.Dataset == l.Name).SelectMany(r => r.Report.Notes).Distinct(StringComparer.Ordinal).Select(n => $"{l.Name}: {n}"));
         }
         return Summarize(runs, logs.Select(l => l.Name).ToArray(), runSeeds, options.Resamples, notes);
+    }
+
+    /// <summary>What a stored run must have been made with to be pooled with a new one: every option that changes the
+    /// numbers (not the thread count or the work folder).</summary>
+    public static string Settings(EvalOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"epochs={options.Epochs} budget-seconds={options.BudgetSeconds} skip-backbone={options.SkipBackbone} skip-rolegen={options.SkipRoleGen} exclusion={options.Exclusion?.ToString() ?? "default"} model-dir={options.ModelDir ?? "none"} score-batch={options.ScoreBatch} reasoner={System.Text.Json.JsonSerializer.Serialize(options.Reasoner)}");
     }
 
     /// <summary>The per-dataset and pooled comparisons of <paramref name="runs"/> (one report per dataset and seed; the

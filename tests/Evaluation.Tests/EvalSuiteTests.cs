@@ -24,4 +24,54 @@ public sealed class EvalSuiteTests
         Assert.True(pooled.DiffCi.Lower <= pooled.Diff && pooled.Diff <= pooled.DiffCi.Upper);
         Assert.StartsWith("**Pooled over 2 datasets", report.ToMarkdown(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_resumed_suite_reads_the_finished_runs_and_pools_exactly_as_the_first()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "rolegen-suite-runs-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            static SuiteLog Log(int seed) => new($"demo-s{seed}", $"demo(seed={seed})",
+                () => TemporalSplit.Create(EvalLog.Demo(400, seed).Log.Events, null, new DormancyPolicy(), $"demo-s{seed}"));
+            var options = new EvalOptions { SkipBackbone = true, Resamples = 100 };
+            var lines = new List<string>();
+
+            var first = await EvalSuite.RunAsync([Log(21)], [1], options, lines.Add, new SuiteRunStore(dir, resume: false), CancellationToken.None);
+            Assert.True(File.Exists(Path.Combine(dir, "demo-s21-s1.json")));
+            Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
+
+            // Resumed with one more log: the stored run is read (not run again), the new one runs, and the stored one's
+            // comparisons are the same as when it was run.
+            lines.Clear();
+            var resumed = await EvalSuite.RunAsync([Log(21), Log(22)], [1], options, lines.Add, new SuiteRunStore(dir, resume: true), CancellationToken.None);
+            Assert.Contains(lines, l => l.Contains("demo-s21, seed 1: read from", StringComparison.Ordinal));
+            Assert.Single(lines, l => l.StartsWith("  popularity:", StringComparison.Ordinal)); // only demo-s22 was evaluated
+            Assert.True(File.Exists(Path.Combine(dir, "demo-s22-s1.json")));
+            foreach (var c in first.Comparisons.Where(c => c.Scope == "demo-s21"))
+            {
+                var again = Assert.Single(resumed.Comparisons, r => r.Scope == c.Scope && r.Cohort == c.Cohort && r.Metric == c.Metric);
+                Assert.Equal(c, again);
+            }
+            Assert.Contains(resumed.Comparisons, c => c.Scope == "pooled");
+
+            // Other settings: an error naming the file, not a silent mix of runs.
+            var error = await Assert.ThrowsAsync<InvalidDataException>(() => EvalSuite.RunAsync([Log(21)], [1], options with { Epochs = 7 }, _ => { },
+                new SuiteRunStore(dir, resume: true), CancellationToken.None));
+            Assert.Contains("demo-s21-s1.json", error.Message, StringComparison.Ordinal);
+            Assert.Contains("epochs=7", error.Message, StringComparison.Ordinal);
+
+            // A damaged file: a clear error too.
+            await File.WriteAllTextAsync(Path.Combine(dir, "demo-s22-s1.json"), "{ not json");
+            var damaged = await Assert.ThrowsAsync<InvalidDataException>(() => EvalSuite.RunAsync([Log(22)], [1], options, _ => { },
+                new SuiteRunStore(dir, resume: true), CancellationToken.None));
+            Assert.Contains("delete it", damaged.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
 }
