@@ -12,7 +12,7 @@ namespace RoleGen.Training.Tests;
 ///       --data /work/shared/data/amazon-beauty/Beauty.txt --out /tmp/beauty-run [--loss sampled|full] [--epochs N]
 ///       [--batch N] [--lr X] [--dim N] [--layers N] [--heads N] [--ffn N] [--dropout X] [--maxlen N] [--patience N]
 ///       [--budget-seconds S] [--threads N] [--seed N] [--negatives N] [--sampling shared|per-position] [--eval-every N]
-///       [--weight-decay X] [--repeat-head true|false]
+///       [--weight-decay X] [--repeat-head true|false] [--init-std X]
 /// Trains with early stopping on validation, evaluates the test split once, and writes model.onnx, vocab.json and
 /// train-metrics.json to --out (BackboneExport.TrainAndExport).
 ///   dotnet .../RoleGen.Training.Tests.dll onnx-eval --data <Beauty.txt> --out <dir of a run>
@@ -52,6 +52,7 @@ public static class BeautyBenchmark
             MaxLength = GetInt("maxlen", 50),
             Dropout = GetDouble("dropout", 0.2),
             RepeatHead = bool.Parse(Get("repeat-head", "true")),
+            EmbeddingInitStd = GetDouble("init-std", 0),
         };
         var budget = GetDouble("budget-seconds", 0);
         var training = new TrainingOptions

@@ -9,6 +9,21 @@ public sealed class ModelTests
     private static Tensor Rows(long[][] rows, int width) =>
         SequenceBatch.RightAlignedTensor(rows.Select(r => r.Select(x => (int)x).ToArray()).ToArray(), width);
 
+    [Theory]
+    [InlineData(0.0, 0.25)] // default: 1/√d with d = 16
+    [InlineData(0.01, 0.01)]
+    public void Embeddings_start_at_the_configured_scale(double initStd, double expected)
+    {
+        torch.random.manual_seed(4);
+        using var model = new SequenceBackbone(2000, TestSupport.TinyModel() with { EmbeddingInitStd = initStd });
+        using var noGrad = torch.no_grad();
+        var table = model.ItemEmbedding;
+        Assert.Equal(0f, table[0].abs().sum().item<float>()); // the pad row
+        var std = table.narrow(0, 1, 2000).std().item<float>();
+        Assert.InRange(std, expected * 0.95, expected * 1.05);
+        Assert.Throws<ArgumentException>(() => (TestSupport.TinyModel() with { EmbeddingInitStd = -1 }).Validate());
+    }
+
     [Fact]
     public void Trimmed_batches_equal_the_full_padded_window()
     {

@@ -99,6 +99,8 @@ public sealed class TrainerTests
         torch.random.manual_seed(99);
         using var loss = BackboneTrainer.PerPositionSampledLoss(net, flat, target, index, items, repeat, negatives);
         torch.random.manual_seed(99);
+        using var chunked = BackboneTrainer.PerPositionSampledLoss(net, flat, target, index, items, repeat, negatives, maxBlock: 60); // 2 positions a block
+        torch.random.manual_seed(99);
         using var sampled = torch.randint(1, 25, new long[] { flatIndex.Length, negatives }, dtype: ScalarType.Int64);
 
         var s = sampled.data<long>().ToArray();
@@ -144,6 +146,7 @@ public sealed class TrainerTests
         Assert.True(hits > 0, "the check needs accidental hits");
         Assert.True(Math.Abs(repeat.Bonus.abs().sum().item<float>()) > 1, "the check needs a repeat bonus");
         Assert.Equal(expected, loss.item<float>(), 4);
+        Assert.Equal(expected, chunked.item<float>(), 4);
     }
 
     [Fact]

@@ -35,6 +35,11 @@ public sealed record BackboneOptions
     /// the item table, so the ONNX graph is unchanged.</summary>
     public bool CategoryEmbeddings { get; init; } = true;
 
+    /// <summary>Standard deviation of the initial item, action and position embeddings; 0 = 1/√d (with the √d input scale,
+    /// unit-variance inputs). RecTools' SASRec starts them Xavier-normal (≈ 0.013 for Beauty's table): a rare item then starts
+    /// near zero instead of at a random unit vector that it is scored with (the output layer is tied).</summary>
+    public double EmbeddingInitStd { get; init; }
+
     [JsonIgnore]
     public int EffectiveFeedForwardDim => FeedForwardDim > 0 ? FeedForwardDim : Dim;
 
@@ -47,6 +52,10 @@ public sealed record BackboneOptions
         if (Dim % Heads != 0)
         {
             throw new ArgumentException($"Dim ({Dim}) must be a multiple of Heads ({Heads}).");
+        }
+        if (EmbeddingInitStd < 0 || double.IsNaN(EmbeddingInitStd))
+        {
+            throw new ArgumentException("EmbeddingInitStd must be ≥ 0 (0 = 1/√d).");
         }
         if (Dropout is < 0 or >= 1)
         {

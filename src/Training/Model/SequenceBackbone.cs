@@ -119,7 +119,7 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
     private void Initialize()
     {
         using var noGrad = torch.no_grad();
-        var std = 1.0 / Math.Sqrt(Options.Dim);
+        var std = Options.EmbeddingInitStd > 0 ? Options.EmbeddingInitStd : 1.0 / Math.Sqrt(Options.Dim);
         nn.init.normal_(item_emb.weight!, 0, std);
         nn.init.normal_(action_emb.weight!, 0, std);
         nn.init.normal_(pos_emb.weight!, 0, std);
