@@ -70,7 +70,7 @@ public static class EvalSuiteCommand
         {
             var users = parse.GetValue(DemoUsers);
             logs.Add(new SuiteLog($"demo-s{seed}", $"demo-world(users={users}, seed={seed})",
-                () => TemporalSplit.Create(EvalLog.Demo(users, seed).Log.Events, null, policy, $"demo-s{seed}")));
+                () => TemporalSplit.Create(EvalLog.Demo(users, seed).Log.Events, null, policy, $"demo-s{seed}"), Generated: true));
         }
         if (logs.Count == 0)
         {

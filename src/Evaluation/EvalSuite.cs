@@ -4,7 +4,9 @@ using System.Text;
 namespace RoleGen.Evaluation;
 
 /// <summary>One log of a suite: its name, where it came from and how to split it.</summary>
-public sealed record SuiteLog(string Name, string Source, Func<EvalDataset> Split);
+/// <param name="Generated">A log RoleGen generated itself (a demo world): pooled with the others, and left out of the
+/// "pooled-real" comparison, which pools the real logs alone.</param>
+public sealed record SuiteLog(string Name, string Source, Func<EvalDataset> Split, bool Generated = false);
 
 /// <summary>RoleGen against the strongest baseline over one or more datasets and seeds: the ratio of means with a paired CI
 /// that accounts for users and training seeds (hierarchical bootstrap: seeds, then users, within each dataset).</summary>
@@ -43,9 +45,10 @@ public sealed record SuiteReport(
     public string ToMarkdown()
     {
         var sb = new StringBuilder();
-        foreach (var c in Comparisons.Where(c => c.Scope == "pooled"))
+        foreach (var c in Comparisons.Where(c => c.Scope is "pooled" or "pooled-real"))
         {
-            sb.Append(string.Create(Ci, $"**Pooled over {Datasets.Count} datasets, cohort {c.Cohort}, {c.Metric}: RoleGen {c.MeanRoleGen:F4} vs the strongest baseline of each dataset {c.MeanBaseline:F4} "));
+            var what = c.Scope == "pooled" ? $"Pooled over {Datasets.Count} datasets" : "Pooled over the real logs only";
+            sb.Append(string.Create(Ci, $"**{what}, cohort {c.Cohort}, {c.Metric}: RoleGen {c.MeanRoleGen:F4} vs the strongest baseline of each dataset {c.MeanBaseline:F4} "));
             sb.AppendLine(string.Create(Ci, $"(×{c.Ratio:F3} {c.RatioCi?.ToString("F3")}, {c.Verdict}; {c.Users} users, {c.Seeds} seeds).**"));
             sb.AppendLine();
         }
@@ -137,7 +140,8 @@ public static class EvalSuite
             }
             notes.AddRange(runs.Where(r => r.Dataset == l.Name).SelectMany(r => r.Report.Notes).Distinct(StringComparer.Ordinal).Select(n => $"{l.Name}: {n}"));
         }
-        return Summarize(runs, logs.Select(l => l.Name).ToArray(), runSeeds, options.Resamples, notes);
+        return Summarize(runs, logs.Select(l => l.Name).ToArray(), runSeeds, options.Resamples, notes,
+            logs.Where(l => l.Generated).Select(l => l.Name).ToHashSet(StringComparer.Ordinal));
     }
 
     /// <summary>What a stored run must have been made with to be pooled with a new one: every option that changes the
@@ -152,8 +156,9 @@ public static class EvalSuite
     /// <summary>The per-dataset and pooled comparisons of <paramref name="runs"/> (one report per dataset and seed; the
     /// reports of one dataset list the same users in the same order).</summary>
     public static SuiteReport Summarize(IReadOnlyList<(string Dataset, long Seed, EvalReport Report)> runs, IReadOnlyList<string> datasets,
-        IReadOnlyList<long> seeds, int resamples, IReadOnlyList<string> notes)
+        IReadOnlyList<long> seeds, int resamples, IReadOnlyList<string> notes, IReadOnlySet<string>? generated = null)
     {
+        generated ??= new HashSet<string>(StringComparer.Ordinal);
         ArgumentNullException.ThrowIfNull(runs);
         var rows = new List<SuiteModelRow>();
         var comparisons = new List<SuiteComparison>();
@@ -204,6 +209,12 @@ public static class EvalSuite
                 if (strata.Count > 1)
                 {
                     comparisons.Add(Compare("pooled", cohort, metric, string.Join(", ", strata.Select(s => $"{s.Dataset}: {s.Baseline}")), strata, resamples));
+                    // Generated worlds can hold most of the users: the real logs are pooled on their own too.
+                    var real = strata.Where(s => !generated.Contains(s.Dataset)).ToArray();
+                    if (real.Length > 1 && real.Length < strata.Count)
+                    {
+                        comparisons.Add(Compare("pooled-real", cohort, metric, string.Join(", ", real.Select(s => $"{s.Dataset}: {s.Baseline}")), real, resamples));
+                    }
                 }
             }
         }

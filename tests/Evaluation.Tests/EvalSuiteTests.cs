@@ -74,4 +74,27 @@ public sealed class EvalSuiteTests
             }
         }
     }
+
+    [Fact]
+    public async Task Generated_worlds_are_pooled_and_the_real_logs_are_also_pooled_alone()
+    {
+        static SuiteLog Log(int seed, bool generated) => new($"log-s{seed}", $"demo(seed={seed})",
+            () => TemporalSplit.Create(EvalLog.Demo(400, seed).Log.Events, null, new DormancyPolicy(), $"log-s{seed}"), generated);
+
+        var report = await EvalSuite.RunAsync([Log(31, false), Log(32, false), Log(33, true)], [1], new EvalOptions { SkipBackbone = true, Resamples = 50 },
+            _ => { }, CancellationToken.None);
+
+        var parts = report.Comparisons.Where(c => c.Scope.StartsWith("log-", StringComparison.Ordinal) && c.Cohort == "all" && c.Metric == "Recall@1").ToArray();
+        Assert.Equal(3, parts.Length);
+        var pooled = Assert.Single(report.Comparisons, c => c.Scope == "pooled" && c.Cohort == "all" && c.Metric == "Recall@1");
+        var real = Assert.Single(report.Comparisons, c => c.Scope == "pooled-real" && c.Cohort == "all" && c.Metric == "Recall@1");
+        Assert.Equal(parts.Sum(p => p.Users), pooled.Users);
+        Assert.Equal(parts.Where(p => p.Scope != "log-s33").Sum(p => p.Users), real.Users);
+        Assert.DoesNotContain("log-s33", real.Baseline, StringComparison.Ordinal);
+        Assert.Contains("Pooled over the real logs only, cohort all, Recall@1", report.ToMarkdown(), StringComparison.Ordinal);
+
+        // Without a generated log there is nothing to separate.
+        var allReal = await EvalSuite.RunAsync([Log(31, false), Log(32, false)], [1], new EvalOptions { SkipBackbone = true, Resamples = 50 }, _ => { }, CancellationToken.None);
+        Assert.DoesNotContain(allReal.Comparisons, c => c.Scope == "pooled-real");
+    }
 }
