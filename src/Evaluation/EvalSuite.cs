@@ -90,8 +90,13 @@ public static class EvalSuite
 
     /// <summary>As above; with <paramref name="store"/>, each finished (log, seed) run is written there as it ends, and with
     /// its resume on, runs already there are read instead of run again (same source and <see cref="Settings"/> required).</summary>
-    public static async Task<SuiteReport> RunAsync(IReadOnlyList<SuiteLog> logs, IReadOnlyList<long> seeds, EvalOptions options, Action<string> log,
-        SuiteRunStore? store, CancellationToken cancellationToken)
+    public static Task<SuiteReport> RunAsync(IReadOnlyList<SuiteLog> logs, IReadOnlyList<long> seeds, EvalOptions options, Action<string> log,
+        SuiteRunStore? store, CancellationToken cancellationToken) => RunAsync(logs, seeds, options, log, store, null, cancellationToken);
+
+    /// <summary>As above; <paramref name="runOne"/> replaces <see cref="Evaluator.RunAsync"/> (tests).</summary>
+    internal static async Task<SuiteReport> RunAsync(IReadOnlyList<SuiteLog> logs, IReadOnlyList<long> seeds, EvalOptions options, Action<string> log,
+        SuiteRunStore? store, Func<EvalDataset, string, EvalOptions, Action<string>, CancellationToken, Task<EvalReport>>? runOne,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(logs);
         ArgumentNullException.ThrowIfNull(seeds);
@@ -122,11 +127,24 @@ public static class EvalSuite
                 else
                 {
                     log(string.Create(CultureInfo.InvariantCulture, $"suite: {l.Name}, seed {seed}"));
-                    report = await Evaluator.RunAsync(data, l.Source, options with
+                    try
                     {
-                        Seed = seed,
-                        WorkDir = string.Create(CultureInfo.InvariantCulture, $"{options.WorkDir}-{l.Name}-s{seed}"),
-                    }, line => log("  " + line), cancellationToken).ConfigureAwait(false);
+                        report = await (runOne ?? Evaluator.RunAsync)(data, l.Source, options with
+                        {
+                            Seed = seed,
+                            WorkDir = string.Create(CultureInfo.InvariantCulture, $"{options.WorkDir}-{l.Name}-s{seed}"),
+                        }, line => log("  " + line), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // One failed evaluation must not cost the hour of runs around it: it is left out, said in the
+                        // report, and the suite goes on (the pooled figures then have fewer seeds for that log).
+                        var why = e.Message.Split('\n', 2)[0].Trim();
+                        var failure = string.Create(CultureInfo.InvariantCulture, $"{l.Name}, seed {seed}: the evaluation failed ({e.GetType().Name}: {why}) and is left out; run the suite again with --resume to retry it.");
+                        log("suite: FAILED " + failure);
+                        notes.Add(failure);
+                        continue;
+                    }
                     if (store is not null)
                     {
                         await store.WriteAsync(l.Name, seed, l.Source, settings, report, cancellationToken).ConfigureAwait(false);

@@ -97,4 +97,23 @@ public sealed class EvalSuiteTests
         var allReal = await EvalSuite.RunAsync([Log(31, false), Log(32, false)], [1], new EvalOptions { SkipBackbone = true, Resamples = 50 }, _ => { }, CancellationToken.None);
         Assert.DoesNotContain(allReal.Comparisons, c => c.Scope == "pooled-real");
     }
+
+    [Fact]
+    public async Task A_failed_evaluation_is_left_out_and_said_and_the_suite_goes_on()
+    {
+        static SuiteLog Log(int seed) => new($"log-s{seed}", $"demo(seed={seed})",
+            () => TemporalSplit.Create(EvalLog.Demo(400, seed).Log.Events, null, new DormancyPolicy(), $"log-s{seed}"));
+        var lines = new List<string>();
+
+        var report = await EvalSuite.RunAsync([Log(41), Log(42)], [1], new EvalOptions { SkipBackbone = true, Resamples = 50 }, lines.Add, null,
+            (data, source, options, log, ct) => source == "demo(seed=41)"
+                ? throw new InvalidOperationException("Expected false to be true\n(native stack)")
+                : Evaluator.RunAsync(data, source, options, log, ct),
+            CancellationToken.None);
+
+        Assert.Contains(lines, l => l.StartsWith("suite: FAILED log-s41, seed 1", StringComparison.Ordinal));
+        Assert.Contains(report.Notes, n => n.Contains("log-s41, seed 1: the evaluation failed (InvalidOperationException: Expected false to be true)", StringComparison.Ordinal));
+        Assert.DoesNotContain(report.Comparisons, c => c.Scope == "log-s41");
+        Assert.Contains(report.Comparisons, c => c.Scope == "log-s42");
+    }
 }

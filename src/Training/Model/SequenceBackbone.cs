@@ -21,6 +21,12 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>Additive attention mask value for forbidden keys (finite, so fully-masked rows cannot produce NaN).</summary>
     public const float MaskValue = -1e9f;
 
+    /// <summary>-inf as one process-lifetime Scalar. A Scalar made on the fly by the implicit float conversion owns a native
+    /// handle that its finalizer frees; nothing keeps it alive during the native call, so a GC at the wrong moment hands
+    /// libtorch a freed Scalar ("Expected false to be true ... toFloat", seen once in ~10⁵ training steps). Every -inf
+    /// fill uses this one.</summary>
+    internal static readonly Scalar MinusInfinity = float.NegativeInfinity.ToScalar();
+
     /// <summary>LayerNorm epsilon (the ONNX LayerNormalization nodes use the same).</summary>
     public const double LayerNormEps = 1e-5;
 
@@ -267,10 +273,10 @@ public sealed class SequenceBackbone : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var masked = logits.clone();
-        masked.index_fill_(1, torch.tensor(new long[] { 0 }, device: logits.device), float.NegativeInfinity);
+        masked.index_fill_(1, torch.tensor(new long[] { 0 }, device: logits.device), MinusInfinity);
         if (exclude.shape[1] > 0)
         {
-            masked.scatter_(1, exclude, torch.full(exclude.shape, float.NegativeInfinity, dtype: logits.dtype, device: logits.device));
+            masked.scatter_(1, exclude, torch.full(exclude.shape, MinusInfinity, dtype: logits.dtype, device: logits.device));
         }
         return masked.MoveToOuterDisposeScope();
     }

@@ -366,7 +366,7 @@ public static class BackboneTrainer
                     .narrow(2, 0, options.Negatives).reshape(-1, options.Negatives).index_select(0, index);
                 negative = negative + negativeBonus;
             }
-            negative = negative.masked_fill(target.unsqueeze(1).eq(negatives.unsqueeze(0)), float.NegativeInfinity);
+            negative = negative.masked_fill(target.unsqueeze(1).eq(negatives.unsqueeze(0)), SequenceBackbone.MinusInfinity);
             var logits = torch.cat(new[] { positive, negative }, 1);
             itemLoss = nn.functional.cross_entropy(logits, torch.zeros(valid.Count, dtype: ScalarType.Int64));
         }
@@ -412,7 +412,7 @@ public static class BackboneTrainer
             var t = target.narrow(0, start, c).unsqueeze(1);
             var s = sampled.narrow(0, start, c);
             var positive = scores.gather(1, t);
-            var negative = scores.gather(1, s).masked_fill(s.eq(t), float.NegativeInfinity);
+            var negative = scores.gather(1, s).masked_fill(s.eq(t), SequenceBackbone.MinusInfinity);
             var logits = torch.cat(new[] { positive, negative }, 1);
             total = total + nn.functional.cross_entropy(logits, torch.zeros(c, dtype: ScalarType.Int64), reduction: nn.Reduction.Sum);
         }
