@@ -78,6 +78,7 @@ public static class EvalSuiteCommand
         }
         var seeds = EvaluationCommands.ParseList(parse.GetValue(Seeds), "--seeds").Select(s => (long)s).ToArray();
         var outFile = parse.GetValue(Out)!.FullName;
+        var outStem = Path.Combine(Path.GetDirectoryName(outFile) ?? ".", Path.GetFileNameWithoutExtension(outFile));
         var options = new EvalOptions
         {
             SkipBackbone = parse.GetValue(SkipBackbone),
@@ -85,9 +86,9 @@ public static class EvalSuiteCommand
             BudgetSeconds = parse.GetValue(Budget),
             Threads = parse.GetValue(Threads),
             Resamples = Math.Max(1, parse.GetValue(Resamples)),
-            WorkDir = Path.Combine(Path.GetDirectoryName(outFile) ?? ".", Path.GetFileNameWithoutExtension(outFile) + "-backbone"),
+            WorkDir = outStem + "-backbone",
         };
-        var store = new SuiteRunStore(Path.Combine(Path.GetDirectoryName(outFile) ?? ".", Path.GetFileNameWithoutExtension(outFile) + "-runs"), parse.GetValue(Resume));
+        var store = new SuiteRunStore(outStem + "-runs", parse.GetValue(Resume));
         SuiteReport report;
         try
         {

@@ -85,8 +85,8 @@ public static class EvalSuite
 {
     public static readonly IReadOnlyList<string> Metrics = [MetricNames.Recall(1), MetricNames.Recall(10), MetricNames.Ndcg(10)];
 
-    public static async Task<SuiteReport> RunAsync(IReadOnlyList<SuiteLog> logs, IReadOnlyList<long> seeds, EvalOptions options, Action<string> log,
-        CancellationToken cancellationToken) => await RunAsync(logs, seeds, options, log, null, cancellationToken).ConfigureAwait(false);
+    public static Task<SuiteReport> RunAsync(IReadOnlyList<SuiteLog> logs, IReadOnlyList<long> seeds, EvalOptions options, Action<string> log,
+        CancellationToken cancellationToken) => RunAsync(logs, seeds, options, log, null, null, cancellationToken);
 
     /// <summary>As above; with <paramref name="store"/>, each finished (log, seed) run is written there as it ends, and with
     /// its resume on, runs already there are read instead of run again (same source and <see cref="Settings"/> required).</summary>
@@ -110,6 +110,7 @@ public static class EvalSuite
             notes.Add("no backbone: the evaluation is deterministic, so one run stands for every seed (the seed CI reduces to the user CI).");
         }
         var runs = new List<(string Dataset, long Seed, EvalReport Report)>();
+        var settings = Settings(options);
         foreach (var l in logs)
         {
             var data = l.Split();
@@ -118,7 +119,6 @@ public static class EvalSuite
             foreach (var seed in runSeeds)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var settings = Settings(options);
                 var report = store is null ? null : await store.TryReadAsync(l.Name, seed, l.Source, settings, cancellationToken).ConfigureAwait(false);
                 if (report is not null)
                 {
